@@ -1,0 +1,11 @@
+DROP TABLE events;
+DROP TABLE ledger_head;
+DROP TABLE feedback_receipts;
+DROP TABLE soft_bounces;
+DROP TABLE suppressions;
+DROP TABLE subscriptions;
+DROP TABLE contacts;
+DROP TABLE topic_translations;
+DROP TABLE topics;
+DROP TABLE api_keys;
+DROP TABLE settings;

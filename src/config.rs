@@ -1,0 +1,152 @@
+//! Every setting, its default, and where it comes from: built-in defaults, then an
+//! optional TOML file (`--config`), then `PREFCENTER_*` environment variables, which win.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::store::DatabaseUrl;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone)]
+pub struct Config {
+    /// `sqlite://PATH`, a bare path, or `postgres://…`.
+    pub database_url: DatabaseUrl,
+    pub bind: String,
+    /// The public origin used in links, without a trailing slash.
+    pub base_url: String,
+    /// A tracing filter such as `info` or `prefcenter=debug,info`.
+    pub log: String,
+    pub log_format: LogFormat,
+    /// HTTP worker threads; the number of cores when unset.
+    pub workers: Option<usize>,
+    /// Database connections per process.
+    pub pool_size: u32,
+}
+
+/// The file's keys: the settings' names without the `PREFCENTER_` prefix, in lower case.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    database_url: Option<String>,
+    bind: Option<String>,
+    base_url: Option<String>,
+    log: Option<String>,
+    log_format: Option<LogFormat>,
+    workers: Option<usize>,
+    pool_size: Option<u32>,
+}
+
+impl Config {
+    /// Reads the file (when given) and the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, String> {
+        let settings = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read the config file {}: {e}", path.display()))?;
+                toml::from_str(&text).map_err(|e| format!("config file {}: {e}", path.display()))?
+            }
+            None => FileSettings::default(),
+        };
+        Self::from_sources(settings, |name| std::env::var(name).ok())
+    }
+
+    /// Defaults, for one database: what tests and embedders start from.
+    pub fn for_database(url: &str) -> Result<Self, String> {
+        Self::from_sources(
+            FileSettings { database_url: Some(url.to_owned()), ..FileSettings::default() },
+            |_| None,
+        )
+    }
+
+    fn from_sources(file: FileSettings, env: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let pick = |name: &str, from_file: Option<String>| env(&format!("PREFCENTER_{name}")).or(from_file);
+        let database_url =
+            pick("DATABASE_URL", file.database_url).unwrap_or_else(|| "sqlite://prefcenter.db".into());
+        let database_url =
+            DatabaseUrl::parse(&database_url).map_err(|e| format!("PREFCENTER_DATABASE_URL: {e}"))?;
+        let bind = pick("BIND", file.bind).unwrap_or_else(|| "127.0.0.1:8080".into());
+        let base_url = pick("BASE_URL", file.base_url).unwrap_or_else(|| format!("http://{bind}"));
+        let base_url = parse_base_url(&base_url)?;
+        let log = pick("LOG", file.log).unwrap_or_else(|| "info".into());
+        let log_format = match env("PREFCENTER_LOG_FORMAT").as_deref() {
+            Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(format!("PREFCENTER_LOG_FORMAT: {other:?} is neither \"text\" nor \"json\""))
+            }
+            None => file.log_format.unwrap_or(LogFormat::Text),
+        };
+        let workers = match env("PREFCENTER_WORKERS") {
+            Some(n) => Some(parse_positive("PREFCENTER_WORKERS", &n)?),
+            None => file.workers,
+        };
+        let pool_size = match env("PREFCENTER_POOL_SIZE") {
+            Some(n) => parse_positive("PREFCENTER_POOL_SIZE", &n)?,
+            None => file.pool_size.unwrap_or(10),
+        };
+        Ok(Self { database_url, bind, base_url, log, log_format, workers, pool_size })
+    }
+}
+
+fn parse_base_url(input: &str) -> Result<String, String> {
+    let parsed = url::Url::parse(input).map_err(|e| format!("PREFCENTER_BASE_URL {input:?}: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+        return Err(format!("PREFCENTER_BASE_URL {input:?}: an http:// or https:// origin is needed"));
+    }
+    Ok(input.trim_end_matches('/').to_owned())
+}
+
+fn parse_positive<T: std::str::FromStr + PartialOrd + Default>(name: &str, value: &str) -> Result<T, String> {
+    match value.trim().parse::<T>() {
+        Ok(n) if n > T::default() => Ok(n),
+        _ => Err(format!("{name}: {value:?} is not a positive whole number")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(file: &str, env: &[(&str, &str)]) -> Result<Config, String> {
+        let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let file: FileSettings = toml::from_str(file).map_err(|e| e.to_string())?;
+        Config::from_sources(file, |k| env.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_setup() {
+        let c = load("", &[]).unwrap();
+        assert_eq!(c.database_url.backend, crate::store::Backend::Sqlite);
+        assert_eq!(c.bind, "127.0.0.1:8080");
+        assert_eq!(c.base_url, "http://127.0.0.1:8080");
+        assert_eq!(c.log, "info");
+    }
+
+    #[test]
+    fn the_environment_wins_over_the_file() {
+        let c = load(
+            "bind = \"0.0.0.0:9000\"\nlog = \"debug\"",
+            &[("PREFCENTER_BIND", "127.0.0.1:7000"), ("PREFCENTER_BASE_URL", "https://prefs.example.com/")],
+        )
+        .unwrap();
+        assert_eq!(c.bind, "127.0.0.1:7000");
+        assert_eq!(c.log, "debug");
+        assert_eq!(c.base_url, "https://prefs.example.com");
+    }
+
+    #[test]
+    fn bad_settings_are_start_up_errors() {
+        assert!(load("", &[("PREFCENTER_DATABASE_URL", "mysql://x")]).is_err());
+        assert!(load("", &[("PREFCENTER_BASE_URL", "ftp://x")]).is_err());
+        assert!(load("", &[("PREFCENTER_WORKERS", "0")]).is_err());
+        assert!(load("bindd = \"x\"", &[]).is_err(), "a mistyped key in the file is an error");
+    }
+}

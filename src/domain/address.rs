@@ -1,0 +1,198 @@
+//! Email address normalization and validation.
+//!
+//! Policy, applied in this order:
+//! 1. surrounding white space is trimmed;
+//! 2. the domain goes through IDNA (UTS #46), so `bücher.example` and
+//!    `xn--bcher-kva.example` are one address, and is lower-cased;
+//! 3. the local part is lower-cased too. RFC 5321 lets a receiving server treat
+//!    `Alice` and `alice` as different mailboxes, but no mailbox provider of note does,
+//!    and treating them as two people would let `Alice@` stay subscribed after
+//!    `alice@` unsubscribed. A suppression list must err towards not sending;
+//! 4. nothing else is rewritten: `+tags` and dots are kept, because whether they
+//!    are significant is the receiving domain's business, not ours.
+//!
+//! The result must then be a valid RFC 5321 path: a dot-atom or quoted local part of at
+//! most 64 octets, a domain of at least two labels, at most 254 octets in all.
+//! Address literals (`user@[192.0.2.1]`) and display names are refused.
+
+use std::fmt;
+
+use email_address::{EmailAddress, Options};
+
+/// The longest address that fits in an SMTP path (RFC 5321 §4.5.3.1.3).
+const MAX_ADDRESS_LEN: usize = 254;
+
+/// An address in its one canonical form; only [`NormalizedAddress::parse`] makes one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NormalizedAddress(String);
+
+/// Why an input is not an address; the message is safe to show to the caller.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidAddress(&'static str);
+
+impl NormalizedAddress {
+    /// Normalizes `input` by the policy in the module documentation, or says why it
+    /// is not an address.
+    pub fn parse(input: &str) -> Result<Self, InvalidAddress> {
+        let trimmed = input.trim();
+        let (local, domain) = trimmed.rsplit_once('@').ok_or(InvalidAddress("an address needs an @"))?;
+        if local.is_empty() {
+            return Err(InvalidAddress("the part before the @ is empty"));
+        }
+        if domain.starts_with('[') {
+            return Err(InvalidAddress("address literals are not accepted"));
+        }
+        let domain = idna::domain_to_ascii_strict(domain)
+            .map_err(|_| InvalidAddress("the domain is not a valid domain name"))?;
+        let local = local.to_lowercase();
+        let address = format!("{local}@{domain}");
+        if address.len() > MAX_ADDRESS_LEN {
+            return Err(InvalidAddress("the address is longer than 254 characters"));
+        }
+        let options = Options::default().with_required_tld().without_domain_literal().without_display_text();
+        EmailAddress::parse_with_options(&address, options)
+            .map_err(|_| InvalidAddress("not a valid email address"))?;
+        Ok(Self(address))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The part after the @, in its ASCII (IDNA) form.
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map_or("", |(_, domain)| domain)
+    }
+
+    /// For reading back an address that was normalized before it was stored.
+    pub fn from_stored(stored: String) -> Self {
+        Self(stored)
+    }
+}
+
+impl fmt::Display for NormalizedAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A keyed hash (HMAC-SHA-256) of a normalized address: how suppressions and the
+/// decision index name an address, so that a suppression outlives the erasure of the
+/// address itself and a leaked table cannot be reversed by hashing a list of addresses
+/// without the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AddressHash(pub [u8; 32]);
+
+impl AddressHash {
+    pub fn from_slice(bytes: &[u8]) -> Option<Self> {
+        bytes.try_into().ok().map(Self)
+    }
+
+    pub fn to_hex(self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+/// Holds the secret key of [`AddressHash`].
+#[derive(Clone)]
+pub struct AddressHasher {
+    key: [u8; 32],
+}
+
+impl AddressHasher {
+    pub fn new(key: [u8; 32]) -> Self {
+        Self { key }
+    }
+
+    pub fn hash(&self, address: &NormalizedAddress) -> AddressHash {
+        use hmac::{Mac, SimpleHmac};
+        let mut mac =
+            SimpleHmac::<sha2::Sha256>::new_from_slice(&self.key).expect("HMAC takes a key of any length");
+        mac.update(address.as_str().as_bytes());
+        AddressHash(mac.finalize().into_bytes().into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn norm(s: &str) -> Result<String, InvalidAddress> {
+        NormalizedAddress::parse(s).map(|a| a.0)
+    }
+
+    #[test]
+    fn folds_case_and_trims() {
+        assert_eq!(norm("  Alice@Example.COM ").unwrap(), "alice@example.com");
+    }
+
+    #[test]
+    fn keeps_tags_and_dots() {
+        assert_eq!(norm("a.b+news@example.com").unwrap(), "a.b+news@example.com");
+    }
+
+    #[test]
+    fn unicode_domain_and_its_punycode_are_one_address() {
+        let unicode = norm("hans@Bücher.example").unwrap();
+        assert_eq!(unicode, "hans@xn--bcher-kva.example");
+        assert_eq!(norm("hans@xn--bcher-kva.example").unwrap(), unicode);
+    }
+
+    #[test]
+    fn accepts_utf8_local_parts() {
+        assert_eq!(norm("Jörg@example.de").unwrap(), "jörg@example.de");
+    }
+
+    #[test]
+    fn rejects_what_is_not_an_address() {
+        for bad in [
+            "",
+            "   ",
+            "not-an-address",
+            "@example.com",
+            "alice@",
+            "alice@localhost",
+            "alice@[192.0.2.1]",
+            "Alice <alice@example.com>",
+            "a b@example.com",
+            "alice@exa mple.com",
+            "alice@-example.com",
+            "alice@example..com",
+            "alice..b@example.com",
+            ".alice@example.com",
+        ] {
+            assert!(norm(bad).is_err(), "{bad:?} should be rejected");
+        }
+        let long_local = format!("{}@example.com", "a".repeat(65));
+        assert!(norm(&long_local).is_err());
+        let long = format!("a@{}.com", "b".repeat(250));
+        assert!(norm(&long).is_err());
+    }
+
+    #[test]
+    fn hashes_depend_on_the_key_and_the_normalized_form() {
+        let a = AddressHasher::new([1; 32]);
+        let b = AddressHasher::new([2; 32]);
+        let x = NormalizedAddress::parse("Alice@Example.com").unwrap();
+        let y = NormalizedAddress::parse("alice@example.com").unwrap();
+        assert_eq!(a.hash(&x), a.hash(&y));
+        assert_ne!(a.hash(&x), b.hash(&x));
+    }
+
+    proptest! {
+        #[test]
+        fn normalization_is_idempotent(input in "[ ]{0,2}[A-Za-z0-9._+ü-]{1,20}@[A-Za-zü0-9-]{1,12}\\.[A-Za-z]{2,6}[ ]{0,2}") {
+            if let Ok(once) = NormalizedAddress::parse(&input) {
+                let twice = NormalizedAddress::parse(once.as_str()).expect("a normalized address stays valid");
+                prop_assert_eq!(once, twice);
+            }
+        }
+
+        #[test]
+        fn never_panics(input in "\\PC{0,80}") {
+            let _ = NormalizedAddress::parse(&input);
+        }
+    }
+}

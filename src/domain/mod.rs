@@ -1,0 +1,11 @@
+//! Pure domain logic: no I/O, no async, no diesel. Everything here can be tested with
+//! plain values.
+
+pub mod address;
+pub mod api_key;
+pub mod locale;
+pub mod vocabulary;
+
+pub use address::{AddressHash, AddressHasher, InvalidAddress, NormalizedAddress};
+pub use locale::Locale;
+pub use vocabulary::*;

@@ -1,0 +1,192 @@
+//! The one error type, and its one mapping to HTTP: RFC 9457 problem+json with a
+//! stable `type` per kind that clients can match on.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One field that was wrong, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The body is not well-formed (broken JSON, not UTF-8).
+    #[error("{0}")]
+    Malformed(String),
+    #[error("a valid API key is required")]
+    Unauthorized,
+    #[error("this API key lacks the {0:?} scope")]
+    Forbidden(&'static str),
+    #[error("{0}")]
+    NotFound(String),
+    /// The request conflicts with the current state; `code` is the problem type.
+    #[error("{detail}")]
+    Conflict { code: &'static str, detail: String },
+    #[error("the body is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{detail}")]
+    Invalid { detail: String, errors: Vec<FieldError> },
+    #[error("too many requests; retry after {retry_after} s")]
+    RateLimited { retry_after: u64 },
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// A dependency (the database, its pool) cannot answer now; worth a retry.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// A fault of ours. The cause is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// 422 for one wrong field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let error = FieldError::new(field, message);
+        Self::Invalid { detail: format!("{}: {}", error.field, error.message), errors: vec![error] }
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::NotFound(what.into())
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Error::Malformed(_) => "malformed",
+            Error::Unauthorized => "unauthorized",
+            Error::Forbidden(_) => "forbidden",
+            Error::NotFound(_) => "not_found",
+            Error::Conflict { code, .. } => code,
+            Error::TooLarge(_) => "too_large",
+            Error::UnsupportedMediaType(_) => "unsupported_media_type",
+            Error::Invalid { .. } => "invalid",
+            Error::RateLimited { .. } => "rate_limited",
+            Error::MethodNotAllowed(_) => "method_not_allowed",
+            Error::Unavailable(_) => "unavailable",
+            Error::Internal(_) => "internal",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            Error::Malformed(_) => "Malformed request",
+            Error::Unauthorized => "Unauthorized",
+            Error::Forbidden(_) => "Forbidden",
+            Error::NotFound(_) => "Not found",
+            Error::Conflict { .. } => "Conflict",
+            Error::TooLarge(_) => "Request body too large",
+            Error::UnsupportedMediaType(_) => "Unsupported media type",
+            Error::Invalid { .. } => "Invalid values",
+            Error::RateLimited { .. } => "Too many requests",
+            Error::MethodNotAllowed(_) => "Method not allowed",
+            Error::Unavailable(_) => "Service unavailable",
+            Error::Internal(_) => "Internal error",
+        }
+    }
+}
+
+/// The body of every error answer (RFC 9457).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A stable code under this service's origin, e.g. `/problems/invalid`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl ResponseError for Error {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Error::Malformed(_) => StatusCode::BAD_REQUEST,
+            Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Conflict { .. } => StatusCode::CONFLICT,
+            Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let detail = match self {
+            Error::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                "an unexpected error occurred; it has been logged".to_owned()
+            }
+            Error::Unavailable(cause) => {
+                tracing::warn!(%cause, "unavailable");
+                "the service cannot answer right now; retry shortly".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let errors = match self {
+            Error::Invalid { errors, .. } => errors.clone(),
+            _ => Vec::new(),
+        };
+        let problem = Problem {
+            kind: format!("/problems/{}", self.code()),
+            title: self.title(),
+            status: status.as_u16(),
+            detail,
+            errors,
+        };
+        let mut response = HttpResponse::build(status);
+        response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json")));
+        match self {
+            Error::RateLimited { retry_after } => {
+                response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+            }
+            Error::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            Error::Unauthorized => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            _ => {}
+        }
+        response.body(serde_json::to_string(&problem).unwrap_or_default())
+    }
+}
+
+impl From<diesel::result::Error> for Error {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind as Kind, Error as D};
+        match e {
+            D::DatabaseError(Kind::UniqueViolation, info) => Error::Conflict {
+                code: "conflict",
+                detail: format!("this conflicts with an existing record ({})", info.message()),
+            },
+            D::DatabaseError(Kind::SerializationFailure, _) => {
+                Error::Unavailable("the database asked to retry a transaction".into())
+            }
+            // SQLite's busy timeout ran out: another writer held the lock too long.
+            D::DatabaseError(_, info) if info.message().contains("database is locked") => {
+                Error::Unavailable("the database is busy".into())
+            }
+            other => Error::Internal(format!("database: {other}")),
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! `/v1/contacts` (scope `contacts`). A contact is named in the path by its id or its
+//! URL-encoded address.
+
+use actix_web::{web, HttpResponse};
+
+use crate::error::{Error, Problem};
+use crate::http::auth::{Caller, Contacts};
+use crate::http::json::Json;
+use crate::http::resource;
+use crate::service::contacts::{
+    self, ContactPatch, ContactRef, ContactView, ContactWrite, EventPage, EventsQuery, StatusWrite,
+};
+use crate::App;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/contacts/{contact}")
+            .route(web::put().to(upsert))
+            .route(web::get().to(get))
+            .route(web::patch().to(correct)),
+    )
+    .service(resource("/contacts/{contact}/subscriptions/{topic}").route(web::put().to(set_status)))
+    .service(resource("/contacts/{contact}/events").route(web::get().to(events)));
+}
+
+/// Create or update a contact. Statuses not named are left as they are.
+#[utoipa::path(put, path = "/v1/contacts/{contact}", tag = "contacts", request_body = ContactWrite,
+    params(("contact" = String, Path, description = "The contact's id or URL-encoded address")),
+    security(("api_key" = ["contacts"])),
+    responses(
+        (status = 200, description = "Updated", body = ContactView),
+        (status = 201, description = "Created", body = ContactView),
+        (status = 404, description = "No contact has this id", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Re-subscribing without consent proof, an erased address, or a taken external_id", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid values", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn upsert(
+    _: Caller<Contacts>,
+    app: web::Data<App>,
+    contact: web::Path<String>,
+    body: Json<ContactWrite>,
+) -> Result<HttpResponse, Error> {
+    let target = ContactRef::parse(&contact)?;
+    let (view, created) = contacts::upsert(&app, target, body.0).await?;
+    Ok(if created { HttpResponse::Created().json(view) } else { HttpResponse::Ok().json(view) })
+}
+
+/// Read a contact.
+#[utoipa::path(get, path = "/v1/contacts/{contact}", tag = "contacts",
+    params(("contact" = String, Path, description = "The contact's id or URL-encoded address")),
+    security(("api_key" = ["contacts"])),
+    responses((status = 200, body = ContactView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get(
+    _: Caller<Contacts>,
+    app: web::Data<App>,
+    contact: web::Path<String>,
+) -> Result<HttpResponse, Error> {
+    let target = ContactRef::parse(&contact)?;
+    Ok(HttpResponse::Ok().json(contacts::get(&app, target).await?))
+}
+
+/// Correct a contact's address, locale or external id; the history is kept.
+#[utoipa::path(patch, path = "/v1/contacts/{contact}", tag = "contacts", request_body = ContactPatch,
+    params(("contact" = String, Path, description = "The contact's id or URL-encoded address")),
+    security(("api_key" = ["contacts"])),
+    responses((status = 200, body = ContactView), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The new address or external id belongs to another contact", body = Problem, content_type = "application/problem+json")))]
+pub async fn correct(
+    _: Caller<Contacts>,
+    app: web::Data<App>,
+    contact: web::Path<String>,
+    body: Json<ContactPatch>,
+) -> Result<HttpResponse, Error> {
+    let target = ContactRef::parse(&contact)?;
+    Ok(HttpResponse::Ok().json(contacts::correct(&app, target, body.0).await?))
+}
+
+/// Set one status.
+#[utoipa::path(put, path = "/v1/contacts/{contact}/subscriptions/{topic}", tag = "contacts", request_body = StatusWrite,
+    params(("contact" = String, Path, description = "The contact's id or URL-encoded address"), ("topic" = String, Path)),
+    security(("api_key" = ["contacts"])),
+    responses((status = 200, body = ContactView), (status = 404, description = "Unknown topic or contact id", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Re-subscribing without consent proof", body = Problem, content_type = "application/problem+json")))]
+pub async fn set_status(
+    _: Caller<Contacts>,
+    app: web::Data<App>,
+    path: web::Path<(String, String)>,
+    body: Json<StatusWrite>,
+) -> Result<HttpResponse, Error> {
+    let (contact, topic) = path.into_inner();
+    let target = ContactRef::parse(&contact)?;
+    Ok(HttpResponse::Ok().json(contacts::set_status(&app, target, topic, body.0).await?))
+}
+
+/// A contact's consent history, oldest first.
+#[utoipa::path(get, path = "/v1/contacts/{contact}/events", tag = "contacts",
+    params(("contact" = String, Path, description = "The contact's id or URL-encoded address"), EventsQuery),
+    security(("api_key" = ["contacts"])),
+    responses((status = 200, body = EventPage), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn events(
+    _: Caller<Contacts>,
+    app: web::Data<App>,
+    contact: web::Path<String>,
+    query: web::Query<EventsQuery>,
+) -> Result<HttpResponse, Error> {
+    let target = ContactRef::parse(&contact)?;
+    Ok(HttpResponse::Ok().json(contacts::events(&app, target, query.into_inner()).await?))
+}

@@ -1,0 +1,96 @@
+//! `/v1/topics` (scope `admin`).
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::error::{Error, Problem};
+use crate::http::auth::{Admin, Caller};
+use crate::http::json::Json;
+use crate::http::resource;
+use crate::service::topics::{self, NewTopic, TopicPatch, TopicView};
+use crate::App;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/topics").route(web::get().to(list)).route(web::post().to(create))).service(
+        resource("/topics/{key}")
+            .route(web::get().to(get))
+            .route(web::patch().to(update))
+            .route(web::delete().to(delete)),
+    );
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Include archived topics.
+    #[serde(default)]
+    pub include_archived: bool,
+}
+
+/// Create a topic.
+#[utoipa::path(post, path = "/v1/topics", tag = "topics", request_body = NewTopic,
+    security(("api_key" = ["admin"])),
+    responses(
+        (status = 201, body = TopicView),
+        (status = 409, description = "The key exists", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid values", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create(
+    _: Caller<Admin>,
+    app: web::Data<App>,
+    body: Json<NewTopic>,
+) -> Result<HttpResponse, Error> {
+    let topic = topics::create(&app, body.0).await?;
+    Ok(HttpResponse::Created().json(topic))
+}
+
+/// List topics in the operator's order.
+#[utoipa::path(get, path = "/v1/topics", tag = "topics", params(ListQuery),
+    security(("api_key" = ["admin"])),
+    responses((status = 200, body = [TopicView])))]
+pub async fn list(
+    _: Caller<Admin>,
+    app: web::Data<App>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, Error> {
+    Ok(HttpResponse::Ok().json(topics::list(&app, query.include_archived).await?))
+}
+
+/// Read a topic.
+#[utoipa::path(get, path = "/v1/topics/{key}", tag = "topics",
+    security(("api_key" = ["admin"])),
+    responses((status = 200, body = TopicView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get(
+    _: Caller<Admin>,
+    app: web::Data<App>,
+    key: web::Path<String>,
+) -> Result<HttpResponse, Error> {
+    Ok(HttpResponse::Ok().json(topics::get(&app, key.into_inner()).await?))
+}
+
+/// Change some of a topic's settings.
+#[utoipa::path(patch, path = "/v1/topics/{key}", tag = "topics", request_body = TopicPatch,
+    security(("api_key" = ["admin"])),
+    responses((status = 200, body = TopicView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn update(
+    _: Caller<Admin>,
+    app: web::Data<App>,
+    key: web::Path<String>,
+    body: Json<TopicPatch>,
+) -> Result<HttpResponse, Error> {
+    Ok(HttpResponse::Ok().json(topics::update(&app, key.into_inner(), body.0).await?))
+}
+
+/// Delete a topic; one that contacts have statuses on is archived instead.
+#[utoipa::path(delete, path = "/v1/topics/{key}", tag = "topics",
+    security(("api_key" = ["admin"])),
+    responses((status = 204, description = "Deleted or archived"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn delete(
+    _: Caller<Admin>,
+    app: web::Data<App>,
+    key: web::Path<String>,
+) -> Result<HttpResponse, Error> {
+    topics::delete(&app, key.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,74 @@
+//! API-key authentication. A middleware on `/v1` verifies the bearer secret before any
+//! extractor reads the body (so an unauthenticated request is a 401 whatever its body
+//! says); each handler then names the scope it needs with a [`Caller`] argument.
+
+use std::future::{ready, Ready};
+use std::marker::PhantomData;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+
+use crate::domain::KeyScope;
+use crate::error::Error;
+use crate::service::api_keys::{self, Caller as Authenticated};
+use crate::App;
+
+/// The bearer credential of a request, if it has one.
+pub fn bearer(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, credential) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| credential.trim()).filter(|c| !c.is_empty())
+}
+
+pub async fn require_api_key(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let result = match (bearer(req.request()), req.app_data::<web::Data<App>>()) {
+        (Some(secret), Some(app)) => api_keys::authenticate(app, secret).await,
+        (None, _) => Err(Error::Unauthorized),
+        (Some(_), None) => Err(Error::Internal("application state is missing".into())),
+    };
+    match result {
+        Ok(caller) => {
+            req.extensions_mut().insert(caller);
+            next.call(req).await.map(ServiceResponse::map_into_left_body)
+        }
+        Err(e) => Ok(req.error_response(e).map_into_right_body()),
+    }
+}
+
+/// A scope a route requires.
+pub trait Scope {
+    const SCOPE: KeyScope;
+}
+
+macro_rules! scopes {
+    ($($name:ident => $scope:ident),+) => {$(
+        pub struct $name;
+        impl Scope for $name {
+            const SCOPE: KeyScope = KeyScope::$scope;
+        }
+    )+};
+}
+scopes!(Check => Check, Suppressions => Suppressions, Contacts => Contacts, Admin => Admin);
+
+/// The verified caller, holding scope `S` (403 otherwise).
+pub struct Caller<S: Scope>(pub Authenticated, PhantomData<S>);
+
+impl<S: Scope> FromRequest for Caller<S> {
+    type Error = Error;
+    type Future = Ready<Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let caller = req.extensions().get::<Authenticated>().cloned();
+        ready(match caller {
+            None => Err(Error::Unauthorized),
+            Some(c) if c.scopes.allows(S::SCOPE) => Ok(Caller(c, PhantomData)),
+            Some(_) => Err(Error::Forbidden(S::SCOPE.as_str())),
+        })
+    }
+}

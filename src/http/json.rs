@@ -1,0 +1,137 @@
+//! The JSON body extractor. It answers as API.md says: 415 for another content type,
+//! 413 over the size limit, 400 for JSON that does not parse, and 422 naming the field
+//! for a value of the wrong kind or an unknown field.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, FieldError};
+
+/// The default body limit; routes that take bulk uploads set a larger [`BodyLimit`].
+pub const DEFAULT_LIMIT: usize = 1024 * 1024;
+
+/// A per-route body limit, as app data.
+#[derive(Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req.app_data::<BodyLimit>().map_or(DEFAULT_LIMIT, |l| l.0);
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<mime::Mime>().ok())
+            .is_some_and(|m| {
+                m.type_() == mime::APPLICATION
+                    && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
+            });
+        let declared_length = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !is_json {
+                return Err(Error::UnsupportedMediaType("the body must be application/json".into()));
+            }
+            if declared_length.is_some_and(|n| n > limit) {
+                return Err(Error::TooLarge(limit));
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk =
+                    chunk.map_err(|e| Error::Malformed(format!("the body could not be read: {e}")))?;
+                if body.len() + chunk.len() > limit {
+                    return Err(Error::TooLarge(limit));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse(&body).map(Json)
+        })
+    }
+}
+
+/// Parses a JSON body, naming the path of the first wrong value.
+pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let field = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let field = if field == "." { "body".to_owned() } else { field };
+                let message = strip_position(&inner.to_string());
+                Error::Invalid {
+                    detail: format!("{field}: {message}"),
+                    errors: vec![FieldError::new(field, message)],
+                }
+            }
+            _ => Error::Malformed(format!("the body is not valid JSON: {inner}")),
+        }
+    })?;
+    deserializer.end().map_err(|e| Error::Malformed(format!("the body is not valid JSON: {e}")))?;
+    Ok(value)
+}
+
+/// serde_json ends its messages with " at line 1 column 42", which means nothing to
+/// someone reading a field error.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        count: u32,
+    }
+
+    fn field_of(e: Error) -> String {
+        match e {
+            Error::Invalid { errors, .. } => errors[0].field.clone(),
+            other => panic!("expected 422, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn classifies_errors() {
+        assert!(matches!(parse::<Body>(b"{"), Err(Error::Malformed(_))));
+        assert!(matches!(parse::<Body>(b"{\"name\":\"a\"} x"), Err(Error::Malformed(_))));
+        assert_eq!(field_of(parse::<Body>(b"{\"name\": 3}").unwrap_err()), "name");
+        assert_eq!(
+            field_of(parse::<Body>(b"{\"name\":\"a\",\"inner\":{\"count\":-1}}").unwrap_err()),
+            "inner.count"
+        );
+        assert_eq!(field_of(parse::<Body>(b"{\"name\":\"a\",\"extra\":1}").unwrap_err()), "extra");
+        assert!(parse::<Body>(b"{\"name\":\"a\"}").is_ok());
+    }
+}

@@ -1,0 +1,53 @@
+//! actix-web: routes by audience, extractors, middleware, and the OpenAPI document.
+//! Handlers are thin: extract, authorise, call one service function, answer.
+
+pub mod api;
+pub mod auth;
+pub mod json;
+pub mod observe;
+pub mod openapi;
+pub mod ops;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
+
+use crate::error::Error;
+
+/// Every route of the service.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::QueryConfig::default().error_handler(|e, _| Error::invalid("query", e.to_string()).into()),
+    )
+    .app_data(web::PathConfig::default().error_handler(|e, _| Error::Malformed(e.to_string()).into()))
+    .configure(ops::configure)
+    .service(
+        web::scope("/v1")
+            .wrap(actix_web::middleware::from_fn(auth::require_api_key))
+            .configure(api::configure)
+            .default_service(web::to(no_route)),
+    )
+    .default_service(web::to(no_route));
+}
+
+/// Request counts and latencies per route pattern, served at `/metrics`. Paths that
+/// match no route are counted under one label: a path may hold an address or a token.
+pub fn metrics() -> std::io::Result<PrometheusMetrics> {
+    PrometheusMetricsBuilder::new("prefcenter")
+        .endpoint("/metrics")
+        .mask_unmatched_patterns("UNMATCHED")
+        .build()
+        .map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+/// A resource whose unsupported methods answer 405 as problem+json.
+pub(crate) fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+async fn no_route() -> Result<HttpResponse, Error> {
+    Err(Error::not_found("no route matches this path"))
+}
+
+async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, Error> {
+    Err(Error::MethodNotAllowed(format!("{} is not allowed here", req.method())))
+}

@@ -1,0 +1,41 @@
+//! Liveness, readiness and the OpenAPI document (metrics are served by the Prometheus
+//! middleware at `/metrics`).
+
+use actix_web::{web, HttpResponse};
+use diesel::connection::SimpleConnection;
+use serde_json::json;
+
+use super::openapi;
+use crate::store;
+use crate::App;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(super::resource("/healthz").route(web::get().to(healthz)))
+        .service(super::resource("/readyz").route(web::get().to(readyz)))
+        .service(super::resource("/openapi.json").route(web::get().to(openapi::serve)));
+}
+
+/// 200 while the process runs.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The process runs")))]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// 200 when the database answers, 503 otherwise, so a load balancer routes around a
+/// process that cannot serve.
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses(
+    (status = 200, description = "Ready to serve"),
+    (status = 503, description = "The database does not answer"),
+))]
+pub async fn readyz(app: web::Data<App>) -> HttpResponse {
+    let database = store::run(&app.pool, |db| db.batch_execute("SELECT 1").map_err(Into::into)).await;
+    match database {
+        Ok(()) => HttpResponse::Ok().json(json!({"status": "ready", "database": "ok"})),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            HttpResponse::ServiceUnavailable()
+                .insert_header(("Retry-After", "1"))
+                .json(json!({"status": "unavailable", "database": "unreachable"}))
+        }
+    }
+}

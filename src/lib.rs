@@ -1,0 +1,86 @@
+//! prefcenter: an email preference center and suppression-list service.
+//!
+//! [`prepare`] opens the database, migrates it and loads the keys; [`server`] serves
+//! the HTTP API on a listener. `main.rs` only parses the command line around these.
+
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod service;
+pub mod store;
+
+use std::net::TcpListener;
+
+use actix_web::web;
+use base64::Engine;
+use rand::RngCore;
+
+pub use config::Config;
+use domain::AddressHasher;
+use error::Error;
+use service::api_keys::KeyCache;
+use store::Pool;
+
+/// What every request shares.
+pub struct App {
+    pub config: Config,
+    pub pool: Pool,
+    pub hasher: AddressHasher,
+    pub keys: KeyCache,
+}
+
+/// Opens the database, runs pending migrations, loads (or on first start generates)
+/// the hashing key, and on a database without API keys creates an `admin` key and
+/// logs its secret once.
+pub fn prepare(config: Config) -> Result<App, String> {
+    let pool = store::connect(&config.database_url, config.pool_size)?;
+    let mut db = pool.get().map_err(|e| format!("database: {e}"))?;
+    let applied = store::migrate(&mut db)?;
+    if !applied.is_empty() {
+        tracing::info!(migrations = ?applied, "applied database migrations");
+    }
+    let (hash_key, first_admin) = store::write(&mut db, |db| {
+        let key = store::settings::get_or_init(db, "address_hash_key", || {
+            let mut bytes = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut bytes);
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        })?;
+        let admin = service::api_keys::create_first_admin(db)?;
+        Ok::<_, Error>((key, admin))
+    })
+    .map_err(|e| format!("cannot initialise the database: {e}"))?;
+    drop(db);
+    let hash_key: [u8; 32] = base64::engine::general_purpose::STANDARD
+        .decode(hash_key.trim())
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or("the stored address_hash_key setting is not 32 bytes of base64")?;
+    if let Some(secret) = first_admin {
+        tracing::warn!(
+            "created the first API key, named \"admin\" with the admin scope; its secret is shown only now: {secret}"
+        );
+    }
+    Ok(App { config, pool, hasher: AddressHasher::new(hash_key), keys: KeyCache::default() })
+}
+
+/// The HTTP server on `listener`. It stops gracefully on SIGTERM (in-flight requests
+/// finish, for up to 30 s) and at once on SIGINT or SIGQUIT.
+pub fn server(app: App, listener: TcpListener) -> std::io::Result<actix_web::dev::Server> {
+    let workers = app.config.workers;
+    let app = web::Data::new(app);
+    let metrics = http::metrics()?;
+    let mut server = actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(app.clone())
+            .configure(http::configure)
+            .wrap(metrics.clone())
+            .wrap(actix_web::middleware::from_fn(http::observe::observe))
+    })
+    .shutdown_timeout(30)
+    .listen(listener)?;
+    if let Some(n) = workers {
+        server = server.workers(n);
+    }
+    Ok(server.run())
+}

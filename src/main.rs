@@ -1,0 +1,166 @@
+//! The `prefcenter` command: parses the command line and calls into the library.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use prefcenter::config::LogFormat;
+use prefcenter::domain::KeyScope;
+use prefcenter::service::api_keys::{self, NewKey};
+use prefcenter::{store, Config};
+
+#[derive(Parser)]
+#[command(name = "prefcenter", version, about = "Email preference center and suppression-list service")]
+struct Cli {
+    /// A TOML file with settings; PREFCENTER_* environment variables win over it.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database, then serve (the default).
+    Serve,
+    /// Run pending database migrations and exit.
+    Migrate,
+    /// Manage API keys.
+    #[command(subcommand)]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create a key; its secret is printed alone on the last line of stdout, once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Comma-separated: check, suppressions, contacts, admin.
+        #[arg(long, value_delimiter = ',', required = true)]
+        scopes: Vec<String>,
+    },
+    /// List keys, without their secrets.
+    List,
+    /// Revoke a key by id.
+    Revoke { id: String },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("prefcenter: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config),
+        Command::Migrate => migrate(&config),
+        Command::ApiKey(command) => api_key(&config, command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("prefcenter: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr, so that stdout carries only what a command prints for scripts.
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_else(|_| {
+        eprintln!("prefcenter: PREFCENTER_LOG {:?} is not a valid filter; using \"info\"", config.log);
+        tracing_subscriber::EnvFilter::new("info")
+    });
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn serve(config: Config) -> Result<(), String> {
+    let bind = config.bind.clone();
+    let listener = TcpListener::bind(&bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    let backend = config.database_url.redacted();
+    let app = prefcenter::prepare(config)?;
+    tracing::info!(address = %bind, database = %backend, "prefcenter is serving");
+    actix_web::rt::System::new()
+        .block_on(async move { prefcenter::server(app, listener)?.await })
+        .map_err(|e| format!("server: {e}"))?;
+    tracing::info!("prefcenter stopped");
+    Ok(())
+}
+
+fn open(config: &Config) -> Result<store::Pool, String> {
+    let pool = store::connect(&config.database_url, 2)?;
+    let mut db = pool.get().map_err(|e| e.to_string())?;
+    store::migrate(&mut db)?;
+    Ok(pool)
+}
+
+fn migrate(config: &Config) -> Result<(), String> {
+    let pool = store::connect(&config.database_url, 1)?;
+    let mut db = pool.get().map_err(|e| e.to_string())?;
+    let applied = store::migrate(&mut db)?;
+    if applied.is_empty() {
+        println!("the database is up to date");
+    } else {
+        for version in applied {
+            println!("applied {version}");
+        }
+    }
+    Ok(())
+}
+
+fn api_key(config: &Config, command: ApiKeyCommand) -> Result<(), String> {
+    let pool = open(config)?;
+    let mut db = pool.get().map_err(|e| e.to_string())?;
+    match command {
+        ApiKeyCommand::Create { name, scopes } => {
+            let scopes = scopes
+                .iter()
+                .map(|s| s.trim().parse::<KeyScope>().map_err(|e| format!("--scopes: {e}")))
+                .collect::<Result<Vec<_>, _>>()?;
+            let created =
+                api_keys::create_on(&mut db, &NewKey { name, scopes }).map_err(|e| e.to_string())?;
+            let scopes: Vec<&str> = created.key.scopes.iter().map(|s| s.as_str()).collect();
+            println!(
+                "created API key {} ({}) with scopes {}",
+                created.key.id,
+                created.key.name,
+                scopes.join(",")
+            );
+            println!("the secret is shown only now:");
+            println!("{}", created.secret);
+        }
+        ApiKeyCommand::List => {
+            println!("{:<36}  {:<13}  {:<24}  {:<32}  status", "id", "prefix", "name", "scopes");
+            for key in api_keys::list_on(&mut db).map_err(|e| e.to_string())? {
+                let scopes: Vec<&str> = key.scopes.iter().map(|s| s.as_str()).collect();
+                let status = match key.revoked_at {
+                    Some(at) => format!("revoked {}", at.to_rfc3339()),
+                    None => "active".into(),
+                };
+                println!(
+                    "{:<36}  {:<13}  {:<24}  {:<32}  {status}",
+                    key.id,
+                    key.prefix,
+                    key.name,
+                    scopes.join(",")
+                );
+            }
+        }
+        ApiKeyCommand::Revoke { id } => {
+            api_keys::revoke_on(&mut db, &id).map_err(|e| e.to_string())?;
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
+}

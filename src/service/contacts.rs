@@ -1,0 +1,618 @@
+//! Contacts and their statuses: upserts with partial writes, corrections, one status
+//! at a time, and each contact's consent history.
+//!
+//! The consent rule: an `unsubscribed` the recipient chose (one-click, the preference
+//! page, a provider's unsubscribe) is never turned back by an operator's write unless
+//! the write says how consent was given again (`resubscribe.consent`). Without it the
+//! whole write is refused with 409 and nothing changes.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::{topics, utc};
+use crate::domain::{
+    AddressHash, AddressHasher, EventType, Locale, NormalizedAddress, Reason, Source, Status, TopicKey,
+};
+use crate::error::Error;
+use crate::store::contacts::ContactRow;
+use crate::store::events::{EventRow, NewEvent};
+use crate::store::subscriptions::SubscriptionRow;
+use crate::store::{self, Db};
+use crate::App;
+
+/// How a path names a contact: its id, or its address.
+#[derive(Debug, Clone)]
+pub enum ContactRef {
+    Id(Uuid),
+    Address(NormalizedAddress),
+}
+
+impl ContactRef {
+    /// A UUID is an id; anything else must be an address (422 naming `email` if not).
+    pub fn parse(input: &str) -> Result<Self, Error> {
+        if let Ok(id) = Uuid::parse_str(input) {
+            return Ok(Self::Id(id));
+        }
+        NormalizedAddress::parse(input).map(Self::Address).map_err(|e| Error::invalid("email", e.to_string()))
+    }
+}
+
+/// How consent was given again, for a write that reverses a recipient's unsubscribe
+/// or an erasure.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Resubscribe {
+    /// How consent was given, e.g. "signed up again at checkout, form v3".
+    pub consent: String,
+    /// The legal basis, when the operator records one (e.g. "consent").
+    pub legal_basis: Option<String>,
+}
+
+/// Deserializes a field that may be absent (keep), `null` (clear) or a value (set).
+fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// The body of `PUT /v1/contacts/{contact}`. Fields left out keep their values;
+/// statuses not named keep theirs.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactWrite {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "fr")]
+    pub locale: Option<Option<Locale>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub external_id: Option<Option<String>>,
+    #[serde(default)]
+    #[schema(value_type = BTreeMap<String, Status>)]
+    pub subscriptions: BTreeMap<TopicKey, Status>,
+    pub unsubscribed_all: Option<bool>,
+    pub resubscribe: Option<Resubscribe>,
+    /// Who made the change; `api` when left out.
+    pub source: Option<Source>,
+    pub message_id: Option<String>,
+}
+
+/// The body of `PATCH /v1/contacts/{contact}`: a correction.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactPatch {
+    /// A new address; the contact keeps its id and history.
+    pub email: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub locale: Option<Option<Locale>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub external_id: Option<Option<String>>,
+}
+
+/// The body of `PUT /v1/contacts/{contact}/subscriptions/{topic}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusWrite {
+    pub status: Status,
+    pub resubscribe: Option<Resubscribe>,
+    pub source: Option<Source>,
+    pub message_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactView {
+    pub id: String,
+    pub email: String,
+    pub locale: Option<String>,
+    pub external_id: Option<String>,
+    pub unsubscribed_all: bool,
+    /// Explicit statuses only; a topic not listed follows its default.
+    #[schema(value_type = BTreeMap<String, Status>)]
+    pub subscriptions: BTreeMap<String, Status>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One entry of the ledger, as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventView {
+    pub seq: i64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub occurred_at: DateTime<Utc>,
+    pub contact_id: Option<String>,
+    pub topic: Option<String>,
+    pub old_status: Option<String>,
+    pub status: Option<String>,
+    pub reason: Option<String>,
+    pub scope: Option<String>,
+    pub source: String,
+    pub message_id: Option<String>,
+    /// The pseudonymized client address (never the address itself).
+    pub client: Option<String>,
+    /// The user agent's family, e.g. "Chrome".
+    pub user_agent: Option<String>,
+    pub consent: Option<String>,
+    pub legal_basis: Option<String>,
+    pub detail: Option<String>,
+}
+
+impl From<EventRow> for EventView {
+    fn from(row: EventRow) -> Self {
+        Self {
+            seq: row.seq,
+            kind: row.kind,
+            occurred_at: utc(row.occurred_at),
+            contact_id: row.contact_id,
+            topic: row.topic_key,
+            old_status: row.old_status,
+            status: row.new_status,
+            reason: row.reason,
+            scope: row.scope,
+            source: row.source,
+            message_id: row.message_id,
+            client: row.client,
+            user_agent: row.user_agent,
+            consent: row.consent,
+            legal_basis: row.legal_basis,
+            detail: row.detail,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// Only events after this sequence number.
+    pub after: Option<i64>,
+    /// At most this many (default 100, at most 1,000).
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventPage {
+    pub events: Vec<EventView>,
+    /// The `after` for the next page; `null` when this page was the last.
+    pub next: Option<i64>,
+}
+
+/// The context every change is recorded with.
+struct Change<'a> {
+    contact_id: String,
+    hash: AddressHash,
+    source: Source,
+    message_id: Option<&'a str>,
+    resubscribe: Option<&'a Resubscribe>,
+    now: chrono::NaiveDateTime,
+}
+
+impl Change<'_> {
+    fn event(&self, kind: EventType) -> NewEvent {
+        NewEvent {
+            occurred_at: self.now,
+            kind: kind.as_str().into(),
+            contact_id: Some(self.contact_id.clone()),
+            address_hash: Some(self.hash.0.to_vec()),
+            source: self.source.as_str().into(),
+            message_id: self.message_id.map(str::to_owned),
+            consent: self.resubscribe.map(|r| r.consent.clone()),
+            legal_basis: self.resubscribe.and_then(|r| r.legal_basis.clone()),
+            ..NewEvent::default()
+        }
+    }
+}
+
+fn check_external_id(value: &Option<Option<String>>) -> Result<(), Error> {
+    if let Some(Some(id)) = value {
+        if id.trim().is_empty() || id.chars().count() > 255 {
+            return Err(Error::invalid("external_id", "must be 1 to 255 characters"));
+        }
+    }
+    Ok(())
+}
+
+fn check_resubscribe(resubscribe: &Option<Resubscribe>) -> Result<(), Error> {
+    if let Some(r) = resubscribe {
+        if r.consent.trim().is_empty() || r.consent.chars().count() > 1000 {
+            return Err(Error::invalid(
+                "resubscribe.consent",
+                "must say how consent was given (1 to 1000 characters)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_message_id(value: &Option<String>) -> Result<(), Error> {
+    match value {
+        Some(id) if id.is_empty() || id.chars().count() > 998 => {
+            Err(Error::invalid("message_id", "must be 1 to 998 characters"))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn parse_stored<T: std::str::FromStr>(value: &str) -> Result<T, Error>
+where
+    T::Err: std::fmt::Display,
+{
+    value.parse().map_err(|e: T::Err| Error::Internal(format!("stored value: {e}")))
+}
+
+fn view(db: &mut Db, row: ContactRow) -> Result<ContactView, Error> {
+    let subscriptions = store::subscriptions::for_contact(db, &row.id)?
+        .into_iter()
+        .map(|s| Ok((s.topic_key, parse_stored(&s.status)?)))
+        .collect::<Result<_, Error>>()?;
+    Ok(ContactView {
+        id: row.id,
+        email: row.email,
+        locale: row.locale,
+        external_id: row.external_id,
+        unsubscribed_all: row.unsubscribed_all,
+        subscriptions,
+        created_at: utc(row.created_at),
+        updated_at: utc(row.updated_at),
+    })
+}
+
+fn find(db: &mut Db, hasher: &AddressHasher, target: &ContactRef) -> Result<Option<ContactRow>, Error> {
+    Ok(match target {
+        ContactRef::Id(id) => store::contacts::by_id(db, &id.to_string())?,
+        ContactRef::Address(address) => store::contacts::by_hash(db, &hasher.hash(address).0)?,
+    })
+}
+
+fn not_found() -> Error {
+    Error::not_found("there is no such contact")
+}
+
+/// 409 unless `external_id` is free or already this contact's.
+fn ensure_external_id_free(db: &mut Db, contact_id: &str, external_id: &Option<String>) -> Result<(), Error> {
+    if let Some(external_id) = external_id {
+        if let Some(other) = store::contacts::by_external_id(db, external_id)? {
+            if other.id != contact_id {
+                return Err(Error::Conflict {
+                    code: "external_id_taken",
+                    detail: format!("another contact has the external_id {external_id:?}"),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An address erased on request is not stored again unless consent was given again;
+/// with that proof, the erasure suppression is lifted (and the lifting recorded).
+fn clear_erasure(db: &mut Db, change: &Change) -> Result<(), Error> {
+    let Some(suppression) = store::suppressions::find(db, &change.hash.0)? else {
+        return Ok(());
+    };
+    if suppression.reason != Reason::Erasure.as_str() {
+        return Ok(());
+    }
+    if change.resubscribe.is_none() {
+        return Err(Error::Conflict {
+            code: "erased",
+            detail:
+                "this address was erased on request; storing it again needs \"resubscribe\": {\"consent\": …}"
+                    .into(),
+        });
+    }
+    store::suppressions::delete(db, &change.hash.0)?;
+    let mut event = change.event(EventType::SuppressionRemoved);
+    event.contact_id = None;
+    event.reason = Some(suppression.reason);
+    event.scope = Some(suppression.scope);
+    store::events::append(db, event)?;
+    Ok(())
+}
+
+/// The recipient's own unsubscribe cannot be reversed without proof of new consent.
+fn guard_recipients_choice(
+    status: Option<&SubscriptionRow>,
+    new: Status,
+    resubscribe: Option<&Resubscribe>,
+    topic: &str,
+) -> Result<(), Error> {
+    let Some(current) = status else { return Ok(()) };
+    let chosen = current.status == Status::Unsubscribed.as_str()
+        && parse_stored::<Source>(&current.source)?.is_recipients_choice();
+    if chosen && new != Status::Unsubscribed && resubscribe.is_none() {
+        return Err(Error::Conflict {
+            code: "consent_required",
+            detail: format!(
+                "the recipient unsubscribed from {topic:?} themselves; re-subscribing needs \"resubscribe\": {{\"consent\": …}}"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Creates or updates a contact in one transaction, with an event per change.
+/// Returns the contact and whether it was created.
+fn upsert_on(
+    db: &mut Db,
+    hasher: &AddressHasher,
+    target: &ContactRef,
+    write: &ContactWrite,
+) -> Result<(ContactView, bool), Error> {
+    let now = store::now();
+    let (mut row, created) = match (find(db, hasher, target)?, target) {
+        (Some(row), _) => (row, false),
+        (None, ContactRef::Id(_)) => return Err(not_found()),
+        (None, ContactRef::Address(address)) => {
+            let row = ContactRow {
+                id: Uuid::new_v4().to_string(),
+                email: address.to_string(),
+                address_hash: hasher.hash(address).0.to_vec(),
+                locale: None,
+                external_id: None,
+                unsubscribed_all: false,
+                unsubscribed_all_source: None,
+                created_at: now,
+                updated_at: now,
+            };
+            (row, true)
+        }
+    };
+    let source = write.source.unwrap_or(Source::Api);
+    let change = Change {
+        contact_id: row.id.clone(),
+        hash: AddressHash::from_slice(&row.address_hash)
+            .ok_or_else(|| Error::Internal("stored hash".into()))?,
+        source,
+        message_id: write.message_id.as_deref(),
+        resubscribe: write.resubscribe.as_ref(),
+        now,
+    };
+
+    // Check every named topic and the consent rule before changing anything.
+    let current: BTreeMap<String, SubscriptionRow> = if created {
+        BTreeMap::new()
+    } else {
+        store::subscriptions::for_contact(db, &row.id)?
+            .into_iter()
+            .map(|s| (s.topic_key.clone(), s))
+            .collect()
+    };
+    for (key, status) in &write.subscriptions {
+        match store::topics::find(db, key.as_str())? {
+            None => return Err(Error::invalid(format!("subscriptions.{key}"), "there is no such topic")),
+            Some(t) if t.archived_at.is_some() => {
+                return Err(Error::invalid(format!("subscriptions.{key}"), "the topic is archived"))
+            }
+            Some(_) => {}
+        }
+        guard_recipients_choice(current.get(key.as_str()), *status, change.resubscribe, key.as_str())?;
+    }
+    if write.unsubscribed_all == Some(false) && row.unsubscribed_all {
+        let by_recipient = match &row.unsubscribed_all_source {
+            Some(s) => parse_stored::<Source>(s)?.is_recipients_choice(),
+            None => false,
+        };
+        if by_recipient && change.resubscribe.is_none() {
+            return Err(Error::Conflict {
+                code: "consent_required",
+                detail: "the recipient unsubscribed from all promotional mail themselves; lifting that needs \"resubscribe\": {\"consent\": …}".into(),
+            });
+        }
+    }
+
+    let mut fields = Vec::new();
+    if let Some(locale) = &write.locale {
+        let locale = locale.as_ref().map(Locale::to_string);
+        if locale != row.locale {
+            row.locale = locale;
+            fields.push("locale");
+        }
+    }
+    if let Some(external_id) = &write.external_id {
+        let external_id = external_id.as_ref().map(|s| s.trim().to_owned());
+        if external_id != row.external_id {
+            ensure_external_id_free(db, &row.id, &external_id)?;
+            row.external_id = external_id;
+            fields.push("external_id");
+        }
+    }
+    let mut changed = !fields.is_empty();
+    if created {
+        clear_erasure(db, &change)?;
+        store::contacts::insert(db, &row)?;
+        store::events::append(db, change.event(EventType::ContactCreated))?;
+    } else if changed {
+        let mut event = change.event(EventType::ContactUpdated);
+        event.detail = Some(fields.join(","));
+        store::events::append(db, event)?;
+    }
+
+    for (key, status) in &write.subscriptions {
+        let old = current.get(key.as_str());
+        if old.is_some_and(|o| o.status == status.as_str()) {
+            continue;
+        }
+        store::subscriptions::upsert(
+            db,
+            &SubscriptionRow {
+                contact_id: row.id.clone(),
+                topic_key: key.to_string(),
+                status: status.as_str().into(),
+                source: source.as_str().into(),
+                updated_at: now,
+            },
+        )?;
+        let mut event = change.event(EventType::SubscriptionChanged);
+        event.topic_key = Some(key.to_string());
+        event.old_status = old.map(|o| o.status.clone());
+        event.new_status = Some(status.as_str().into());
+        store::events::append(db, event)?;
+        changed = true;
+    }
+    if let Some(all) = write.unsubscribed_all.filter(|all| *all != row.unsubscribed_all) {
+        row.unsubscribed_all = all;
+        row.unsubscribed_all_source = Some(source.as_str().into());
+        let (old, new) = if all {
+            (Status::Subscribed, Status::Unsubscribed)
+        } else {
+            (Status::Unsubscribed, Status::Subscribed)
+        };
+        let mut event = change.event(EventType::UnsubscribedAllChanged);
+        event.old_status = Some(old.as_str().into());
+        event.new_status = Some(new.as_str().into());
+        store::events::append(db, event)?;
+        changed = true;
+    }
+    if changed {
+        row.updated_at = now;
+        store::contacts::update(db, &row)?;
+    }
+    Ok((view(db, row)?, created))
+}
+
+fn validate_write(write: &ContactWrite) -> Result<(), Error> {
+    check_external_id(&write.external_id)?;
+    check_resubscribe(&write.resubscribe)?;
+    check_message_id(&write.message_id)
+}
+
+pub async fn upsert(
+    app: &App,
+    target: ContactRef,
+    write: ContactWrite,
+) -> Result<(ContactView, bool), Error> {
+    validate_write(&write)?;
+    let hasher = app.hasher.clone();
+    store::run(&app.pool, move |db| store::write(db, |db| upsert_on(db, &hasher, &target, &write))).await
+}
+
+/// Sets one status (`PUT …/subscriptions/{topic}`); an unknown topic is 404 here,
+/// since the path names it.
+pub async fn set_status(
+    app: &App,
+    target: ContactRef,
+    topic: String,
+    input: StatusWrite,
+) -> Result<ContactView, Error> {
+    let key = TopicKey::parse(&topic).map_err(|_| topics::unknown(&topic))?;
+    let write = ContactWrite {
+        subscriptions: BTreeMap::from([(key, input.status)]),
+        resubscribe: input.resubscribe,
+        source: input.source,
+        message_id: input.message_id,
+        ..ContactWrite::default()
+    };
+    validate_write(&write)?;
+    let hasher = app.hasher.clone();
+    store::run(&app.pool, move |db| {
+        store::write(db, |db| {
+            match store::topics::find(db, &topic)? {
+                Some(t) if t.archived_at.is_none() => {}
+                _ => return Err(topics::unknown(&topic)),
+            }
+            upsert_on(db, &hasher, &target, &write).map(|(view, _)| view)
+        })
+    })
+    .await
+}
+
+pub async fn get(app: &App, target: ContactRef) -> Result<ContactView, Error> {
+    let hasher = app.hasher.clone();
+    store::run(&app.pool, move |db| {
+        let row = find(db, &hasher, &target)?.ok_or_else(not_found)?;
+        view(db, row)
+    })
+    .await
+}
+
+/// Corrects a contact's address, locale or external id. A new address keeps the
+/// contact's id and history; its hash is re-keyed.
+pub async fn correct(app: &App, target: ContactRef, patch: ContactPatch) -> Result<ContactView, Error> {
+    check_external_id(&patch.external_id)?;
+    let new_address = match &patch.email {
+        Some(email) => {
+            Some(NormalizedAddress::parse(email).map_err(|e| Error::invalid("email", e.to_string()))?)
+        }
+        None => None,
+    };
+    let hasher = app.hasher.clone();
+    store::run(&app.pool, move |db| {
+        store::write(db, |db| {
+            let mut row = find(db, &hasher, &target)?.ok_or_else(not_found)?;
+            let mut fields = Vec::new();
+            if let Some(address) = new_address.filter(|a| a.as_str() != row.email) {
+                let hash = hasher.hash(&address);
+                if store::contacts::by_hash(db, &hash.0)?.is_some() {
+                    return Err(Error::Conflict {
+                        code: "email_taken",
+                        detail: "another contact has this address".into(),
+                    });
+                }
+                row.email = address.to_string();
+                row.address_hash = hash.0.to_vec();
+                fields.push("email");
+            }
+            if let Some(locale) = patch.locale {
+                let locale = locale.map(|l| l.to_string());
+                if locale != row.locale {
+                    row.locale = locale;
+                    fields.push("locale");
+                }
+            }
+            if let Some(external_id) = patch.external_id {
+                let external_id = external_id.map(|s| s.trim().to_owned());
+                if external_id != row.external_id {
+                    ensure_external_id_free(db, &row.id, &external_id)?;
+                    row.external_id = external_id;
+                    fields.push("external_id");
+                }
+            }
+            if !fields.is_empty() {
+                row.updated_at = store::now();
+                store::contacts::update(db, &row)?;
+                store::events::append(
+                    db,
+                    NewEvent {
+                        occurred_at: row.updated_at,
+                        kind: EventType::ContactUpdated.as_str().into(),
+                        contact_id: Some(row.id.clone()),
+                        address_hash: Some(row.address_hash.clone()),
+                        source: Source::Api.as_str().into(),
+                        detail: Some(fields.join(",")),
+                        ..NewEvent::default()
+                    },
+                )?;
+            }
+            view(db, row)
+        })
+    })
+    .await
+}
+
+pub async fn events(app: &App, target: ContactRef, query: EventsQuery) -> Result<EventPage, Error> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(Error::invalid("limit", "must be between 1 and 1000"));
+    }
+    let after = query.after.unwrap_or(0);
+    let hasher = app.hasher.clone();
+    store::run(&app.pool, move |db| {
+        let row = find(db, &hasher, &target)?.ok_or_else(not_found)?;
+        let events: Vec<EventView> = store::events::for_contact(db, &row.id, after, limit + 1)?
+            .into_iter()
+            .map(EventView::from)
+            .collect();
+        let (events, next) = if events.len() as i64 > limit {
+            let mut events = events;
+            events.truncate(limit as usize);
+            let next = events.last().map(|e| e.seq);
+            (events, next)
+        } else {
+            (events, None)
+        };
+        Ok(EventPage { events, next })
+    })
+    .await
+}

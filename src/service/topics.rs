@@ -1,0 +1,300 @@
+//! Topics: the kinds of mail a contact can get, in the operator's order.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::utc;
+use crate::domain::{Category, EventType, Locale, Source, TopicKey};
+use crate::error::Error;
+use crate::store::events::NewEvent;
+use crate::store::topics::{TopicRow, TranslationRow};
+use crate::store::{self, Db};
+use crate::App;
+
+/// A topic's name and description in one language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Translation {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTopic {
+    pub key: TopicKey,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub category: Category,
+    /// `true`: an opt-out topic, sent to everyone who has not unsubscribed.
+    /// `false` (the default): an opt-in topic, sent only to subscribers.
+    #[serde(default)]
+    pub default_subscribed: bool,
+    /// Shown on the preference page.
+    #[serde(default = "yes")]
+    pub public: bool,
+    /// Where it is listed; after the existing topics when absent.
+    pub position: Option<i32>,
+    #[serde(default)]
+    #[schema(value_type = BTreeMap<String, Translation>)]
+    pub translations: BTreeMap<Locale, Translation>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A partial change: fields left out keep their values. `translations`, when given,
+/// replaces them all. `archived: false` restores an archived topic.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TopicPatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub category: Option<Category>,
+    pub default_subscribed: Option<bool>,
+    pub public: Option<bool>,
+    pub position: Option<i32>,
+    #[schema(value_type = Option<BTreeMap<String, Translation>>)]
+    pub translations: Option<BTreeMap<Locale, Translation>>,
+    pub archived: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TopicView {
+    pub key: String,
+    pub name: String,
+    pub description: String,
+    pub category: Category,
+    pub default_subscribed: bool,
+    pub public: bool,
+    pub position: i32,
+    #[schema(value_type = BTreeMap<String, Translation>)]
+    pub translations: BTreeMap<String, Translation>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Set when the topic was deleted while contacts had statuses on it.
+    pub archived_at: Option<DateTime<Utc>>,
+}
+
+fn check_text(field: &str, value: &str, max: usize, required: bool) -> Result<(), Error> {
+    if required && value.trim().is_empty() {
+        return Err(Error::invalid(field, "must not be empty"));
+    }
+    if value.chars().count() > max {
+        return Err(Error::invalid(field, format!("must be at most {max} characters")));
+    }
+    Ok(())
+}
+
+fn check_translations(translations: &BTreeMap<Locale, Translation>) -> Result<(), Error> {
+    for (locale, t) in translations {
+        check_text(&format!("translations.{locale}.name"), &t.name, 200, true)?;
+        check_text(&format!("translations.{locale}.description"), &t.description, 2000, false)?;
+    }
+    Ok(())
+}
+
+fn translation_rows(key: &str, translations: &BTreeMap<Locale, Translation>) -> Vec<TranslationRow> {
+    translations
+        .iter()
+        .map(|(locale, t)| TranslationRow {
+            topic_key: key.to_owned(),
+            locale: locale.to_string(),
+            name: t.name.trim().to_owned(),
+            description: t.description.trim().to_owned(),
+        })
+        .collect()
+}
+
+fn view(row: TopicRow, translations: Vec<TranslationRow>) -> Result<TopicView, Error> {
+    Ok(TopicView {
+        category: row.category.parse().map_err(|e| Error::Internal(format!("stored topic: {e}")))?,
+        translations: translations
+            .into_iter()
+            .map(|t| (t.locale, Translation { name: t.name, description: t.description }))
+            .collect(),
+        key: row.key,
+        name: row.name,
+        description: row.description,
+        default_subscribed: row.default_subscribed,
+        public: row.public,
+        position: row.position,
+        created_at: utc(row.created_at),
+        updated_at: utc(row.updated_at),
+        archived_at: row.archived_at.map(utc),
+    })
+}
+
+fn load_view(db: &mut Db, key: &str) -> Result<TopicView, Error> {
+    let row = store::topics::find(db, key)?.ok_or_else(|| unknown(key))?;
+    let translations = store::topics::translations(db, std::slice::from_ref(&row.key))?;
+    view(row, translations)
+}
+
+pub(crate) fn unknown(key: &str) -> Error {
+    Error::not_found(format!("there is no topic {key:?}"))
+}
+
+/// Records a change of a topic's settings, which decisions depend on.
+fn record(db: &mut Db, key: &str, what: &str) -> Result<(), Error> {
+    store::events::append(
+        db,
+        NewEvent {
+            occurred_at: store::now(),
+            kind: EventType::TopicChanged.as_str().into(),
+            topic_key: Some(key.to_owned()),
+            source: Source::Admin.as_str().into(),
+            detail: Some(what.to_owned()),
+            ..NewEvent::default()
+        },
+    )?;
+    Ok(())
+}
+
+pub async fn create(app: &App, input: NewTopic) -> Result<TopicView, Error> {
+    check_text("name", &input.name, 200, true)?;
+    check_text("description", &input.description, 2000, false)?;
+    check_translations(&input.translations)?;
+    store::run(&app.pool, move |db| {
+        store::write(db, |db| {
+            let key = input.key.as_str();
+            if let Some(existing) = store::topics::find(db, key)? {
+                let detail = match existing.archived_at {
+                    Some(_) => format!("the topic {key:?} exists and is archived; PATCH it with {{\"archived\": false}} to restore it"),
+                    None => format!("the topic {key:?} already exists"),
+                };
+                return Err(Error::Conflict { code: "topic_exists", detail });
+            }
+            let now = store::now();
+            let position = match input.position {
+                Some(p) => p,
+                None => store::topics::next_position(db)?,
+            };
+            store::topics::insert(
+                db,
+                &TopicRow {
+                    key: key.to_owned(),
+                    name: input.name.trim().to_owned(),
+                    description: input.description.trim().to_owned(),
+                    category: input.category.as_str().to_owned(),
+                    default_subscribed: input.default_subscribed,
+                    public: input.public,
+                    position,
+                    created_at: now,
+                    updated_at: now,
+                    archived_at: None,
+                },
+            )?;
+            store::topics::replace_translations(db, key, &translation_rows(key, &input.translations))?;
+            record(db, key, "created")?;
+            load_view(db, key)
+        })
+    })
+    .await
+}
+
+pub async fn list(app: &App, include_archived: bool) -> Result<Vec<TopicView>, Error> {
+    store::run(&app.pool, move |db| {
+        let rows = store::topics::list(db, include_archived)?;
+        let keys: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
+        let mut translations: BTreeMap<String, Vec<TranslationRow>> = BTreeMap::new();
+        for t in store::topics::translations(db, &keys)? {
+            translations.entry(t.topic_key.clone()).or_default().push(t);
+        }
+        rows.into_iter()
+            .map(|row| {
+                let own = translations.remove(&row.key).unwrap_or_default();
+                view(row, own)
+            })
+            .collect()
+    })
+    .await
+}
+
+pub async fn get(app: &App, key: String) -> Result<TopicView, Error> {
+    store::run(&app.pool, move |db| load_view(db, &key)).await
+}
+
+pub async fn update(app: &App, key: String, patch: TopicPatch) -> Result<TopicView, Error> {
+    if let Some(name) = &patch.name {
+        check_text("name", name, 200, true)?;
+    }
+    if let Some(description) = &patch.description {
+        check_text("description", description, 2000, false)?;
+    }
+    if let Some(translations) = &patch.translations {
+        check_translations(translations)?;
+    }
+    store::run(&app.pool, move |db| {
+        store::write(db, |db| {
+            let mut row = store::topics::find(db, &key)?.ok_or_else(|| unknown(&key))?;
+            if let Some(name) = patch.name {
+                row.name = name.trim().to_owned();
+            }
+            if let Some(description) = patch.description {
+                row.description = description.trim().to_owned();
+            }
+            if let Some(category) = patch.category {
+                row.category = category.as_str().to_owned();
+            }
+            if let Some(default_subscribed) = patch.default_subscribed {
+                row.default_subscribed = default_subscribed;
+            }
+            if let Some(public) = patch.public {
+                row.public = public;
+            }
+            if let Some(position) = patch.position {
+                row.position = position;
+            }
+            let mut what = "updated";
+            match (patch.archived, row.archived_at) {
+                (Some(false), Some(_)) => {
+                    row.archived_at = None;
+                    what = "restored";
+                }
+                (Some(true), None) => {
+                    row.archived_at = Some(store::now());
+                    what = "archived";
+                }
+                _ => {}
+            }
+            row.updated_at = store::now();
+            store::topics::update(db, &row)?;
+            if let Some(translations) = patch.translations {
+                store::topics::replace_translations(db, &key, &translation_rows(&key, &translations))?;
+            }
+            record(db, &key, what)?;
+            load_view(db, &key)
+        })
+    })
+    .await
+}
+
+/// Deletes a topic; one that contacts have statuses on is archived instead, so their
+/// history keeps its meaning.
+pub async fn delete(app: &App, key: String) -> Result<(), Error> {
+    store::run(&app.pool, move |db| {
+        store::write(db, |db| {
+            let mut row = store::topics::find(db, &key)?.ok_or_else(|| unknown(&key))?;
+            if store::topics::has_subscriptions(db, &key)? {
+                if row.archived_at.is_none() {
+                    row.archived_at = Some(store::now());
+                    row.updated_at = store::now();
+                    store::topics::update(db, &row)?;
+                    record(db, &key, "archived")?;
+                }
+            } else {
+                store::topics::delete(db, &key)?;
+                record(db, &key, "deleted")?;
+            }
+            Ok(())
+        })
+    })
+    .await
+}

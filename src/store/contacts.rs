@@ -1,0 +1,61 @@
+//! Queries on `contacts`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::contacts;
+use super::Db;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = contacts)]
+pub struct ContactRow {
+    pub id: String,
+    pub email: String,
+    pub address_hash: Vec<u8>,
+    pub locale: Option<String>,
+    pub external_id: Option<String>,
+    pub unsubscribed_all: bool,
+    pub unsubscribed_all_source: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn insert(db: &mut Db, row: &ContactRow) -> QueryResult<()> {
+    diesel::insert_into(contacts::table).values(row).execute(db).map(drop)
+}
+
+/// Writes back every column but the id.
+pub fn update(db: &mut Db, row: &ContactRow) -> QueryResult<()> {
+    diesel::update(contacts::table.find(&row.id))
+        .set((
+            contacts::email.eq(&row.email),
+            contacts::address_hash.eq(&row.address_hash),
+            contacts::locale.eq(&row.locale),
+            contacts::external_id.eq(&row.external_id),
+            contacts::unsubscribed_all.eq(row.unsubscribed_all),
+            contacts::unsubscribed_all_source.eq(&row.unsubscribed_all_source),
+            contacts::updated_at.eq(row.updated_at),
+        ))
+        .execute(db)
+        .map(drop)
+}
+
+pub fn by_id(db: &mut Db, id: &str) -> QueryResult<Option<ContactRow>> {
+    contacts::table.find(id).select(ContactRow::as_select()).first(db).optional()
+}
+
+pub fn by_hash(db: &mut Db, hash: &[u8]) -> QueryResult<Option<ContactRow>> {
+    contacts::table
+        .filter(contacts::address_hash.eq(hash))
+        .select(ContactRow::as_select())
+        .first(db)
+        .optional()
+}
+
+pub fn by_external_id(db: &mut Db, external_id: &str) -> QueryResult<Option<ContactRow>> {
+    contacts::table
+        .filter(contacts::external_id.eq(external_id))
+        .select(ContactRow::as_select())
+        .first(db)
+        .optional()
+}

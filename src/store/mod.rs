@@ -1,0 +1,249 @@
+//! Storage through diesel on SQLite or PostgreSQL: the connection enum, its pool,
+//! migrations, and the one macro for the statements the two backends compile apart.
+//! Queries live in one module per table, as plain functions taking `&mut Db`.
+
+pub mod api_keys;
+pub mod contacts;
+pub mod events;
+pub mod schema;
+pub mod settings;
+pub mod subscriptions;
+pub mod suppressions;
+pub mod topics;
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, RunQueryDsl};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::Error;
+
+/// One database connection, of whichever backend the URL named. SQLite comes last:
+/// its `establish` would accept any string.
+#[derive(diesel::MultiConnection)]
+pub enum Db {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Runs the same diesel expression on whichever backend `$db` holds, for the few
+/// statements MultiConnection cannot express once (upserts, `RETURNING`). Nothing
+/// else matches on the backend.
+#[macro_export]
+macro_rules! per_backend {
+    ($db:expr, |$conn:ident| $body:expr) => {
+        match $db {
+            $crate::store::Db::Pg($conn) => $body,
+            $crate::store::Db::Sqlite($conn) => $body,
+        }
+    };
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// Where the database is, with the backend chosen by the URL's scheme alone: an
+/// unreachable PostgreSQL is an error, never a fall-back to a fresh SQLite file.
+#[derive(Clone)]
+pub struct DatabaseUrl {
+    pub backend: Backend,
+    /// What the backend's driver is given: the whole URL for PostgreSQL, the file's
+    /// path for SQLite.
+    target: String,
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self { backend: Backend::Postgres, target: url.to_owned() });
+        }
+        let path = match url.split_once("://") {
+            Some(("sqlite", path)) => path,
+            Some((scheme, _)) => {
+                return Err(format!(
+                    "unsupported database URL scheme {scheme:?}: use postgres://, postgresql:// or sqlite://"
+                ))
+            }
+            None if url.starts_with("sqlite:") => &url["sqlite:".len()..],
+            None => url,
+        };
+        if path.is_empty() {
+            return Err("the SQLite database URL names no file".into());
+        }
+        if path == ":memory:" {
+            return Err("an in-memory SQLite database would be one per pooled connection: name a file".into());
+        }
+        Ok(Self { backend: Backend::Sqlite, target: path.to_owned() })
+    }
+
+    /// The URL with any password hidden, for logs and errors.
+    pub fn redacted(&self) -> String {
+        match url::Url::parse(&self.target) {
+            Ok(mut u) if u.password().is_some() => {
+                let _ = u.set_password(Some("***"));
+                u.to_string()
+            }
+            _ => self.target.clone(),
+        }
+    }
+}
+
+/// Opens connections for the pool, on the backend the URL chose.
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for Manager {
+    type Connection = Db;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<Db, r2d2::Error> {
+        match self.url.backend {
+            Backend::Postgres => {
+                PgConnection::establish(&self.url.target).map(Db::Pg).map_err(r2d2::Error::ConnectionError)
+            }
+            Backend::Sqlite => {
+                let mut conn =
+                    SqliteConnection::establish(&self.url.target).map_err(r2d2::Error::ConnectionError)?;
+                // WAL lets readers run beside the one writer; FULL makes a commit
+                // durable before it returns (an acknowledged unsubscribe survives a
+                // crash); secure_delete overwrites erased rows in the file itself.
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 5000;
+                     PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = FULL;
+                     PRAGMA foreign_keys = ON;
+                     PRAGMA secure_delete = ON;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(Db::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut Db) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut Db) -> bool {
+        false
+    }
+}
+
+/// Connects (failing at once with the driver's own words when the database cannot be
+/// reached) and builds the pool.
+pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, String> {
+    let manager = Manager { url: url.clone() };
+    manager.connect().map_err(|e| format!("cannot open the database at {}: {e}", url.redacted()))?;
+    r2d2::Pool::builder()
+        .max_size(max_size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(5))
+        .build(manager)
+        .map_err(|e| format!("cannot open the database at {}: {e}", url.redacted()))
+}
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Runs pending migrations and returns the versions it applied. Safe when several
+/// processes start at once: PostgreSQL takes an advisory lock, SQLite a write lock.
+pub fn migrate(db: &mut Db) -> Result<Vec<String>, String> {
+    type Boxed = Box<dyn std::error::Error + Send + Sync>;
+    let applied: Result<Vec<String>, Boxed> = match db {
+        Db::Pg(conn) => {
+            const MIGRATION_LOCK: i64 = 0x7072_6566_6365_6e74; // "prefcent"
+            diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+                .execute(conn)
+                .map_err(|e| e.to_string())?;
+            let result = conn
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.iter().map(|m| m.to_string()).collect());
+            diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+                .execute(conn)
+                .map_err(|e| e.to_string())?;
+            result
+        }
+        Db::Sqlite(conn) => conn
+            .immediate_transaction(|conn| {
+                conn.run_pending_migrations(SQLITE_MIGRATIONS)
+                    .map(|v| v.iter().map(|m| m.to_string()).collect::<Vec<_>>())
+                    .map_err(diesel::result::Error::QueryBuilderError)
+            })
+            .map_err(|e| Box::new(e) as Boxed),
+    };
+    applied.map_err(|e| format!("migration failed: {e}"))
+}
+
+/// Runs `work` on a pooled connection on the blocking thread pool, off the async
+/// workers. A pool that cannot hand out a connection in time is a 503, not a 500.
+pub async fn run<T, F>(pool: &Pool, work: F) -> Result<T, Error>
+where
+    F: FnOnce(&mut Db) -> Result<T, Error> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get().map_err(|e| Error::Unavailable(format!("database pool: {e}")))?;
+        work(&mut conn)
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("blocking task failed: {e}")))?
+}
+
+/// A write transaction. It first takes the ledger's lock row, so that on SQLite the
+/// transaction holds the write lock from its first statement (a deferred transaction
+/// that reads first can fail to upgrade under concurrency) and on both backends
+/// ledger appends are serialised and gap-free (see `events`).
+pub fn write<T, F>(db: &mut Db, work: F) -> Result<T, Error>
+where
+    F: FnOnce(&mut Db) -> Result<T, Error>,
+{
+    db.transaction(|db| {
+        events::lock_ledger(db)?;
+        work(db)
+    })
+}
+
+/// The current time in the precision both backends keep (microseconds), so that a
+/// value read back equals the value written.
+pub fn now() -> chrono::NaiveDateTime {
+    let now = chrono::Utc::now().naive_utc();
+    chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::microseconds(1)).unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_is_chosen_by_scheme() {
+        assert_eq!(DatabaseUrl::parse("postgres://u@h/db").unwrap().backend, Backend::Postgres);
+        assert_eq!(DatabaseUrl::parse("postgresql://u@h/db").unwrap().backend, Backend::Postgres);
+        let sqlite = DatabaseUrl::parse("sqlite://prefcenter.db").unwrap();
+        assert_eq!((sqlite.backend, sqlite.target.as_str()), (Backend::Sqlite, "prefcenter.db"));
+        assert_eq!(DatabaseUrl::parse("sqlite:///var/lib/p.db").unwrap().target, "/var/lib/p.db");
+        assert_eq!(DatabaseUrl::parse("data/p.db").unwrap().target, "data/p.db");
+        assert!(DatabaseUrl::parse("mysql://u@h/db").is_err());
+        assert!(DatabaseUrl::parse("postgress://u@h/db").is_err());
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+        assert!(DatabaseUrl::parse("sqlite://:memory:").is_err());
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        let url = DatabaseUrl::parse("postgres://user:secret@db.example:5432/prefs").unwrap();
+        assert!(!url.redacted().contains("secret"));
+        assert!(url.redacted().contains("user"));
+    }
+}

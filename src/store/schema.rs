@@ -1,0 +1,145 @@
+// The one schema for both backends. Only types MultiConnection supports on both:
+// Text, Binary, Bool, Integer, BigInt, Timestamp (UTC, no zone).
+
+diesel::table! {
+    settings (name) {
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        name -> Text,
+        lookup -> Text,
+        secret_hash -> Text,
+        scopes -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    topics (key) {
+        key -> Text,
+        name -> Text,
+        description -> Text,
+        category -> Text,
+        default_subscribed -> Bool,
+        public -> Bool,
+        position -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        archived_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    topic_translations (topic_key, locale) {
+        topic_key -> Text,
+        locale -> Text,
+        name -> Text,
+        description -> Text,
+    }
+}
+
+diesel::table! {
+    contacts (id) {
+        id -> Text,
+        email -> Text,
+        address_hash -> Binary,
+        locale -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+        unsubscribed_all -> Bool,
+        unsubscribed_all_source -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    subscriptions (contact_id, topic_key) {
+        contact_id -> Text,
+        topic_key -> Text,
+        status -> Text,
+        source -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    suppressions (address_hash) {
+        address_hash -> Binary,
+        email -> Nullable<Text>,
+        reason -> Text,
+        scope -> Text,
+        source -> Text,
+        note -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    soft_bounces (address_hash, occurred_at) {
+        address_hash -> Binary,
+        occurred_at -> Timestamp,
+        provider -> Text,
+    }
+}
+
+diesel::table! {
+    feedback_receipts (provider, notification_id) {
+        provider -> Text,
+        notification_id -> Text,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ledger_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    events (seq) {
+        seq -> BigInt,
+        occurred_at -> Timestamp,
+        kind -> Text,
+        contact_id -> Nullable<Text>,
+        address_hash -> Nullable<Binary>,
+        topic_key -> Nullable<Text>,
+        old_status -> Nullable<Text>,
+        new_status -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        scope -> Nullable<Text>,
+        source -> Text,
+        client -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        message_id -> Nullable<Text>,
+        consent -> Nullable<Text>,
+        legal_basis -> Nullable<Text>,
+        detail -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(subscriptions -> contacts (contact_id));
+diesel::joinable!(subscriptions -> topics (topic_key));
+diesel::joinable!(topic_translations -> topics (topic_key));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    settings,
+    api_keys,
+    topics,
+    topic_translations,
+    contacts,
+    subscriptions,
+    suppressions,
+    soft_bounces,
+    feedback_receipts,
+    ledger_head,
+    events,
+);
