@@ -64,8 +64,9 @@ pub fn prepare(config: Config) -> Result<App, String> {
     Ok(App { config, pool, hasher: AddressHasher::new(hash_key), keys: KeyCache::default() })
 }
 
-/// The HTTP server on `listener`. It stops gracefully on SIGTERM (in-flight requests
-/// finish, for up to 30 s) and at once on SIGINT or SIGQUIT.
+/// The HTTP server on `listener`. It installs no signal handlers: whoever runs it
+/// decides when to stop it through its handle (`main` does so on SIGTERM and SIGINT,
+/// letting requests in flight finish for up to 30 s).
 pub fn server(app: App, listener: TcpListener) -> std::io::Result<actix_web::dev::Server> {
     let workers = app.config.workers;
     let app = web::Data::new(app);
@@ -78,6 +79,7 @@ pub fn server(app: App, listener: TcpListener) -> std::io::Result<actix_web::dev
             .wrap(actix_web::middleware::from_fn(http::observe::observe))
     })
     .shutdown_timeout(30)
+    .disable_signals()
     .listen(listener)?;
     if let Some(n) = workers {
         server = server.workers(n);

@@ -90,12 +90,42 @@ fn serve(config: Config) -> Result<(), String> {
     let listener = TcpListener::bind(&bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     let backend = config.database_url.redacted();
     let app = prefcenter::prepare(config)?;
-    tracing::info!(address = %bind, database = %backend, "prefcenter is serving");
     actix_web::rt::System::new()
-        .block_on(async move { prefcenter::server(app, listener)?.await })
+        .block_on(async move {
+            let server = prefcenter::server(app, listener)?;
+            stop_on_signals(server.handle())?;
+            tracing::info!(address = %bind, database = %backend, "prefcenter is serving");
+            server.await
+        })
         .map_err(|e| format!("server: {e}"))?;
     tracing::info!("prefcenter stopped");
     Ok(())
+}
+
+/// Stops the server gracefully on SIGTERM or SIGINT. The handlers are in place before
+/// "serving" is logged, so a supervisor's SIGTERM is never the default, abrupt one.
+fn stop_on_signals(server: actix_web::dev::ServerHandle) -> std::io::Result<()> {
+    use actix_web::rt::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    actix_web::rt::spawn(async move {
+        let name = first_signal(terminate.recv(), interrupt.recv()).await;
+        tracing::info!(signal = name, "stopping: finishing requests in flight");
+        server.stop(true).await;
+    });
+    Ok(())
+}
+
+/// Which of two signal streams fired first.
+async fn first_signal(
+    terminate: impl std::future::Future<Output = Option<()>>,
+    interrupt: impl std::future::Future<Output = Option<()>>,
+) -> &'static str {
+    use futures_util::future::{select, Either};
+    match select(std::pin::pin!(terminate), std::pin::pin!(interrupt)).await {
+        Either::Left(_) => "SIGTERM",
+        Either::Right(_) => "SIGINT",
+    }
 }
 
 fn open(config: &Config) -> Result<store::Pool, String> {

@@ -1,0 +1,197 @@
+//! The command line, run as the built binary.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::Duration;
+
+use crate::support::{each_backend, TestDb};
+
+fn prefcenter(db: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_prefcenter"))
+        .args(args)
+        .env("PREFCENTER_DATABASE_URL", db)
+        .env("PREFCENTER_LOG", "warn")
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+/// A server process whose log lines arrive on a channel.
+struct Served {
+    child: Child,
+    lines: Receiver<String>,
+    base: String,
+}
+
+impl Served {
+    fn start(db: &str) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_prefcenter"))
+            .env("PREFCENTER_DATABASE_URL", db)
+            .env("PREFCENTER_BIND", format!("127.0.0.1:{port}"))
+            .env("PREFCENTER_LOG", "info")
+            .env("PREFCENTER_WORKERS", "1")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("the server starts");
+        let (tx, lines) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { child, lines, base: format!("http://127.0.0.1:{port}") }
+    }
+
+    /// The log lines up to and including the first that contains `needle`.
+    fn wait_for(&self, needle: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) => {
+                    let found = line.contains(needle);
+                    seen.push(line);
+                    if found {
+                        return seen;
+                    }
+                }
+                Err(_) => panic!("no log line with {needle:?}; saw:\n{}", seen.join("\n")),
+            }
+        }
+    }
+
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        self.wait_for("prefcenter stopped");
+        self.child.wait().unwrap()
+    }
+}
+
+fn secret_in(lines: &[String]) -> Option<String> {
+    lines.iter().find_map(|line| {
+        let start = line.find("shown only now: ")? + "shown only now: ".len();
+        Some(line[start..].split_whitespace().next()?.to_owned())
+    })
+}
+
+each_backend! {
+    fn api_key_create_prints_a_working_secret(app) {
+        let out = stdout(&prefcenter(app.db.url(), &["api-key", "create", "--name", "mailer", "--scopes", "check,contacts"]));
+        let secret = out.lines().last().unwrap().to_owned();
+        assert!(secret.starts_with("pc_") && !secret.contains(' '), "the last line is the secret alone: {out}");
+        app.get("/v1/contacts/a%40example.com").key(&secret).send().problem(404, "not_found");
+        app.get("/v1/topics").key(&secret).send().problem(403, "forbidden");
+        let bad = prefcenter(app.db.url(), &["api-key", "create", "--name", "x", "--scopes", "root"]);
+        assert!(!bad.status.success());
+    }
+
+    fn keys_are_listed_without_secrets_and_revoked(app) {
+        let out = stdout(&prefcenter(app.db.url(), &["api-key", "create", "--name", "mailer", "--scopes", "check"]));
+        let secret = out.lines().last().unwrap().to_owned();
+        let id = out.split_whitespace().nth(3).unwrap().to_owned();
+        let listed = stdout(&prefcenter(app.db.url(), &["api-key", "list"]));
+        assert!(listed.contains(&id) && listed.contains("mailer") && !listed.contains(&secret), "{listed}");
+        stdout(&prefcenter(app.db.url(), &["api-key", "revoke", &id]));
+        assert!(stdout(&prefcenter(app.db.url(), &["api-key", "list"])).contains("revoked"));
+        app.get("/v1/contacts/a%40example.com").key(&secret).send().problem(401, "unauthorized");
+        assert!(!prefcenter(app.db.url(), &["api-key", "revoke", &id]).status.success(), "a second revoke fails");
+    }
+}
+
+fn migrate_is_idempotent(db: TestDb) {
+    let first = stdout(&prefcenter(db.url(), &["migrate"]));
+    assert!(first.contains("applied"), "{first}");
+    let second = stdout(&prefcenter(db.url(), &["migrate"]));
+    assert!(second.contains("up to date"), "{second}");
+}
+
+/// First start on an empty database: an admin key is created and logged once; the
+/// server answers with it, and SIGTERM stops it cleanly. A second start logs no key.
+fn first_start_then_graceful_stop(db: TestDb) {
+    let served = Served::start(db.url());
+    let lines = served.wait_for("prefcenter is serving");
+    let secret = secret_in(&lines).expect("the first start logs an admin key");
+    let reply = reqwest::blocking::Client::new()
+        .get(format!("{}/v1/api-keys", served.base))
+        .bearer_auth(&secret)
+        .send()
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    assert!(served.terminate().success(), "SIGTERM is a clean stop");
+
+    let again = Served::start(db.url());
+    let lines = again.wait_for("prefcenter is serving");
+    assert_eq!(secret_in(&lines), None, "the admin key is created only once");
+    assert!(again.terminate().success());
+}
+
+#[test]
+fn migrate_is_idempotent_on_sqlite() {
+    migrate_is_idempotent(TestDb::sqlite());
+}
+
+#[test]
+fn migrate_is_idempotent_on_postgres() {
+    if let Some(db) = TestDb::postgres() {
+        migrate_is_idempotent(db);
+    }
+}
+
+#[test]
+fn first_start_then_graceful_stop_on_sqlite() {
+    first_start_then_graceful_stop(TestDb::sqlite());
+}
+
+#[test]
+fn first_start_then_graceful_stop_on_postgres() {
+    if let Some(db) = TestDb::postgres() {
+        first_start_then_graceful_stop(db);
+    }
+}
+
+#[test]
+fn an_unreachable_postgres_fails_start_up_clearly() {
+    let url = "postgres://root:hunter2@127.0.0.1:1/prefcenter";
+    for args in [&["migrate"][..], &["serve"][..]] {
+        let out = prefcenter(url, args);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("cannot open the database at postgres://root:***@127.0.0.1:1/prefcenter"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("hunter2"), "the password is never printed");
+    }
+}
+
+#[test]
+fn an_unknown_database_scheme_is_refused() {
+    let out = prefcenter("mysql://root@127.0.0.1/prefcenter", &["migrate"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported database URL scheme"));
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let out = Command::new(env!("CARGO_BIN_EXE_prefcenter")).arg("--help").output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    for command in ["serve", "migrate", "api-key"] {
+        assert!(help.contains(command), "{help}");
+    }
+}

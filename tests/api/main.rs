@@ -1,0 +1,12 @@
+//! Integration tests: the real server over a real socket, on SQLite and (when
+//! `PREFCENTER_TEST_DATABASE_URL` is set) PostgreSQL. One binary, one module per
+//! capability, so the suite links once.
+
+mod support;
+
+mod api_keys;
+mod cli;
+mod contacts;
+mod errors;
+mod ops;
+mod topics;

@@ -1,0 +1,61 @@
+//! Operations: health, readiness, metrics, the OpenAPI document, restarts.
+
+use serde_json::json;
+
+use crate::support::each_backend;
+
+each_backend! {
+    fn health_and_readiness(app) {
+        let health = app.get("/healthz").anonymous().send();
+        assert_eq!((health.status, health.json()), (200, json!({"status": "ok"})));
+        let ready = app.get("/readyz").anonymous().send();
+        assert_eq!(ready.status, 200);
+        assert_eq!(ready.json()["database"], "ok");
+        assert!(ready.header("x-request-id").is_some_and(|id| id.len() >= 16));
+        let echoed = app.get("/healthz").header("x-request-id", "trace-123").send();
+        assert_eq!(echoed.header("x-request-id"), Some("trace-123"));
+    }
+
+    fn metrics_count_requests_by_route_pattern(app) {
+        app.contact("secret.person@example.com", json!({}));
+        app.get("/no/such/path/secret.person@example.com").send();
+        let metrics = app.get("/metrics").anonymous().send();
+        assert_eq!(metrics.status, 200);
+        assert!(metrics.body.contains("prefcenter_http_requests_total"), "{}", metrics.body);
+        assert!(metrics.body.contains(r#"endpoint="/v1/contacts/{contact}""#), "{}", metrics.body);
+        assert!(!metrics.body.contains("secret.person"), "no address may reach the metrics");
+    }
+
+    fn the_openapi_document_lists_every_route(app) {
+        let doc = app.get("/openapi.json").anonymous().send().json();
+        assert_eq!(doc["openapi"].as_str().unwrap().split('.').next(), Some("3"));
+        let paths = doc["paths"].as_object().unwrap();
+        let expected = [
+            ("/healthz", "get"), ("/readyz", "get"),
+            ("/v1/topics", "get"), ("/v1/topics", "post"),
+            ("/v1/topics/{key}", "get"), ("/v1/topics/{key}", "patch"), ("/v1/topics/{key}", "delete"),
+            ("/v1/contacts/{contact}", "put"), ("/v1/contacts/{contact}", "get"), ("/v1/contacts/{contact}", "patch"),
+            ("/v1/contacts/{contact}/subscriptions/{topic}", "put"), ("/v1/contacts/{contact}/events", "get"),
+            ("/v1/api-keys", "get"), ("/v1/api-keys", "post"), ("/v1/api-keys/{id}", "delete"),
+        ];
+        for (path, method) in expected {
+            assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is missing");
+        }
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        for schema in ["TopicView", "NewTopic", "ContactView", "ContactWrite", "Problem", "EventPage"] {
+            assert!(schemas.contains_key(schema), "schema {schema} is missing");
+        }
+    }
+
+    fn a_restart_keeps_the_data(mut app) {
+        app.topic("news").create();
+        app.contact("a@example.com", json!({"subscriptions": {"news": "unsubscribed"}, "source": "one_click"}));
+        let events = app.events("a@example.com");
+        app.restart();
+        assert_eq!(app.get("/v1/contacts/a%40example.com").send().json()["subscriptions"], json!({"news": "unsubscribed"}));
+        assert_eq!(app.events("a@example.com"), events);
+        // The rule about recipients' choices survives too: it is stored, not remembered.
+        app.put("/v1/contacts/a%40example.com").json(json!({"subscriptions": {"news": "subscribed"}})).send()
+            .problem(409, "consent_required");
+    }
+}

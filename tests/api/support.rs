@@ -1,0 +1,317 @@
+//! The test harness: a real prefcenter server on an ephemeral loopback port, on a
+//! fresh database of each backend, driven over HTTP.
+//!
+//! SQLite runs always, on a temporary file. PostgreSQL runs when
+//! `PREFCENTER_TEST_DATABASE_URL` is set; each test then gets its own schema, dropped
+//! afterwards. When the variable is set and the server cannot be reached, the tests
+//! fail: they never skip silently.
+
+use std::net::TcpListener;
+use std::thread::JoinHandle;
+
+use actix_web::dev::ServerHandle;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use prefcenter::domain::KeyScope;
+use prefcenter::service::api_keys::{self, NewKey};
+use prefcenter::Config;
+use reqwest::blocking::{Client, RequestBuilder};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// Declares a test that runs once per backend: `mod name { fn sqlite(); fn postgres(); }`.
+macro_rules! each_backend {
+    ($($(#[$meta:meta])* fn $name:ident($app:pat) $body:block)*) => {$(
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[test]
+            fn sqlite() {
+                let $app = $crate::support::TestApp::start($crate::support::TestDb::sqlite());
+                $body
+            }
+            #[test]
+            fn postgres() {
+                let Some(db) = $crate::support::TestDb::postgres() else { return };
+                let $app = $crate::support::TestApp::start(db);
+                $body
+            }
+        }
+    )*};
+}
+pub(crate) use each_backend;
+
+/// A fresh database, removed when dropped.
+pub enum TestDb {
+    Sqlite { _dir: tempfile::TempDir, url: String },
+    Postgres { server: String, schema: String, url: String },
+}
+
+impl TestDb {
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("prefcenter.db").display());
+        TestDb::Sqlite { _dir: dir, url }
+    }
+
+    /// A fresh schema on the server named by `PREFCENTER_TEST_DATABASE_URL`, or `None`
+    /// (with a note on stderr) when the variable is unset.
+    pub fn postgres() -> Option<Self> {
+        let Ok(server) = std::env::var("PREFCENTER_TEST_DATABASE_URL") else {
+            eprintln!("PostgreSQL run skipped: PREFCENTER_TEST_DATABASE_URL is not set");
+            return None;
+        };
+        let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = PgConnection::establish(&server)
+            .unwrap_or_else(|e| panic!("PREFCENTER_TEST_DATABASE_URL is set but unreachable: {e}"));
+        conn.batch_execute(&format!("CREATE SCHEMA {schema}")).expect("create a test schema");
+        let separator = if server.contains('?') { '&' } else { '?' };
+        let url = format!("{server}{separator}options=-csearch_path%3D{schema}");
+        Some(TestDb::Postgres { server, schema, url })
+    }
+
+    pub fn url(&self) -> &str {
+        match self {
+            TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } => url,
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { server, schema, .. } = self {
+            if let Ok(mut conn) = PgConnection::establish(server) {
+                let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        }
+    }
+}
+
+struct Running {
+    base: String,
+    handle: ServerHandle,
+    thread: JoinHandle<()>,
+}
+
+/// Starts a server on the database at `url`; returns it and a pool on the same database.
+fn launch(url: &str) -> (Running, prefcenter::store::Pool) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("an ephemeral port");
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let mut config = Config::for_database(url).expect("a valid test database URL");
+    config.base_url = base.clone();
+    config.workers = Some(2);
+    config.pool_size = 4;
+    let app = prefcenter::prepare(config).expect("the server prepares its database");
+    let pool = app.pool.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = prefcenter::server(app, listener).expect("the server starts");
+            tx.send(server.handle()).unwrap();
+            let _ = server.await;
+        })
+    });
+    let handle = rx.recv().expect("the server sends its handle");
+    (Running { base, handle, thread }, pool)
+}
+
+/// A running server on its own database, with an admin key.
+pub struct TestApp {
+    running: Option<Running>,
+    pub admin: String,
+    http: Client,
+    pub db: TestDb,
+}
+
+impl TestApp {
+    pub fn start(db: TestDb) -> Self {
+        let (running, pool) = launch(db.url());
+        let mut conn = pool.get().expect("a connection");
+        let admin = api_keys::create_on(
+            &mut conn,
+            &NewKey { name: "test-admin".into(), scopes: vec![KeyScope::Admin] },
+        )
+        .expect("an admin key")
+        .secret;
+        drop(conn);
+        Self { running: Some(running), admin, http: Client::new(), db }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.running.as_ref().expect("running").base
+    }
+
+    fn stop(&mut self) {
+        if let Some(running) = self.running.take() {
+            drop(running.handle.stop(false));
+            running.thread.join().expect("the server thread ends");
+        }
+    }
+
+    /// Stops the server and starts a new one on the same database.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.running = Some(launch(self.db.url()).0);
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> Call {
+        Call {
+            builder: self.http.request(method, format!("{}{path}", self.base())),
+            key: Some(self.admin.clone()),
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Call {
+        self.request(Method::GET, path)
+    }
+    pub fn post(&self, path: &str) -> Call {
+        self.request(Method::POST, path)
+    }
+    pub fn put(&self, path: &str) -> Call {
+        self.request(Method::PUT, path)
+    }
+    pub fn patch(&self, path: &str) -> Call {
+        self.request(Method::PATCH, path)
+    }
+    pub fn delete(&self, path: &str) -> Call {
+        self.request(Method::DELETE, path)
+    }
+
+    /// A new API key with these scopes.
+    pub fn key(&self, scopes: &[&str]) -> String {
+        let reply = self.post("/v1/api-keys").json(json!({"name": "test", "scopes": scopes})).send();
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        reply.json()["secret"].as_str().unwrap().to_owned()
+    }
+
+    /// Starts describing a topic to create.
+    pub fn topic(&self, key: &str) -> TopicBuilder<'_> {
+        TopicBuilder {
+            app: self,
+            body: json!({"key": key, "name": key.to_uppercase(), "category": "promotional"}),
+        }
+    }
+
+    /// Creates or updates a contact with this body (PUT), expecting success.
+    pub fn contact(&self, email: &str, body: Value) -> Value {
+        let reply = self.put(&format!("/v1/contacts/{}", encode(email))).json(body).send();
+        assert!(reply.status == 200 || reply.status == 201, "{} {}", reply.status, reply.body);
+        reply.json()
+    }
+
+    /// A contact's events, oldest first.
+    pub fn events(&self, contact: &str) -> Vec<Value> {
+        let reply = self.get(&format!("/v1/contacts/{}/events?limit=1000", encode(contact))).send();
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.json()["events"].as_array().unwrap().clone()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Percent-encodes a path segment.
+pub fn encode(segment: &str) -> String {
+    url::form_urlencoded::byte_serialize(segment.as_bytes()).collect::<String>().replace('+', "%20")
+}
+
+pub struct TopicBuilder<'a> {
+    app: &'a TestApp,
+    body: Value,
+}
+
+impl TopicBuilder<'_> {
+    pub fn opt_out(mut self) -> Self {
+        self.body["default_subscribed"] = json!(true);
+        self
+    }
+    pub fn with(mut self, field: &str, value: Value) -> Self {
+        self.body[field] = value;
+        self
+    }
+    pub fn create(self) -> Value {
+        let reply = self.app.post("/v1/topics").json(self.body).send();
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        reply.json()
+    }
+}
+
+pub struct Call {
+    builder: RequestBuilder,
+    key: Option<String>,
+}
+
+impl Call {
+    pub fn key(mut self, key: &str) -> Self {
+        self.key = Some(key.to_owned());
+        self
+    }
+    pub fn anonymous(mut self) -> Self {
+        self.key = None;
+        self
+    }
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.builder = self.builder.header(name, value);
+        self
+    }
+    pub fn json(mut self, body: Value) -> Self {
+        self.builder = self.builder.json(&body);
+        self
+    }
+    pub fn body(mut self, content_type: &str, body: impl Into<reqwest::blocking::Body>) -> Self {
+        self.builder = self.builder.header("content-type", content_type).body(body);
+        self
+    }
+    pub fn send(self) -> Reply {
+        let builder = match self.key {
+            Some(key) => self.builder.bearer_auth(key),
+            None => self.builder,
+        };
+        let response = builder.send().expect("the server answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.text().expect("a readable body");
+        Reply { status, headers, body }
+    }
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts an RFC 9457 problem with this status and type, and returns it.
+    pub fn problem(&self, status: u16, kind: &str) -> Value {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(self.header("content-type"), Some("application/problem+json"), "{}", self.body);
+        let problem = self.json();
+        assert_eq!(problem["type"], format!("/problems/{kind}"), "{problem}");
+        assert_eq!(problem["status"], status);
+        assert!(problem["title"].is_string() && problem["detail"].is_string(), "{problem}");
+        problem
+    }
+}
+
+/// Drops the fields that differ between runs (ids, times).
+pub fn without_times(mut value: Value) -> Value {
+    if let Some(object) = value.as_object_mut() {
+        for field in ["created_at", "updated_at", "occurred_at", "id"] {
+            object.remove(field);
+        }
+    }
+    value
+}
