@@ -28,6 +28,17 @@ pub struct Config {
     pub workers: Option<usize>,
     /// Database connections per process.
     pub pool_size: u32,
+    /// `kid:base64secret[,…]`: the first signs links, all verify. Generated once and
+    /// kept in the database when unset.
+    pub signing_keys: Option<String>,
+    /// How long unsubscribe links stay valid (CAN-SPAM asks 30 days; at least 60).
+    pub unsubscribe_link_days: i64,
+    /// How often the decision index reads the ledger for other processes' writes.
+    pub ledger_poll_ms: u64,
+    /// How long the index may go without reading the ledger before checks answer 503.
+    pub index_stale_ms: u64,
+    /// The largest bulk import body, in bytes.
+    pub import_limit: usize,
 }
 
 /// The file's keys: the settings' names without the `PREFCENTER_` prefix, in lower case.
@@ -41,6 +52,11 @@ struct FileSettings {
     log_format: Option<LogFormat>,
     workers: Option<usize>,
     pool_size: Option<u32>,
+    signing_keys: Option<String>,
+    unsubscribe_link_days: Option<i64>,
+    ledger_poll_ms: Option<u64>,
+    index_stale_ms: Option<u64>,
+    import_limit_mb: Option<u64>,
 }
 
 impl Config {
@@ -91,7 +107,40 @@ impl Config {
             Some(n) => parse_positive("PREFCENTER_POOL_SIZE", &n)?,
             None => file.pool_size.unwrap_or(10),
         };
-        Ok(Self { database_url, bind, base_url, log, log_format, workers, pool_size })
+        let signing_keys = pick("SIGNING_KEYS", file.signing_keys);
+        if let Some(spec) = &signing_keys {
+            crate::domain::token::TokenKeys::parse(spec)
+                .map_err(|e| format!("PREFCENTER_SIGNING_KEYS: {e}"))?;
+        }
+        let number =
+            |name: &str, from_file: Option<u64>, default: u64| match env(&format!("PREFCENTER_{name}")) {
+                Some(n) => parse_positive::<u64>(&format!("PREFCENTER_{name}"), &n),
+                None => Ok(from_file.unwrap_or(default)),
+            };
+        let unsubscribe_link_days =
+            number("UNSUBSCRIBE_LINK_DAYS", file.unsubscribe_link_days.map(|d| d.max(0) as u64), 90)?;
+        if unsubscribe_link_days < 60 {
+            return Err(
+                "PREFCENTER_UNSUBSCRIBE_LINK_DAYS: unsubscribe links must stay valid at least 60 days".into(),
+            );
+        }
+        let ledger_poll_ms = number("LEDGER_POLL_MS", file.ledger_poll_ms, 250)?;
+        let index_stale_ms = number("INDEX_STALE_MS", file.index_stale_ms, 5000)?;
+        let import_limit = number("IMPORT_LIMIT_MB", file.import_limit_mb, 256)? as usize * 1024 * 1024;
+        Ok(Self {
+            database_url,
+            bind,
+            base_url,
+            log,
+            log_format,
+            workers,
+            pool_size,
+            signing_keys,
+            unsubscribe_link_days: unsubscribe_link_days as i64,
+            ledger_poll_ms,
+            index_stale_ms,
+            import_limit,
+        })
     }
 }
 

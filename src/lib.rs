@@ -7,16 +7,20 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod index;
 pub mod service;
 pub mod store;
 
 use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::web;
 use base64::Engine;
 use rand::RngCore;
 
 pub use config::Config;
+use domain::token::TokenKeys;
 use domain::AddressHasher;
 use error::Error;
 use service::api_keys::KeyCache;
@@ -27,7 +31,9 @@ pub struct App {
     pub config: Config,
     pub pool: Pool,
     pub hasher: AddressHasher,
+    pub tokens: TokenKeys,
     pub keys: KeyCache,
+    pub index: Arc<index::Index>,
 }
 
 /// Opens the database, runs pending migrations, loads (or on first start generates)
@@ -40,14 +46,18 @@ pub fn prepare(config: Config) -> Result<App, String> {
     if !applied.is_empty() {
         tracing::info!(migrations = ?applied, "applied database migrations");
     }
-    let (hash_key, first_admin) = store::write(&mut db, |db| {
+    let ((hash_key, signing), first_admin) = store::write(&mut db, |db| {
         let key = store::settings::get_or_init(db, "address_hash_key", || {
             let mut bytes = [0u8; 32];
             rand::rngs::OsRng.fill_bytes(&mut bytes);
             base64::engine::general_purpose::STANDARD.encode(bytes)
         })?;
+        let signing = match &config.signing_keys {
+            Some(spec) => spec.clone(),
+            None => store::settings::get_or_init(db, "signing_keys", TokenKeys::generate_spec)?,
+        };
         let admin = service::api_keys::create_first_admin(db)?;
-        Ok::<_, Error>((key, admin))
+        Ok::<_, Error>(((key, signing), admin))
     })
     .map_err(|e| format!("cannot initialise the database: {e}"))?;
     drop(db);
@@ -61,7 +71,9 @@ pub fn prepare(config: Config) -> Result<App, String> {
             "created the first API key, named \"admin\" with the admin scope; its secret is shown only now: {secret}"
         );
     }
-    Ok(App { config, pool, hasher: AddressHasher::new(hash_key), keys: KeyCache::default() })
+    let tokens = TokenKeys::parse(&signing).map_err(|e| format!("signing keys: {e}"))?;
+    let index = Arc::new(index::Index::new(Duration::from_millis(config.index_stale_ms)));
+    Ok(App { config, pool, hasher: AddressHasher::new(hash_key), tokens, keys: KeyCache::default(), index })
 }
 
 /// The HTTP server on `listener`. It installs no signal handlers: whoever runs it
@@ -69,7 +81,10 @@ pub fn prepare(config: Config) -> Result<App, String> {
 /// letting requests in flight finish for up to 30 s).
 pub fn server(app: App, listener: TcpListener) -> std::io::Result<actix_web::dev::Server> {
     let workers = app.config.workers;
+    let poll = Duration::from_millis(app.config.ledger_poll_ms);
     let app = web::Data::new(app);
+    // The tailer loads the index, then keeps it current; it ends with the app.
+    index::spawn_tailer(Arc::downgrade(&app.clone().into_inner()), poll);
     let metrics = http::metrics()?;
     let mut server = actix_web::HttpServer::new(move || {
         actix_web::App::new()

@@ -3,7 +3,9 @@
 
 pub mod address;
 pub mod api_key;
+pub mod decision;
 pub mod locale;
+pub mod token;
 pub mod vocabulary;
 
 pub use address::{AddressHash, AddressHasher, InvalidAddress, NormalizedAddress};

@@ -12,6 +12,10 @@ use super::{api, ops};
     info(title = "prefcenter", description = "Email preference center and suppression-list service. Errors are RFC 9457 application/problem+json."),
     paths(
         ops::healthz, ops::readyz,
+        api::check::one, api::check::batch, api::check::links,
+        api::suppressions::put, api::suppressions::get, api::suppressions::delete, api::suppressions::list,
+        api::suppressions::import, api::suppressions::export,
+        api::changes::list,
         api::topics::create, api::topics::list, api::topics::get, api::topics::update, api::topics::delete,
         api::contacts::upsert, api::contacts::get, api::contacts::correct, api::contacts::set_status, api::contacts::events,
         api::api_keys::create, api::api_keys::list, api::api_keys::revoke,

@@ -21,21 +21,27 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// 200 when the database answers, 503 otherwise, so a load balancer routes around a
-/// process that cannot serve.
+/// 200 when the database answers and the decision index is loaded and current, 503
+/// otherwise, so a load balancer routes around a process that cannot decide.
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses(
     (status = 200, description = "Ready to serve"),
-    (status = 503, description = "The database does not answer"),
+    (status = 503, description = "The database does not answer, or the index is loading or stale"),
 ))]
 pub async fn readyz(app: web::Data<App>) -> HttpResponse {
     let database = store::run(&app.pool, |db| db.batch_execute("SELECT 1").map_err(Into::into)).await;
-    match database {
-        Ok(()) => HttpResponse::Ok().json(json!({"status": "ready", "database": "ok"})),
-        Err(e) => {
-            tracing::warn!(error = %e, "not ready");
-            HttpResponse::ServiceUnavailable()
-                .insert_header(("Retry-After", "1"))
-                .json(json!({"status": "unavailable", "database": "unreachable"}))
-        }
+    let index = app.index.ensure_fresh();
+    let body = json!({
+        "database": if database.is_ok() { "ok" } else { "unreachable" },
+        "index": match (&index, app.index.is_loaded()) {
+            (Ok(()), _) => "current",
+            (Err(_), false) => "loading",
+            (Err(_), true) => "stale",
+        },
+    });
+    if database.is_ok() && index.is_ok() {
+        HttpResponse::Ok().json(body)
+    } else {
+        tracing::warn!(%body, "not ready");
+        HttpResponse::ServiceUnavailable().insert_header(("Retry-After", "1")).json(body)
     }
 }

@@ -105,7 +105,9 @@ pub struct StatusWrite {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ContactView {
     pub id: String,
-    pub email: String,
+    /// `null` for a contact known only by its address hash (one who unsubscribed
+    /// through a link before their address was stored here).
+    pub email: Option<String>,
     pub locale: Option<String>,
     pub external_id: Option<String>,
     pub unsubscribed_all: bool,
@@ -347,7 +349,7 @@ fn upsert_on(
         (None, ContactRef::Address(address)) => {
             let row = ContactRow {
                 id: Uuid::new_v4().to_string(),
-                email: address.to_string(),
+                email: Some(address.to_string()),
                 address_hash: hasher.hash(address).0.to_vec(),
                 locale: None,
                 external_id: None,
@@ -403,6 +405,11 @@ fn upsert_on(
     }
 
     let mut fields = Vec::new();
+    if let (None, ContactRef::Address(address)) = (&row.email, target) {
+        // Known until now only by its hash: the sender has told us the address.
+        row.email = Some(address.to_string());
+        fields.push("email");
+    }
     if let Some(locale) = &write.locale {
         let locale = locale.as_ref().map(Locale::to_string);
         if locale != row.locale {
@@ -485,7 +492,7 @@ pub async fn upsert(
 ) -> Result<(ContactView, bool), Error> {
     validate_write(&write)?;
     let hasher = app.hasher.clone();
-    store::run(&app.pool, move |db| store::write(db, |db| upsert_on(db, &hasher, &target, &write))).await
+    super::write(app, move |db| upsert_on(db, &hasher, &target, &write)).await
 }
 
 /// Sets one status (`PUT …/subscriptions/{topic}`); an unknown topic is 404 here,
@@ -506,14 +513,12 @@ pub async fn set_status(
     };
     validate_write(&write)?;
     let hasher = app.hasher.clone();
-    store::run(&app.pool, move |db| {
-        store::write(db, |db| {
-            match store::topics::find(db, &topic)? {
-                Some(t) if t.archived_at.is_none() => {}
-                _ => return Err(topics::unknown(&topic)),
-            }
-            upsert_on(db, &hasher, &target, &write).map(|(view, _)| view)
-        })
+    super::write(app, move |db| {
+        match store::topics::find(db, &topic)? {
+            Some(t) if t.archived_at.is_none() => {}
+            _ => return Err(topics::unknown(&topic)),
+        }
+        upsert_on(db, &hasher, &target, &write).map(|(view, _)| view)
     })
     .await
 }
@@ -538,55 +543,55 @@ pub async fn correct(app: &App, target: ContactRef, patch: ContactPatch) -> Resu
         None => None,
     };
     let hasher = app.hasher.clone();
-    store::run(&app.pool, move |db| {
-        store::write(db, |db| {
-            let mut row = find(db, &hasher, &target)?.ok_or_else(not_found)?;
-            let mut fields = Vec::new();
-            if let Some(address) = new_address.filter(|a| a.as_str() != row.email) {
-                let hash = hasher.hash(&address);
-                if store::contacts::by_hash(db, &hash.0)?.is_some() {
-                    return Err(Error::Conflict {
-                        code: "email_taken",
-                        detail: "another contact has this address".into(),
-                    });
-                }
-                row.email = address.to_string();
-                row.address_hash = hash.0.to_vec();
-                fields.push("email");
+    super::write(app, move |db| {
+        let mut row = find(db, &hasher, &target)?.ok_or_else(not_found)?;
+        let mut fields = Vec::new();
+        let previous_hash = row.address_hash.clone();
+        if let Some(address) = new_address.filter(|a| row.email.as_deref() != Some(a.as_str())) {
+            let hash = hasher.hash(&address);
+            if store::contacts::by_hash(db, &hash.0)?.is_some() {
+                return Err(Error::Conflict {
+                    code: "email_taken",
+                    detail: "another contact has this address".into(),
+                });
             }
-            if let Some(locale) = patch.locale {
-                let locale = locale.map(|l| l.to_string());
-                if locale != row.locale {
-                    row.locale = locale;
-                    fields.push("locale");
-                }
+            row.email = Some(address.to_string());
+            row.address_hash = hash.0.to_vec();
+            fields.push("email");
+        }
+        if let Some(locale) = patch.locale {
+            let locale = locale.map(|l| l.to_string());
+            if locale != row.locale {
+                row.locale = locale;
+                fields.push("locale");
             }
-            if let Some(external_id) = patch.external_id {
-                let external_id = external_id.map(|s| s.trim().to_owned());
-                if external_id != row.external_id {
-                    ensure_external_id_free(db, &row.id, &external_id)?;
-                    row.external_id = external_id;
-                    fields.push("external_id");
-                }
+        }
+        if let Some(external_id) = patch.external_id {
+            let external_id = external_id.map(|s| s.trim().to_owned());
+            if external_id != row.external_id {
+                ensure_external_id_free(db, &row.id, &external_id)?;
+                row.external_id = external_id;
+                fields.push("external_id");
             }
-            if !fields.is_empty() {
-                row.updated_at = store::now();
-                store::contacts::update(db, &row)?;
-                store::events::append(
-                    db,
-                    NewEvent {
-                        occurred_at: row.updated_at,
-                        kind: EventType::ContactUpdated.as_str().into(),
-                        contact_id: Some(row.id.clone()),
-                        address_hash: Some(row.address_hash.clone()),
-                        source: Source::Api.as_str().into(),
-                        detail: Some(fields.join(",")),
-                        ..NewEvent::default()
-                    },
-                )?;
-            }
-            view(db, row)
-        })
+        }
+        if !fields.is_empty() {
+            row.updated_at = store::now();
+            store::contacts::update(db, &row)?;
+            store::events::append(
+                db,
+                NewEvent {
+                    occurred_at: row.updated_at,
+                    kind: EventType::ContactUpdated.as_str().into(),
+                    contact_id: Some(row.id.clone()),
+                    address_hash: Some(row.address_hash.clone()),
+                    previous_address_hash: (previous_hash != row.address_hash).then_some(previous_hash),
+                    source: Source::Api.as_str().into(),
+                    detail: Some(fields.join(",")),
+                    ..NewEvent::default()
+                },
+            )?;
+        }
+        view(db, row)
     })
     .await
 }

@@ -2,10 +2,37 @@
 //! one transaction, with the event that records the change.
 
 pub mod api_keys;
+pub mod changes;
+pub mod check;
 pub mod contacts;
+pub mod suppressions;
 pub mod topics;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+
+use crate::error::Error;
+use crate::store::{self, Db};
+use crate::App;
+
+/// Runs `work` in a write transaction (`store::write`) on the blocking pool, then
+/// brings this process's decision index up to the new ledger head before answering,
+/// so that the caller's next check sees its own write.
+pub(crate) async fn write<T, F>(app: &App, work: F) -> Result<T, Error>
+where
+    F: FnOnce(&mut Db) -> Result<T, Error> + Send + 'static,
+    T: Send + 'static,
+{
+    let index = app.index.clone();
+    store::run(&app.pool, move |db| {
+        let out = store::write(db, work)?;
+        if let Err(e) = index.catch_up(db) {
+            // The tailer retries; until then checks may answer from the state before.
+            tracing::warn!(error = %e, "the index could not apply a write at once");
+        }
+        Ok(out)
+    })
+    .await
+}
 
 /// Times leave the service as RFC 3339 UTC.
 pub(crate) fn utc(t: NaiveDateTime) -> DateTime<Utc> {

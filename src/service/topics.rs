@@ -161,8 +161,7 @@ pub async fn create(app: &App, input: NewTopic) -> Result<TopicView, Error> {
     check_text("name", &input.name, 200, true)?;
     check_text("description", &input.description, 2000, false)?;
     check_translations(&input.translations)?;
-    store::run(&app.pool, move |db| {
-        store::write(db, |db| {
+    super::write(app, move |db| {
             let key = input.key.as_str();
             if let Some(existing) = store::topics::find(db, key)? {
                 let detail = match existing.archived_at {
@@ -194,7 +193,6 @@ pub async fn create(app: &App, input: NewTopic) -> Result<TopicView, Error> {
             store::topics::replace_translations(db, key, &translation_rows(key, &input.translations))?;
             record(db, key, "created")?;
             load_view(db, key)
-        })
     })
     .await
 }
@@ -231,47 +229,45 @@ pub async fn update(app: &App, key: String, patch: TopicPatch) -> Result<TopicVi
     if let Some(translations) = &patch.translations {
         check_translations(translations)?;
     }
-    store::run(&app.pool, move |db| {
-        store::write(db, |db| {
-            let mut row = store::topics::find(db, &key)?.ok_or_else(|| unknown(&key))?;
-            if let Some(name) = patch.name {
-                row.name = name.trim().to_owned();
+    super::write(app, move |db| {
+        let mut row = store::topics::find(db, &key)?.ok_or_else(|| unknown(&key))?;
+        if let Some(name) = patch.name {
+            row.name = name.trim().to_owned();
+        }
+        if let Some(description) = patch.description {
+            row.description = description.trim().to_owned();
+        }
+        if let Some(category) = patch.category {
+            row.category = category.as_str().to_owned();
+        }
+        if let Some(default_subscribed) = patch.default_subscribed {
+            row.default_subscribed = default_subscribed;
+        }
+        if let Some(public) = patch.public {
+            row.public = public;
+        }
+        if let Some(position) = patch.position {
+            row.position = position;
+        }
+        let mut what = "updated";
+        match (patch.archived, row.archived_at) {
+            (Some(false), Some(_)) => {
+                row.archived_at = None;
+                what = "restored";
             }
-            if let Some(description) = patch.description {
-                row.description = description.trim().to_owned();
+            (Some(true), None) => {
+                row.archived_at = Some(store::now());
+                what = "archived";
             }
-            if let Some(category) = patch.category {
-                row.category = category.as_str().to_owned();
-            }
-            if let Some(default_subscribed) = patch.default_subscribed {
-                row.default_subscribed = default_subscribed;
-            }
-            if let Some(public) = patch.public {
-                row.public = public;
-            }
-            if let Some(position) = patch.position {
-                row.position = position;
-            }
-            let mut what = "updated";
-            match (patch.archived, row.archived_at) {
-                (Some(false), Some(_)) => {
-                    row.archived_at = None;
-                    what = "restored";
-                }
-                (Some(true), None) => {
-                    row.archived_at = Some(store::now());
-                    what = "archived";
-                }
-                _ => {}
-            }
-            row.updated_at = store::now();
-            store::topics::update(db, &row)?;
-            if let Some(translations) = patch.translations {
-                store::topics::replace_translations(db, &key, &translation_rows(&key, &translations))?;
-            }
-            record(db, &key, what)?;
-            load_view(db, &key)
-        })
+            _ => {}
+        }
+        row.updated_at = store::now();
+        store::topics::update(db, &row)?;
+        if let Some(translations) = patch.translations {
+            store::topics::replace_translations(db, &key, &translation_rows(&key, &translations))?;
+        }
+        record(db, &key, what)?;
+        load_view(db, &key)
     })
     .await
 }
@@ -279,22 +275,20 @@ pub async fn update(app: &App, key: String, patch: TopicPatch) -> Result<TopicVi
 /// Deletes a topic; one that contacts have statuses on is archived instead, so their
 /// history keeps its meaning.
 pub async fn delete(app: &App, key: String) -> Result<(), Error> {
-    store::run(&app.pool, move |db| {
-        store::write(db, |db| {
-            let mut row = store::topics::find(db, &key)?.ok_or_else(|| unknown(&key))?;
-            if store::topics::has_subscriptions(db, &key)? {
-                if row.archived_at.is_none() {
-                    row.archived_at = Some(store::now());
-                    row.updated_at = store::now();
-                    store::topics::update(db, &row)?;
-                    record(db, &key, "archived")?;
-                }
-            } else {
-                store::topics::delete(db, &key)?;
-                record(db, &key, "deleted")?;
+    super::write(app, move |db| {
+        let mut row = store::topics::find(db, &key)?.ok_or_else(|| unknown(&key))?;
+        if store::topics::has_subscriptions(db, &key)? {
+            if row.archived_at.is_none() {
+                row.archived_at = Some(store::now());
+                row.updated_at = store::now();
+                store::topics::update(db, &row)?;
+                record(db, &key, "archived")?;
             }
-            Ok(())
-        })
+        } else {
+            store::topics::delete(db, &key)?;
+            record(db, &key, "deleted")?;
+        }
+        Ok(())
     })
     .await
 }

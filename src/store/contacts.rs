@@ -10,7 +10,8 @@ use super::Db;
 #[diesel(table_name = contacts)]
 pub struct ContactRow {
     pub id: String,
-    pub email: String,
+    /// `None` for a contact known only by its address hash.
+    pub email: Option<String>,
     pub address_hash: Vec<u8>,
     pub locale: Option<String>,
     pub external_id: Option<String>,
@@ -58,4 +59,17 @@ pub fn by_external_id(db: &mut Db, external_id: &str) -> QueryResult<Option<Cont
         .select(ContactRow::as_select())
         .first(db)
         .optional()
+}
+
+/// The address hashes of every contact unsubscribed from all promotional mail.
+pub fn unsubscribed_all_hashes(db: &mut Db) -> QueryResult<Vec<Vec<u8>>> {
+    contacts::table.filter(contacts::unsubscribed_all.eq(true)).select(contacts::address_hash).load(db)
+}
+
+/// The current addresses of the contacts with these hashes, for the change feed.
+pub fn emails(db: &mut Db, hashes: &[Vec<u8>]) -> QueryResult<Vec<(Vec<u8>, Option<String>)>> {
+    contacts::table
+        .filter(contacts::address_hash.eq_any(hashes))
+        .select((contacts::address_hash, contacts::email))
+        .load(db)
 }

@@ -21,6 +21,8 @@ pub struct NewEvent {
     pub new_status: Option<String>,
     pub reason: Option<String>,
     pub scope: Option<String>,
+    pub expires_at: Option<NaiveDateTime>,
+    pub previous_address_hash: Option<Vec<u8>>,
     pub source: String,
     pub client: Option<String>,
     pub user_agent: Option<String>,
@@ -43,6 +45,8 @@ pub struct EventRow {
     pub new_status: Option<String>,
     pub reason: Option<String>,
     pub scope: Option<String>,
+    pub expires_at: Option<NaiveDateTime>,
+    pub previous_address_hash: Option<Vec<u8>>,
     pub source: String,
     pub client: Option<String>,
     pub user_agent: Option<String>,
@@ -73,6 +77,21 @@ pub fn append(db: &mut Db, mut event: NewEvent) -> QueryResult<i64> {
 pub fn for_contact(db: &mut Db, contact_id: &str, after: i64, limit: i64) -> QueryResult<Vec<EventRow>> {
     events::table
         .filter(events::contact_id.eq(contact_id))
+        .filter(events::seq.gt(after))
+        .order(events::seq)
+        .limit(limit)
+        .select(EventRow::as_select())
+        .load(db)
+}
+
+/// The last sequence number handed out.
+pub fn head(db: &mut Db) -> QueryResult<i64> {
+    ledger_head::table.find(1).select(ledger_head::seq).first(db)
+}
+
+/// Events after `after`, oldest first.
+pub fn after(db: &mut Db, after: i64, limit: i64) -> QueryResult<Vec<EventRow>> {
+    events::table
         .filter(events::seq.gt(after))
         .order(events::seq)
         .limit(limit)

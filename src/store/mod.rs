@@ -211,8 +211,54 @@ where
 {
     db.transaction(|db| {
         events::lock_ledger(db)?;
-        work(db)
+        let out = work(db)?;
+        // Wakes the ledger tailers of other processes at commit (PostgreSQL only;
+        // SQLite's tailers poll).
+        if let Db::Pg(conn) = db {
+            conn.batch_execute(&format!("NOTIFY {LEDGER_CHANNEL}"))?;
+        }
+        Ok(out)
     })
+}
+
+/// A savepoint inside `write`: when `work` fails, only its own changes roll back.
+pub fn savepoint<T, F>(db: &mut Db, work: F) -> Result<T, Error>
+where
+    F: FnOnce(&mut Db) -> Result<T, Error>,
+{
+    db.transaction(work)
+}
+
+const LEDGER_CHANNEL: &str = "prefcenter_ledger";
+
+/// A PostgreSQL connection that `LISTEN`s for ledger writes. `LISTEN` does not work on
+/// hot standbys or through PgBouncer in transaction mode, so it only ever hastens the
+/// tailer's polling; it never replaces it.
+pub struct Listener {
+    conn: PgConnection,
+}
+
+impl Listener {
+    /// `None` on SQLite, or when the connection or the `LISTEN` fails.
+    pub fn open(url: &DatabaseUrl) -> Option<Self> {
+        if url.backend != Backend::Postgres {
+            return None;
+        }
+        let mut conn = PgConnection::establish(&url.target).ok()?;
+        conn.batch_execute(&format!("LISTEN {LEDGER_CHANNEL}")).ok()?;
+        Some(Self { conn })
+    }
+
+    /// Whether a notification arrived since the last call (without blocking);
+    /// `None` when the connection broke.
+    pub fn notified(&mut self) -> Option<bool> {
+        let mut any = false;
+        for notification in self.conn.notifications_iter() {
+            notification.ok()?;
+            any = true;
+        }
+        Some(any)
+    }
 }
 
 /// The current time in the precision both backends keep (microseconds), so that a

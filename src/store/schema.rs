@@ -47,7 +47,7 @@ diesel::table! {
 diesel::table! {
     contacts (id) {
         id -> Text,
-        email -> Text,
+        email -> Nullable<Text>,
         address_hash -> Binary,
         locale -> Nullable<Text>,
         external_id -> Nullable<Text>,
@@ -116,6 +116,8 @@ diesel::table! {
         new_status -> Nullable<Text>,
         reason -> Nullable<Text>,
         scope -> Nullable<Text>,
+        expires_at -> Nullable<Timestamp>,
+        previous_address_hash -> Nullable<Binary>,
         source -> Text,
         client -> Nullable<Text>,
         user_agent -> Nullable<Text>,

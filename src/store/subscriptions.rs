@@ -39,3 +39,40 @@ pub fn upsert(db: &mut Db, row: &SubscriptionRow) -> QueryResult<()> {
         .execute(conn))
     .map(drop)
 }
+
+/// Every explicit status with its contact's address hash, for loading the index:
+/// `(address_hash, topic_key, status)`, in pages of `limit` after `after`
+/// (a `(contact_id, topic_key)` cursor).
+pub fn page_for_index(
+    db: &mut Db,
+    after: &(String, String),
+    limit: i64,
+) -> QueryResult<Vec<(String, String, Vec<u8>, String)>> {
+    use super::schema::contacts;
+    subscriptions::table
+        .inner_join(contacts::table)
+        .filter(
+            subscriptions::contact_id
+                .gt(&after.0)
+                .or(subscriptions::contact_id.eq(&after.0).and(subscriptions::topic_key.gt(&after.1))),
+        )
+        .order((subscriptions::contact_id, subscriptions::topic_key))
+        .limit(limit)
+        .select((
+            subscriptions::contact_id,
+            subscriptions::topic_key,
+            contacts::address_hash,
+            subscriptions::status,
+        ))
+        .load(db)
+}
+
+/// The statuses of the contact with this address hash, as `(topic_key, status)`.
+pub fn for_address(db: &mut Db, hash: &[u8]) -> QueryResult<Vec<(String, String)>> {
+    use super::schema::contacts;
+    subscriptions::table
+        .inner_join(contacts::table)
+        .filter(contacts::address_hash.eq(hash))
+        .select((subscriptions::topic_key, subscriptions::status))
+        .load(db)
+}

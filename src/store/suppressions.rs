@@ -26,3 +26,50 @@ pub fn find(db: &mut Db, hash: &[u8]) -> QueryResult<Option<SuppressionRow>> {
 pub fn delete(db: &mut Db, hash: &[u8]) -> QueryResult<()> {
     diesel::delete(suppressions::table.find(hash)).execute(db).map(drop)
 }
+
+/// Every suppression, for loading the index.
+pub fn all(db: &mut Db) -> QueryResult<Vec<SuppressionRow>> {
+    suppressions::table.select(SuppressionRow::as_select()).load(db)
+}
+
+pub fn insert(db: &mut Db, row: &SuppressionRow) -> QueryResult<()> {
+    diesel::insert_into(suppressions::table).values(row).execute(db).map(drop)
+}
+
+/// Writes back every column but the hash and the creation time.
+pub fn update(db: &mut Db, row: &SuppressionRow) -> QueryResult<()> {
+    diesel::update(suppressions::table.find(&row.address_hash))
+        .set((
+            suppressions::email.eq(&row.email),
+            suppressions::reason.eq(&row.reason),
+            suppressions::scope.eq(&row.scope),
+            suppressions::source.eq(&row.source),
+            suppressions::note.eq(&row.note),
+            suppressions::expires_at.eq(row.expires_at),
+        ))
+        .execute(db)
+        .map(drop)
+}
+
+/// A page in address-hash order after `after`: rows never move in this order, so a
+/// cursor neither skips nor repeats a row while others are added.
+pub fn page(db: &mut Db, reason: Option<&str>, after: &[u8], limit: i64) -> QueryResult<Vec<SuppressionRow>> {
+    let mut query = suppressions::table
+        .filter(suppressions::address_hash.gt(after))
+        .order(suppressions::address_hash)
+        .limit(limit)
+        .select(SuppressionRow::as_select())
+        .into_boxed();
+    if let Some(reason) = reason {
+        query = query.filter(suppressions::reason.eq(reason));
+    }
+    query.load(db)
+}
+
+/// The stored addresses of these hashes, for the change feed.
+pub fn emails(db: &mut Db, hashes: &[Vec<u8>]) -> QueryResult<Vec<(Vec<u8>, Option<String>)>> {
+    suppressions::table
+        .filter(suppressions::address_hash.eq_any(hashes))
+        .select((suppressions::address_hash, suppressions::email))
+        .load(db)
+}

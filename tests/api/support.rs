@@ -113,7 +113,20 @@ fn launch(url: &str) -> (Running, prefcenter::store::Pool) {
         })
     });
     let handle = rx.recv().expect("the server sends its handle");
+    wait_until_ready(&base);
     (Running { base, handle, thread }, pool)
+}
+
+/// Waits for `/readyz`: the decision index loads in the background.
+pub fn wait_until_ready(base: &str) {
+    let client = Client::new();
+    for _ in 0..600 {
+        if client.get(format!("{base}/readyz")).send().is_ok_and(|r| r.status() == 200) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("{base} never became ready");
 }
 
 /// A running server on its own database, with an admin key.

@@ -37,9 +37,11 @@ CREATE TABLE topic_translations (
     PRIMARY KEY (topic_key, locale)
 );
 
+-- `email` is NULL for a contact known only by its address hash: one who unsubscribed
+-- through a link issued before the sender ever stored their address here.
 CREATE TABLE contacts (
     id                      TEXT PRIMARY KEY NOT NULL,
-    email                   TEXT NOT NULL UNIQUE,
+    email                   TEXT UNIQUE,
     address_hash            BLOB NOT NULL UNIQUE,
     locale                  TEXT,
     external_id             TEXT UNIQUE,
@@ -71,7 +73,7 @@ CREATE TABLE suppressions (
     created_at   TIMESTAMP NOT NULL,
     expires_at   TIMESTAMP
 );
-CREATE INDEX suppressions_by_reason ON suppressions (reason, created_at);
+CREATE INDEX suppressions_by_reason ON suppressions (reason, address_hash);
 
 -- Soft bounces count towards a temporary suppression.
 CREATE TABLE soft_bounces (
@@ -111,6 +113,10 @@ CREATE TABLE events (
     new_status   TEXT,
     reason       TEXT,
     scope        TEXT,
+    expires_at   TIMESTAMP,
+    -- Set when a correction moved the contact to a new address: the index moves the
+    -- contact's statuses from this hash to `address_hash`.
+    previous_address_hash BLOB,
     source       TEXT NOT NULL,
     client       TEXT,
     user_agent   TEXT,

@@ -1,11 +1,19 @@
 //! The JSON API for mailing systems and operators, under `/v1`.
 
 pub mod api_keys;
+pub mod changes;
+pub mod check;
 pub mod contacts;
+pub mod suppressions;
 pub mod topics;
 
 use actix_web::web;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.configure(topics::configure).configure(contacts::configure).configure(api_keys::configure);
+    cfg.configure(check::configure)
+        .configure(suppressions::configure)
+        .configure(changes::configure)
+        .configure(topics::configure)
+        .configure(contacts::configure)
+        .configure(api_keys::configure);
 }

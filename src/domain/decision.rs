@@ -1,0 +1,309 @@
+//! `decide()`: may this message be sent to this address? A pure function of the
+//! address's state and the topic's settings; the order of the checks is the contract
+//! (DESIGN.md, "The send decision").
+
+use std::fmt;
+
+use chrono::NaiveDateTime;
+use serde::{Serialize, Serializer};
+
+use super::{Category, Reason, Scope, Status};
+
+/// An address-level block, as `decide()` needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Suppression {
+    pub reason: Reason,
+    pub scope: Scope,
+    pub expires_at: Option<NaiveDateTime>,
+}
+
+impl Suppression {
+    pub fn is_active(&self, now: NaiveDateTime) -> bool {
+        self.expires_at.is_none_or(|at| at > now)
+    }
+}
+
+/// What is known of one address for one topic. `Default` is an address never seen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AddressState {
+    pub suppression: Option<Suppression>,
+    pub unsubscribed_all: bool,
+    /// The explicit status on the topic being decided, if any.
+    pub status: Option<Status>,
+}
+
+/// The settings of the topic being decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopicRules {
+    pub category: Category,
+    pub default_subscribed: bool,
+}
+
+/// Why a send is allowed or denied; serialized as API.md's `reason`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    Subscribed,
+    DefaultSubscribed,
+    Transactional,
+    UnsubscribedTopic,
+    UnsubscribedAll,
+    PendingConfirmation,
+    NoConsent,
+    Suppressed(Reason),
+}
+
+impl fmt::Display for Why {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Why::Subscribed => f.write_str("subscribed"),
+            Why::DefaultSubscribed => f.write_str("default_subscribed"),
+            Why::Transactional => f.write_str("transactional"),
+            Why::UnsubscribedTopic => f.write_str("unsubscribed_topic"),
+            Why::UnsubscribedAll => f.write_str("unsubscribed_all"),
+            Why::PendingConfirmation => f.write_str("pending_confirmation"),
+            Why::NoConsent => f.write_str("no_consent"),
+            Why::Suppressed(reason) => write!(f, "suppressed:{reason}"),
+        }
+    }
+}
+
+impl Serialize for Why {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    pub why: Why,
+}
+
+impl Decision {
+    fn allow(why: Why) -> Self {
+        Self { allowed: true, why }
+    }
+    fn deny(why: Why) -> Self {
+        Self { allowed: false, why }
+    }
+}
+
+/// The send decision. An expired suppression no longer counts.
+pub fn decide(state: &AddressState, topic: &TopicRules, now: NaiveDateTime) -> Decision {
+    let suppression = state.suppression.filter(|s| s.is_active(now));
+    if let Some(s) = suppression.filter(|s| s.scope == Scope::All) {
+        return Decision::deny(Why::Suppressed(s.reason));
+    }
+    if topic.category == Category::Transactional {
+        return Decision::allow(Why::Transactional);
+    }
+    if let Some(s) = suppression {
+        return Decision::deny(Why::Suppressed(s.reason));
+    }
+    if state.unsubscribed_all {
+        return Decision::deny(Why::UnsubscribedAll);
+    }
+    match state.status {
+        Some(Status::Subscribed) => Decision::allow(Why::Subscribed),
+        Some(Status::Unsubscribed) => Decision::deny(Why::UnsubscribedTopic),
+        Some(Status::Pending) => Decision::deny(Why::PendingConfirmation),
+        None if topic.default_subscribed => Decision::allow(Why::DefaultSubscribed),
+        None => Decision::deny(Why::NoConsent),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeDelta;
+    use proptest::prelude::*;
+
+    fn now() -> NaiveDateTime {
+        chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap().naive_utc()
+    }
+
+    const PROMO_IN: TopicRules = TopicRules { category: Category::Promotional, default_subscribed: false };
+    const PROMO_OUT: TopicRules = TopicRules { category: Category::Promotional, default_subscribed: true };
+    const TRANSACTIONAL: TopicRules =
+        TopicRules { category: Category::Transactional, default_subscribed: false };
+
+    fn suppressed(reason: Reason, scope: Scope) -> AddressState {
+        AddressState {
+            suppression: Some(Suppression { reason, scope, expires_at: None }),
+            ..AddressState::default()
+        }
+    }
+
+    fn with_status(status: Status) -> AddressState {
+        AddressState { status: Some(status), ..AddressState::default() }
+    }
+
+    #[test]
+    fn one_case_per_rule_and_per_precedence_pair() {
+        let unsubscribed_all = AddressState { unsubscribed_all: true, ..AddressState::default() };
+        let expired = AddressState {
+            suppression: Some(Suppression {
+                reason: Reason::HardBounce,
+                scope: Scope::All,
+                expires_at: Some(now() - TimeDelta::seconds(1)),
+            }),
+            ..AddressState::default()
+        };
+        let cases: &[(&str, AddressState, TopicRules, bool, &str)] = &[
+            (
+                "rule 2: an `all` suppression denies",
+                suppressed(Reason::HardBounce, Scope::All),
+                PROMO_OUT,
+                false,
+                "suppressed:hard_bounce",
+            ),
+            (
+                "a hard bounce beats a transactional topic",
+                suppressed(Reason::HardBounce, Scope::All),
+                TRANSACTIONAL,
+                false,
+                "suppressed:hard_bounce",
+            ),
+            (
+                "an erasure blocks everything",
+                suppressed(Reason::Erasure, Scope::All),
+                TRANSACTIONAL,
+                false,
+                "suppressed:erasure",
+            ),
+            (
+                "rule 3: transactional is allowed",
+                AddressState::default(),
+                TRANSACTIONAL,
+                true,
+                "transactional",
+            ),
+            (
+                "unsubscribe-all never blocks transactional",
+                unsubscribed_all,
+                TRANSACTIONAL,
+                true,
+                "transactional",
+            ),
+            (
+                "a topic unsubscribe never blocks transactional",
+                with_status(Status::Unsubscribed),
+                TRANSACTIONAL,
+                true,
+                "transactional",
+            ),
+            (
+                "a complaint does not block transactional",
+                suppressed(Reason::Complaint, Scope::Promotional),
+                TRANSACTIONAL,
+                true,
+                "transactional",
+            ),
+            (
+                "rule 4: a complaint blocks promotional",
+                suppressed(Reason::Complaint, Scope::Promotional),
+                PROMO_OUT,
+                false,
+                "suppressed:complaint",
+            ),
+            (
+                "a promotional suppression beats a subscription",
+                AddressState {
+                    status: Some(Status::Subscribed),
+                    ..suppressed(Reason::Complaint, Scope::Promotional)
+                },
+                PROMO_IN,
+                false,
+                "suppressed:complaint",
+            ),
+            (
+                "rule 5: unsubscribe-all denies promotional",
+                unsubscribed_all,
+                PROMO_OUT,
+                false,
+                "unsubscribed_all",
+            ),
+            (
+                "unsubscribe-all beats a subscription",
+                AddressState { status: Some(Status::Subscribed), ..unsubscribed_all },
+                PROMO_IN,
+                false,
+                "unsubscribed_all",
+            ),
+            ("rule 6: subscribed allows", with_status(Status::Subscribed), PROMO_IN, true, "subscribed"),
+            (
+                "rule 6: unsubscribed denies an opt-out topic",
+                with_status(Status::Unsubscribed),
+                PROMO_OUT,
+                false,
+                "unsubscribed_topic",
+            ),
+            (
+                "rule 6: pending denies",
+                with_status(Status::Pending),
+                PROMO_OUT,
+                false,
+                "pending_confirmation",
+            ),
+            (
+                "rule 7: never seen, opt-out topic",
+                AddressState::default(),
+                PROMO_OUT,
+                true,
+                "default_subscribed",
+            ),
+            ("rule 7: never seen, opt-in topic", AddressState::default(), PROMO_IN, false, "no_consent"),
+            ("an expired suppression no longer applies", expired, PROMO_OUT, true, "default_subscribed"),
+        ];
+        for (name, state, topic, allowed, reason) in cases {
+            let decision = decide(state, topic, now());
+            assert_eq!((decision.allowed, decision.why.to_string().as_str()), (*allowed, *reason), "{name}");
+        }
+    }
+
+    fn any_status() -> impl Strategy<Value = Option<Status>> {
+        prop_oneof![
+            Just(None),
+            Just(Some(Status::Subscribed)),
+            Just(Some(Status::Unsubscribed)),
+            Just(Some(Status::Pending))
+        ]
+    }
+
+    fn any_state() -> impl Strategy<Value = AddressState> {
+        let suppression = proptest::option::of(
+            (0..Reason::ALL.len(), any::<bool>(), proptest::option::of(-100i64..100)).prop_map(
+                |(r, all, expiry)| Suppression {
+                    reason: Reason::ALL[r],
+                    scope: if all { Scope::All } else { Scope::Promotional },
+                    expires_at: expiry.map(|s| now() + TimeDelta::seconds(s)),
+                },
+            ),
+        );
+        (suppression, any::<bool>(), any_status()).prop_map(|(suppression, unsubscribed_all, status)| {
+            AddressState { suppression, unsubscribed_all, status }
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn transactional_is_denied_only_by_an_active_all_suppression(state in any_state(), default in any::<bool>()) {
+            let topic = TopicRules { category: Category::Transactional, default_subscribed: default };
+            let decision = decide(&state, &topic, now());
+            let blocked = state.suppression.is_some_and(|s| s.scope == Scope::All && s.is_active(now()));
+            prop_assert_eq!(decision.allowed, !blocked);
+        }
+
+        #[test]
+        fn unsubscribed_topic_only_for_a_topic_unsubscribed_from(state in any_state(), default in any::<bool>()) {
+            let topic = TopicRules { category: Category::Promotional, default_subscribed: default };
+            let decision = decide(&state, &topic, now());
+            if decision.why == Why::UnsubscribedTopic {
+                prop_assert_eq!(state.status, Some(Status::Unsubscribed));
+            }
+            if decision.allowed {
+                prop_assert!(!state.unsubscribed_all);
+            }
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! Signed links: compact HS256 JSON Web Tokens with a `kid` header, so signing keys
+//! can rotate (one signs, any number still verify). Claims name the contact by id,
+//! never by address — URLs end up in logs. A link for an address prefcenter has not
+//! stored yet names its keyed address hash instead (`a`), which reveals nothing
+//! without the server's key; acting on such a link creates a contact known by that
+//! hash alone.
+
+use std::collections::HashMap;
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{AddressHash, TopicKey};
+
+/// What a link may be used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Unsubscribe,
+    Preferences,
+    Confirm,
+}
+
+impl Audience {
+    fn as_str(self) -> &'static str {
+        match self {
+            Audience::Unsubscribe => "unsubscribe",
+            Audience::Preferences => "preferences",
+            Audience::Confirm => "confirm",
+        }
+    }
+}
+
+/// Whom a link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recipient {
+    Contact(Uuid),
+    /// An address not stored as a contact when the link was made.
+    Address(AddressHash),
+}
+
+/// The content of a verified link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub recipient: Recipient,
+    pub audience: Audience,
+    /// `None` means every promotional topic (`*`).
+    pub topic: Option<TopicKey>,
+    pub message_id: Option<String>,
+    pub issued_at: i64,
+    pub expires_at: i64,
+}
+
+/// The wire form: short claim names keep URLs short.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Claims {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    a: Option<String>,
+    aud: String,
+    t: String,
+    iat: i64,
+    exp: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    m: Option<String>,
+}
+
+/// Why a token was refused. None of these may change anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("the link is malformed")]
+    Malformed,
+    #[error("the link was signed with another algorithm")]
+    Algorithm,
+    #[error("the link was signed with a key that is no longer accepted")]
+    UnknownKey,
+    #[error("the link's signature is not valid")]
+    Signature,
+    #[error("the link is not meant for this page")]
+    Audience,
+    #[error("the link has expired")]
+    Expired,
+}
+
+/// The signing key and every key still accepted.
+#[derive(Clone)]
+pub struct TokenKeys {
+    signing_kid: String,
+    keys: HashMap<String, Vec<u8>>,
+}
+
+impl TokenKeys {
+    /// Reads `kid:base64secret[,kid:base64secret…]`; the first signs. Secrets must be
+    /// at least 32 bytes.
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        let mut signing_kid = None;
+        let mut keys = HashMap::new();
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (kid, secret) = part.split_once(':').ok_or("each signing key is kid:base64secret")?;
+            if kid.is_empty()
+                || kid.len() > 32
+                || !kid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(format!("signing key id {kid:?}: use 1 to 32 letters, digits, - or _"));
+            }
+            let secret = STANDARD.decode(secret).map_err(|_| format!("signing key {kid:?} is not base64"))?;
+            if secret.len() < 32 {
+                return Err(format!("signing key {kid:?} is shorter than 32 bytes"));
+            }
+            if keys.insert(kid.to_owned(), secret).is_some() {
+                return Err(format!("signing key id {kid:?} is given twice"));
+            }
+            signing_kid.get_or_insert_with(|| kid.to_owned());
+        }
+        let signing_kid = signing_kid.ok_or("no signing key given")?;
+        Ok(Self { signing_kid, keys })
+    }
+
+    /// A new key specification with one random key.
+    pub fn generate_spec() -> String {
+        use rand::RngCore;
+        let mut secret = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut secret);
+        format!("k{}:{}", chrono::Utc::now().format("%Y%m%d"), STANDARD.encode(secret))
+    }
+
+    pub fn sign(&self, link: &Link) -> String {
+        let (sub, a) = match link.recipient {
+            Recipient::Contact(id) => (Some(id.simple().to_string()), None),
+            Recipient::Address(hash) => (None, Some(URL_SAFE_NO_PAD.encode(hash.0))),
+        };
+        let claims = Claims {
+            sub,
+            a,
+            aud: link.audience.as_str().into(),
+            t: link.topic.as_ref().map_or("*".into(), |t| t.to_string()),
+            iat: link.issued_at,
+            exp: link.expires_at,
+            m: link.message_id.clone(),
+        };
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = None;
+        header.kid = Some(self.signing_kid.clone());
+        let key = EncodingKey::from_secret(&self.keys[&self.signing_kid]);
+        jsonwebtoken::encode(&header, &claims, &key).expect("HS256 signing of plain claims cannot fail")
+    }
+
+    /// Verifies a token for `audience` at time `now` (seconds since the epoch). The
+    /// algorithm is pinned to HS256 whatever the header says; the header's `kid` only
+    /// picks the key.
+    pub fn verify(&self, token: &str, audience: Audience, now: i64) -> Result<Link, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+        if header.alg != Algorithm::HS256 {
+            return Err(TokenError::Algorithm);
+        }
+        let kid = header.kid.ok_or(TokenError::UnknownKey)?;
+        let secret = self.keys.get(&kid).ok_or(TokenError::UnknownKey)?;
+        let mut validation = Validation::new(Algorithm::HS256);
+        // Expiry is checked below against the caller's clock; the audience too, so
+        // that a wrong one has its own answer.
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        let data = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(secret), &validation)
+            .map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind;
+                match e.kind() {
+                    ErrorKind::InvalidSignature => TokenError::Signature,
+                    ErrorKind::InvalidAlgorithm => TokenError::Algorithm,
+                    _ => TokenError::Malformed,
+                }
+            })?;
+        let claims = data.claims;
+        if claims.aud != audience.as_str() {
+            return Err(TokenError::Audience);
+        }
+        if claims.exp <= now {
+            return Err(TokenError::Expired);
+        }
+        let recipient = match (claims.sub, claims.a) {
+            (Some(sub), None) => {
+                Recipient::Contact(Uuid::parse_str(&sub).map_err(|_| TokenError::Malformed)?)
+            }
+            (None, Some(a)) => Recipient::Address(
+                URL_SAFE_NO_PAD
+                    .decode(a)
+                    .ok()
+                    .and_then(|b| AddressHash::from_slice(&b))
+                    .ok_or(TokenError::Malformed)?,
+            ),
+            _ => return Err(TokenError::Malformed),
+        };
+        let topic = match claims.t.as_str() {
+            "*" => None,
+            key => Some(TopicKey::parse(key).map_err(|_| TokenError::Malformed)?),
+        };
+        Ok(Link {
+            recipient,
+            audience,
+            topic,
+            message_id: claims.m,
+            issued_at: claims.iat,
+            expires_at: claims.exp,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn keys(spec: &str) -> TokenKeys {
+        TokenKeys::parse(spec).unwrap()
+    }
+
+    fn k1() -> String {
+        format!("k1:{}", STANDARD.encode([1u8; 32]))
+    }
+    fn k2() -> String {
+        format!("k2:{}", STANDARD.encode([2u8; 32]))
+    }
+
+    fn link() -> Link {
+        Link {
+            recipient: Recipient::Contact(Uuid::from_u128(42)),
+            audience: Audience::Unsubscribe,
+            topic: Some(TopicKey::parse("news").unwrap()),
+            message_id: Some("m-1".into()),
+            issued_at: NOW,
+            expires_at: NOW + 60 * 86400,
+        }
+    }
+
+    #[test]
+    fn a_signed_link_verifies_to_itself() {
+        let keys = keys(&k1());
+        let token = keys.sign(&link());
+        assert_eq!(keys.verify(&token, Audience::Unsubscribe, NOW + 1), Ok(link()));
+        let mut for_address = link();
+        for_address.recipient = Recipient::Address(AddressHash([7; 32]));
+        for_address.topic = None;
+        assert_eq!(keys.verify(&keys.sign(&for_address), Audience::Unsubscribe, NOW), Ok(for_address));
+        assert!(token.len() < 260, "short enough for a header line: {} chars", token.len());
+    }
+
+    #[test]
+    fn rotation_old_keys_verify_removed_keys_do_not() {
+        let old = keys(&k1());
+        let rotated = keys(&format!("{},{}", k2(), k1()));
+        let token = old.sign(&link());
+        assert!(rotated.verify(&token, Audience::Unsubscribe, NOW).is_ok());
+        assert!(rotated.sign(&link()).len() > 10);
+        let removed = keys(&k2());
+        assert_eq!(removed.verify(&token, Audience::Unsubscribe, NOW), Err(TokenError::UnknownKey));
+    }
+
+    #[test]
+    fn every_kind_of_bad_token_is_refused() {
+        let keys = keys(&k1());
+        let token = keys.sign(&link());
+        assert_eq!(keys.verify(&token, Audience::Preferences, NOW), Err(TokenError::Audience));
+        assert_eq!(keys.verify(&token, Audience::Unsubscribe, NOW + 61 * 86400), Err(TokenError::Expired));
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        parts[2] = URL_SAFE_NO_PAD.encode([0u8; 32]);
+        assert_eq!(keys.verify(&parts.join("."), Audience::Unsubscribe, NOW), Err(TokenError::Signature));
+        for garbage in ["", "abc", "a.b.c", "....", &token[..token.len() - 5]] {
+            assert!(keys.verify(garbage, Audience::Unsubscribe, NOW).is_err(), "{garbage}");
+        }
+        // alg none, and an unknown kid, signed or not.
+        let payload = token.split('.').nth(1).unwrap();
+        let none = format!("{}.{payload}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none","kid":"k1"}"#));
+        assert!(keys.verify(&none, Audience::Unsubscribe, NOW).is_err());
+        let hs512 = {
+            let mut header = Header::new(Algorithm::HS512);
+            header.kid = Some("k1".into());
+            let claims: serde_json::Value =
+                serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+            jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&[1u8; 32])).unwrap()
+        };
+        assert_eq!(keys.verify(&hs512, Audience::Unsubscribe, NOW), Err(TokenError::Algorithm));
+        let unknown_kid = {
+            let mut header = Header::new(Algorithm::HS256);
+            header.kid = Some("k9".into());
+            let claims: serde_json::Value =
+                serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+            jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&[1u8; 32])).unwrap()
+        };
+        assert_eq!(keys.verify(&unknown_kid, Audience::Unsubscribe, NOW), Err(TokenError::UnknownKey));
+        // A wrongly typed expiry is malformed, never "no expiry".
+        let typed = {
+            let mut header = Header::new(Algorithm::HS256);
+            header.kid = Some("k1".into());
+            let claims = serde_json::json!({"sub": Uuid::from_u128(1).simple().to_string(), "aud": "unsubscribe", "t": "*", "iat": NOW, "exp": "never"});
+            jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&[1u8; 32])).unwrap()
+        };
+        assert_eq!(keys.verify(&typed, Audience::Unsubscribe, NOW), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn key_specifications_are_checked() {
+        assert!(TokenKeys::parse("").is_err());
+        assert!(TokenKeys::parse("k1:c2hvcnQ=").is_err(), "too short");
+        assert!(TokenKeys::parse("k1").is_err());
+        assert!(TokenKeys::parse(&format!("{},{}", k1(), k1())).is_err());
+        assert!(TokenKeys::parse(&TokenKeys::generate_spec()).is_ok());
+    }
+
+    proptest! {
+        #[test]
+        fn verifying_never_panics(token in "\\PC{0,300}") {
+            let _ = keys(&k1()).verify(&token, Audience::Unsubscribe, NOW);
+        }
+
+        #[test]
+        fn a_changed_character_is_refused(index in 0usize..200, replacement in "[A-Za-z0-9_-]") {
+            let keys = keys(&k1());
+            let token = keys.sign(&link());
+            let index = index % token.len();
+            let mut bytes = token.clone().into_bytes();
+            if bytes[index] != b'.' && bytes[index] != replacement.as_bytes()[0] {
+                bytes[index] = replacement.as_bytes()[0];
+                let tampered = String::from_utf8(bytes).unwrap();
+                // Base64 padding bits can make two strings decode alike; then the
+                // token is unchanged and may verify.
+                if let Ok(l) = keys.verify(&tampered, Audience::Unsubscribe, NOW) {
+                    prop_assert_eq!(l, link());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! `/v1/suppressions` (scope `suppressions`).
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+
+use crate::domain::NormalizedAddress;
+use crate::error::{Error, Problem};
+use crate::http::auth::{Caller, Suppressions};
+use crate::http::json::Json;
+use crate::http::resource;
+use crate::service::suppressions::{
+    self, Format, ImportReport, Importer, ListQuery, SuppressionPage, SuppressionView, SuppressionWrite,
+};
+use crate::App;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/suppressions").route(web::get().to(list)))
+        .service(resource("/suppressions/import").route(web::post().to(import)))
+        .service(resource("/suppressions/export").route(web::get().to(export)))
+        .service(
+            resource("/suppressions/{email}")
+                .route(web::put().to(put))
+                .route(web::get().to(get))
+                .route(web::delete().to(delete)),
+        );
+}
+
+fn address(email: &str) -> Result<NormalizedAddress, Error> {
+    NormalizedAddress::parse(email).map_err(|e| Error::invalid("email", e.to_string()))
+}
+
+/// Suppress an address, or replace its suppression.
+#[utoipa::path(put, path = "/v1/suppressions/{email}", tag = "suppressions", request_body = SuppressionWrite,
+    params(("email" = String, Path, description = "The URL-encoded address")),
+    security(("api_key" = ["suppressions"])),
+    responses(
+        (status = 200, description = "Replaced", body = SuppressionView),
+        (status = 201, description = "Created", body = SuppressionView),
+        (status = 409, description = "The address was erased", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn put(
+    _: Caller<Suppressions>,
+    app: web::Data<App>,
+    email: web::Path<String>,
+    body: Json<SuppressionWrite>,
+) -> Result<HttpResponse, Error> {
+    let (view, created) = suppressions::put(&app, address(&email)?, body.0).await?;
+    Ok(if created { HttpResponse::Created().json(view) } else { HttpResponse::Ok().json(view) })
+}
+
+/// Read an address's suppression.
+#[utoipa::path(get, path = "/v1/suppressions/{email}", tag = "suppressions",
+    params(("email" = String, Path, description = "The URL-encoded address")),
+    security(("api_key" = ["suppressions"])),
+    responses((status = 200, body = SuppressionView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get(
+    _: Caller<Suppressions>,
+    app: web::Data<App>,
+    email: web::Path<String>,
+) -> Result<HttpResponse, Error> {
+    Ok(HttpResponse::Ok().json(suppressions::get(&app, address(&email)?).await?))
+}
+
+/// Lift an address's suppression (never an erasure's).
+#[utoipa::path(delete, path = "/v1/suppressions/{email}", tag = "suppressions",
+    params(("email" = String, Path, description = "The URL-encoded address")),
+    security(("api_key" = ["suppressions"])),
+    responses((status = 204, description = "Lifted"), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An erasure suppression", body = Problem, content_type = "application/problem+json")))]
+pub async fn delete(
+    _: Caller<Suppressions>,
+    app: web::Data<App>,
+    email: web::Path<String>,
+) -> Result<HttpResponse, Error> {
+    suppressions::delete(&app, address(&email)?).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// List suppressions, a page at a time.
+#[utoipa::path(get, path = "/v1/suppressions", tag = "suppressions", params(ListQuery),
+    security(("api_key" = ["suppressions"])),
+    responses((status = 200, body = SuppressionPage)))]
+pub async fn list(
+    _: Caller<Suppressions>,
+    app: web::Data<App>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, Error> {
+    Ok(HttpResponse::Ok().json(suppressions::list(&app, query.into_inner()).await?))
+}
+
+fn format_of(content_type: Option<&str>) -> Option<Format> {
+    let mime: mime::Mime = content_type?.parse().ok()?;
+    match (mime.type_().as_str(), mime.subtype().as_str()) {
+        ("application", "x-ndjson" | "ndjson" | "jsonl" | "x-jsonlines") => Some(Format::Ndjson),
+        ("text", "csv") => Some(Format::Csv),
+        _ => None,
+    }
+}
+
+/// The longest line an import accepts.
+const MAX_LINE: usize = 64 * 1024;
+
+/// Import suppressions from NDJSON (`application/x-ndjson`) or CSV (`text/csv`,
+/// `email,reason,scope,note[,expires_at]`, with or without a header), streamed and
+/// applied 1,000 lines to a transaction. Bad lines are reported and skipped; an
+/// existing suppression is never narrowed, an erased address never re-stored.
+#[utoipa::path(post, path = "/v1/suppressions/import", tag = "suppressions",
+    request_body(content = String, content_type = "application/x-ndjson", description = "One suppression per line; or text/csv"),
+    security(("api_key" = ["suppressions"])),
+    responses((status = 200, body = ImportReport), (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json")))]
+pub async fn import(
+    _: Caller<Suppressions>,
+    app: web::Data<App>,
+    req: HttpRequest,
+    mut payload: web::Payload,
+) -> Result<HttpResponse, Error> {
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let format = format_of(content_type)
+        .ok_or_else(|| Error::UnsupportedMediaType("an import is application/x-ndjson or text/csv".into()))?;
+    let limit = app.config.import_limit;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(Error::TooLarge(limit));
+    }
+    let mut importer = Importer::new(&app, format);
+    let mut buffer = web::BytesMut::new();
+    let mut total = 0usize;
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| Error::Malformed(format!("the body could not be read: {e}")))?;
+        total += chunk.len();
+        if total > limit {
+            return Err(Error::TooLarge(limit));
+        }
+        buffer.extend_from_slice(&chunk);
+        while let Some(end) = buffer.iter().position(|b| *b == b'\n') {
+            let line = buffer.split_to(end + 1);
+            if importer.push_line(&line[..end]) {
+                importer.flush(&app).await?;
+            }
+        }
+        if buffer.len() > MAX_LINE {
+            return Err(Error::Malformed(format!(
+                "line {} is longer than {MAX_LINE} bytes",
+                importer.report.lines + 1
+            )));
+        }
+    }
+    if !buffer.is_empty() {
+        importer.push_line(&buffer);
+    }
+    importer.flush(&app).await?;
+    Ok(HttpResponse::Ok().json(importer.report))
+}
+
+/// Every suppression that holds an address, streamed as NDJSON, or as CSV when the
+/// request accepts `text/csv`. Erasure suppressions hold no address and are left out.
+#[utoipa::path(get, path = "/v1/suppressions/export", tag = "suppressions",
+    security(("api_key" = ["suppressions"])),
+    responses((status = 200, description = "NDJSON (or CSV) lines", content_type = "application/x-ndjson")))]
+pub async fn export(_: Caller<Suppressions>, app: web::Data<App>, req: HttpRequest) -> HttpResponse {
+    let wants_csv = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/csv"));
+    let (format, content_type) = if wants_csv {
+        (Format::Csv, "text/csv; charset=utf-8")
+    } else {
+        (Format::Ndjson, "application/x-ndjson")
+    };
+    let pages = futures_util::stream::unfold(Some(Vec::new()), move |cursor| {
+        let app = app.clone();
+        async move {
+            let after = cursor?;
+            match suppressions::export_page(&app, format, after).await {
+                Ok(page) => Some((Ok::<_, Error>(web::Bytes::from(page.bytes)), page.next)),
+                Err(e) => Some((Err(e), None)),
+            }
+        }
+    });
+    HttpResponse::Ok().content_type(content_type).streaming(pages)
+}

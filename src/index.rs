@@ -1,0 +1,593 @@
+//! The in-memory decision index: what `decide()` needs for every address, kept by each
+//! process so that check routes never touch the database.
+//!
+//! It is loaded at start-up and then kept current by reading the event ledger after
+//! the last sequence number it applied — tailed, not invalidated, because the ledger
+//! is the one ordered record of every change made by every process. A write made
+//! through this process is applied before its answer is sent (`catch_up`); writes of
+//! other processes arrive within one poll (250 ms, sooner on PostgreSQL where a
+//! `NOTIFY` wakes the tailer). A process that cannot read the ledger for longer than
+//! the stale bound refuses to decide (503) rather than answer from old state.
+//!
+//! Layout, for memory: an address is keyed by the first 16 bytes of its keyed hash;
+//! its entry holds a flag byte and up to two explicit statuses inline (topic ids are
+//! process-local `u16`s), 24 bytes a slot. More statuses and suppressions, both rare,
+//! live in side tables.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDateTime;
+
+use crate::domain::decision::{decide, AddressState, Decision, Suppression, TopicRules};
+use crate::domain::{AddressHash, Category, EventType, Reason, Status};
+use crate::error::Error;
+use crate::store::events::EventRow;
+use crate::store::{self, Db};
+
+/// The first 16 bytes of a keyed address hash: uniform, so its first half is the
+/// hash-map hash as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Key(u64, u64);
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0);
+    }
+}
+
+impl Key {
+    fn of(hash: &[u8]) -> Option<Key> {
+        let first: [u8; 8] = hash.get(..8)?.try_into().ok()?;
+        let second: [u8; 8] = hash.get(8..16)?.try_into().ok()?;
+        Some(Key(u64::from_le_bytes(first), u64::from_le_bytes(second)))
+    }
+}
+
+/// Passes the key's own bits through: they are already a keyed hash.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type Map<V> = HashMap<Key, V, BuildHasherDefault<PassThrough>>;
+
+const UNSUBSCRIBED_ALL: u8 = 1;
+const SUPPRESSED: u8 = 2;
+const OVERFLOW: u8 = 4;
+
+/// One address: flags and up to two `topic_id << 2 | status` slots (0 is empty).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Entry {
+    flags: u8,
+    slots: [u16; 2],
+}
+
+fn status_code(status: Status) -> u16 {
+    match status {
+        Status::Subscribed => 1,
+        Status::Unsubscribed => 2,
+        Status::Pending => 3,
+    }
+}
+
+fn status_of(code: u16) -> Option<Status> {
+    match code & 3 {
+        1 => Some(Status::Subscribed),
+        2 => Some(Status::Unsubscribed),
+        3 => Some(Status::Pending),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct TopicEntry {
+    id: u16,
+    rules: TopicRules,
+}
+
+/// The maximum topic id: ids take 14 bits of a slot.
+const MAX_TOPIC_ID: u16 = (1 << 14) - 1;
+
+#[derive(Default)]
+struct Data {
+    topics: HashMap<String, TopicEntry>,
+    topic_ids: HashMap<String, u16>,
+    entries: Map<Entry>,
+    overflow: Map<Vec<u16>>,
+    suppressions: Map<Suppression>,
+}
+
+impl Data {
+    fn topic_id(&mut self, key: &str) -> u16 {
+        if let Some(id) = self.topic_ids.get(key) {
+            return *id;
+        }
+        let id = (self.topic_ids.len() as u16 + 1).min(MAX_TOPIC_ID);
+        self.topic_ids.insert(key.to_owned(), id);
+        id
+    }
+
+    fn set_topics(&mut self, rows: Vec<store::topics::TopicRow>) {
+        self.topics.clear();
+        for row in rows {
+            let Ok(category) = row.category.parse::<Category>() else { continue };
+            let id = self.topic_id(&row.key);
+            let rules = TopicRules { category, default_subscribed: row.default_subscribed };
+            self.topics.insert(row.key, TopicEntry { id, rules });
+        }
+    }
+
+    fn set_status(&mut self, key: Key, topic: &str, status: Option<Status>) {
+        let id = self.topic_id(topic);
+        let entry = self.entries.entry(key).or_default();
+        let code = status.map(|s| id << 2 | status_code(s));
+        // Replace the topic's slot, or take a free one, or spill over.
+        let mut placed = false;
+        for slot in entry.slots.iter_mut() {
+            if *slot != 0 && *slot >> 2 == id {
+                *slot = code.unwrap_or(0);
+                placed = true;
+            }
+        }
+        if entry.flags & OVERFLOW != 0 {
+            let extra = self.overflow.entry(key).or_default();
+            if placed {
+                extra.retain(|s| s >> 2 != id);
+            } else if let Some(s) = extra.iter_mut().find(|s| **s >> 2 == id) {
+                match code {
+                    Some(code) => *s = code,
+                    None => *s = 0,
+                }
+                extra.retain(|s| *s != 0);
+                placed = true;
+            }
+            if extra.is_empty() {
+                self.overflow.remove(&key);
+                entry.flags &= !OVERFLOW;
+            }
+        }
+        if !placed {
+            if let Some(code) = code {
+                if let Some(free) = entry.slots.iter_mut().find(|s| **s == 0) {
+                    *free = code;
+                } else {
+                    self.overflow.entry(key).or_default().push(code);
+                    entry.flags |= OVERFLOW;
+                }
+            }
+        }
+        self.tidy(key);
+    }
+
+    fn set_flag(&mut self, key: Key, flag: u8, on: bool) {
+        let entry = self.entries.entry(key).or_default();
+        if on {
+            entry.flags |= flag;
+        } else {
+            entry.flags &= !flag;
+        }
+        self.tidy(key);
+    }
+
+    fn set_suppression(&mut self, key: Key, suppression: Option<Suppression>) {
+        match suppression {
+            Some(s) => {
+                self.suppressions.insert(key, s);
+            }
+            None => {
+                self.suppressions.remove(&key);
+            }
+        }
+        self.set_flag(key, SUPPRESSED, suppression.is_some());
+    }
+
+    /// Drops an entry that says nothing.
+    fn tidy(&mut self, key: Key) {
+        if self.entries.get(&key).is_some_and(|e| *e == Entry::default()) {
+            self.entries.remove(&key);
+        }
+    }
+
+    /// Moves a contact's statuses and unsubscribe-all flag to a new address; the
+    /// suppressions stay with the address they were made for.
+    fn move_contact(&mut self, from: Key, to: Key) {
+        let Some(entry) = self.entries.get(&from).copied() else { return };
+        let extra = self.overflow.remove(&from).unwrap_or_default();
+        let moved = Entry { flags: entry.flags & (UNSUBSCRIBED_ALL | OVERFLOW), slots: entry.slots };
+        if let Some(e) = self.entries.get_mut(&from) {
+            e.flags &= SUPPRESSED;
+            e.slots = [0, 0];
+        }
+        self.tidy(from);
+        let target = self.entries.entry(to).or_default();
+        target.flags = (target.flags & SUPPRESSED) | moved.flags;
+        target.slots = moved.slots;
+        if !extra.is_empty() {
+            self.overflow.insert(to, extra);
+        }
+        self.tidy(to);
+    }
+
+    fn forget_contact(&mut self, key: Key) {
+        self.overflow.remove(&key);
+        if let Some(e) = self.entries.get_mut(&key) {
+            e.flags &= SUPPRESSED;
+            e.slots = [0, 0];
+        }
+        self.tidy(key);
+    }
+
+    fn state(&self, key: Key, topic_id: u16) -> AddressState {
+        let Some(entry) = self.entries.get(&key) else { return AddressState::default() };
+        let mut status =
+            entry.slots.iter().find(|s| **s != 0 && **s >> 2 == topic_id).and_then(|s| status_of(*s));
+        if status.is_none() && entry.flags & OVERFLOW != 0 {
+            status = self
+                .overflow
+                .get(&key)
+                .and_then(|x| x.iter().find(|s| **s >> 2 == topic_id))
+                .and_then(|s| status_of(*s));
+        }
+        AddressState {
+            suppression: if entry.flags & SUPPRESSED != 0 {
+                self.suppressions.get(&key).copied()
+            } else {
+                None
+            },
+            unsubscribed_all: entry.flags & UNSUBSCRIBED_ALL != 0,
+            status,
+        }
+    }
+
+    fn apply(&mut self, event: &EventRow) -> Result<(), Error> {
+        let kind: EventType = parse(&event.kind)?;
+        let key = event.address_hash.as_deref().and_then(Key::of);
+        match (kind, key) {
+            (EventType::SubscriptionChanged, Some(key)) => {
+                let topic = event.topic_key.as_deref().unwrap_or_default();
+                let status = event.new_status.as_deref().map(parse::<Status>).transpose()?;
+                self.set_status(key, topic, status);
+            }
+            (EventType::UnsubscribedAllChanged, Some(key)) => {
+                let on = event.new_status.as_deref() == Some(Status::Unsubscribed.as_str());
+                self.set_flag(key, UNSUBSCRIBED_ALL, on);
+            }
+            (EventType::SuppressionAdded, Some(key)) => {
+                let reason: Reason = parse(event.reason.as_deref().unwrap_or_default())?;
+                let scope = match event.scope.as_deref() {
+                    Some(s) => parse(s)?,
+                    None => reason.default_scope(),
+                };
+                self.set_suppression(key, Some(Suppression { reason, scope, expires_at: event.expires_at }));
+            }
+            (EventType::SuppressionRemoved, Some(key)) => self.set_suppression(key, None),
+            (EventType::ContactUpdated, Some(to)) => {
+                if let Some(from) = event.previous_address_hash.as_deref().and_then(Key::of) {
+                    self.move_contact(from, to);
+                }
+            }
+            (EventType::ContactErased, Some(key)) => self.forget_contact(key),
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn parse<T: std::str::FromStr>(value: &str) -> Result<T, Error>
+where
+    T::Err: std::fmt::Display,
+{
+    value.parse().map_err(|e: T::Err| Error::Internal(format!("ledger: {e}")))
+}
+
+/// What the index answers about one address and topic.
+#[derive(Debug, Clone, Copy)]
+pub struct Answer {
+    pub decision: Decision,
+    pub category: Category,
+}
+
+/// Sizes, for `/metrics` and the benchmark.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Stats {
+    pub addresses: usize,
+    pub suppressions: usize,
+    pub overflow: usize,
+    pub topics: usize,
+    pub applied_seq: i64,
+    /// Estimated heap bytes held by the index's tables.
+    pub bytes: usize,
+}
+
+pub struct Index {
+    data: RwLock<Data>,
+    applied: AtomicI64,
+    loaded: AtomicBool,
+    last_sync: Mutex<Option<Instant>>,
+    /// One applier at a time, so events apply in sequence order.
+    applying: Mutex<()>,
+    stale_after: Duration,
+}
+
+/// How many events one read of the ledger takes.
+const BATCH: i64 = 10_000;
+
+impl Index {
+    pub fn new(stale_after: Duration) -> Self {
+        Self {
+            data: RwLock::new(Data::default()),
+            applied: AtomicI64::new(0),
+            loaded: AtomicBool::new(false),
+            last_sync: Mutex::new(None),
+            applying: Mutex::new(()),
+            stale_after,
+        }
+    }
+
+    /// Builds the index from the tables, then applies the ledger from the sequence
+    /// number read before the tables: events replayed over state that already holds
+    /// them change nothing, as each carries the new state, not a difference.
+    pub fn load(&self, db: &mut Db) -> Result<(), Error> {
+        let _applying = self.applying.lock().unwrap_or_else(|e| e.into_inner());
+        let started = Instant::now();
+        let head = store::events::head(db)?;
+        let mut data = Data::default();
+        data.set_topics(store::topics::list(db, true)?);
+        let mut cursor = (String::new(), String::new());
+        loop {
+            let page = store::subscriptions::page_for_index(db, &cursor, 50_000)?;
+            let Some(last) = page.last() else { break };
+            cursor = (last.0.clone(), last.1.clone());
+            for (_, topic, hash, status) in &page {
+                if let Some(key) = Key::of(hash) {
+                    data.set_status(key, topic, Some(parse(status)?));
+                }
+            }
+        }
+        for hash in store::contacts::unsubscribed_all_hashes(db)? {
+            if let Some(key) = Key::of(&hash) {
+                data.set_flag(key, UNSUBSCRIBED_ALL, true);
+            }
+        }
+        for row in store::suppressions::all(db)? {
+            let Some(key) = Key::of(&row.address_hash) else { continue };
+            let suppression = Suppression {
+                reason: parse(&row.reason)?,
+                scope: parse(&row.scope)?,
+                expires_at: row.expires_at,
+            };
+            data.set_suppression(key, Some(suppression));
+        }
+        *self.data.write().unwrap_or_else(|e| e.into_inner()) = data;
+        self.applied.store(head, Ordering::SeqCst);
+        self.apply_pending(db)?;
+        self.loaded.store(true, Ordering::SeqCst);
+        let stats = self.stats();
+        tracing::info!(
+            addresses = stats.addresses,
+            bytes = stats.bytes,
+            seq = stats.applied_seq,
+            ms = started.elapsed().as_millis() as u64,
+            "decision index loaded"
+        );
+        Ok(())
+    }
+
+    /// Applies every event after the last one applied. Called by the tailer, and by
+    /// a request right after its own write commits (read-your-writes).
+    pub fn catch_up(&self, db: &mut Db) -> Result<(), Error> {
+        if !self.loaded.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let _applying = self.applying.lock().unwrap_or_else(|e| e.into_inner());
+        self.apply_pending(db)
+    }
+
+    fn apply_pending(&self, db: &mut Db) -> Result<(), Error> {
+        loop {
+            let after = self.applied.load(Ordering::SeqCst);
+            let events = store::events::after(db, after, BATCH)?;
+            if !events.is_empty() {
+                let topics_changed = events.iter().any(|e| e.kind == EventType::TopicChanged.as_str());
+                let topics = if topics_changed { Some(store::topics::list(db, true)?) } else { None };
+                let mut data = self.data.write().unwrap_or_else(|e| e.into_inner());
+                if let Some(topics) = topics {
+                    data.set_topics(topics);
+                }
+                for event in &events {
+                    data.apply(event)?;
+                }
+                drop(data);
+                self.applied.store(events.last().map_or(after, |e| e.seq), Ordering::SeqCst);
+            }
+            if (events.len() as i64) < BATCH {
+                break;
+            }
+        }
+        *self.last_sync.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+        Ok(())
+    }
+
+    pub fn is_loaded(&self) -> bool {
+        self.loaded.load(Ordering::SeqCst)
+    }
+
+    /// 503 unless the index is loaded and has read the ledger within the stale bound:
+    /// a stale index never says yes.
+    pub fn ensure_fresh(&self) -> Result<(), Error> {
+        if !self.is_loaded() {
+            return Err(Error::Unavailable("the decision index is still loading".into()));
+        }
+        let last = *self.last_sync.lock().unwrap_or_else(|e| e.into_inner());
+        match last {
+            Some(at) if at.elapsed() <= self.stale_after => Ok(()),
+            _ => Err(Error::Unavailable("the decision index has not read the ledger lately".into())),
+        }
+    }
+
+    /// Decides for many addresses under one read lock; `None` for an unknown topic.
+    pub fn decide_all<'a>(
+        &self,
+        hashes: impl Iterator<Item = Option<&'a AddressHash>>,
+        topic: &str,
+        now: NaiveDateTime,
+        mut each: impl FnMut(Option<Answer>),
+    ) -> Result<(), UnknownTopic> {
+        let data = self.data.read().unwrap_or_else(|e| e.into_inner());
+        let topic = *data.topics.get(topic).ok_or(UnknownTopic)?;
+        for hash in hashes {
+            each(hash.map(|hash| {
+                let state = Key::of(&hash.0).map(|k| data.state(k, topic.id)).unwrap_or_default();
+                Answer { decision: decide(&state, &topic.rules, now), category: topic.rules.category }
+            }));
+        }
+        Ok(())
+    }
+
+    /// The category of a topic the index knows.
+    pub fn category(&self, topic: &str) -> Option<Category> {
+        self.data.read().unwrap_or_else(|e| e.into_inner()).topics.get(topic).map(|t| t.rules.category)
+    }
+
+    pub fn stats(&self) -> Stats {
+        let data = self.data.read().unwrap_or_else(|e| e.into_inner());
+        let slot = std::mem::size_of::<(Key, Entry)>() + 1;
+        let bytes = data.entries.capacity() * slot
+            + data.suppressions.capacity() * (std::mem::size_of::<(Key, Suppression)>() + 1)
+            + data.overflow.capacity() * (std::mem::size_of::<(Key, Vec<u16>)>() + 1)
+            + data.overflow.values().map(|v| v.capacity() * 2).sum::<usize>();
+        Stats {
+            addresses: data.entries.len(),
+            suppressions: data.suppressions.len(),
+            overflow: data.overflow.len(),
+            topics: data.topics.len(),
+            applied_seq: self.applied.load(Ordering::SeqCst),
+            bytes,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct UnknownTopic;
+
+/// Keeps the index current: loads it, then reads the ledger every `poll` (and, on
+/// PostgreSQL, as soon as a `NOTIFY` says something was written). Ends when the
+/// application is dropped.
+pub fn spawn_tailer(app: std::sync::Weak<crate::App>, poll: Duration) {
+    std::thread::Builder::new()
+        .name("ledger-tailer".into())
+        .spawn(move || {
+            let mut listener: Option<store::Listener> = None;
+            let mut last_poll = Instant::now() - poll;
+            loop {
+                let Some(app) = app.upgrade() else { return };
+                let woken = match listener.as_mut().map(store::Listener::notified) {
+                    Some(Some(woken)) => woken,
+                    Some(None) => {
+                        listener = None;
+                        true
+                    }
+                    None => {
+                        listener = store::Listener::open(&app.config.database_url);
+                        false
+                    }
+                };
+                if woken || last_poll.elapsed() >= poll || !app.index.is_loaded() {
+                    last_poll = Instant::now();
+                    let result =
+                        app.pool.get().map_err(|e| Error::Unavailable(e.to_string())).and_then(|mut db| {
+                            if app.index.is_loaded() {
+                                app.index.catch_up(&mut db)
+                            } else {
+                                app.index.load(&mut db)
+                            }
+                        });
+                    if let Err(e) = result {
+                        tracing::warn!(error = %e, "cannot read the ledger");
+                    }
+                }
+                drop(app);
+                std::thread::sleep(Duration::from_millis(20).min(poll));
+            }
+        })
+        .expect("a thread for the ledger tailer");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Scope;
+
+    fn key(n: u8) -> Key {
+        Key::of(&[n; 32]).unwrap()
+    }
+
+    #[test]
+    fn slots_overflow_and_come_back() {
+        let mut data = Data::default();
+        for (i, topic) in ["a", "b", "c", "d"].iter().enumerate() {
+            data.set_status(
+                key(1),
+                topic,
+                Some(if i % 2 == 0 { Status::Subscribed } else { Status::Unsubscribed }),
+            );
+        }
+        let ids: Vec<u16> = ["a", "b", "c", "d"].iter().map(|t| data.topic_id(t)).collect();
+        let got: Vec<Option<Status>> = ids.iter().map(|id| data.state(key(1), *id).status).collect();
+        assert_eq!(
+            got,
+            [
+                Some(Status::Subscribed),
+                Some(Status::Unsubscribed),
+                Some(Status::Subscribed),
+                Some(Status::Unsubscribed)
+            ]
+        );
+        data.set_status(key(1), "c", Some(Status::Pending));
+        assert_eq!(data.state(key(1), ids[2]).status, Some(Status::Pending));
+        for topic in ["a", "b", "c", "d"] {
+            data.set_status(key(1), topic, None);
+        }
+        assert!(data.entries.is_empty() && data.overflow.is_empty(), "nothing left to say");
+    }
+
+    #[test]
+    fn moving_a_contact_leaves_the_suppression_behind() {
+        let mut data = Data::default();
+        data.set_status(key(1), "a", Some(Status::Subscribed));
+        data.set_flag(key(1), UNSUBSCRIBED_ALL, true);
+        let bounce = Suppression { reason: Reason::HardBounce, scope: Scope::All, expires_at: None };
+        data.set_suppression(key(1), Some(bounce));
+        data.move_contact(key(1), key(2));
+        let a = data.topic_id("a");
+        assert_eq!(
+            data.state(key(1), a),
+            AddressState { suppression: Some(bounce), unsubscribed_all: false, status: None }
+        );
+        assert_eq!(
+            data.state(key(2), a),
+            AddressState { suppression: None, unsubscribed_all: true, status: Some(Status::Subscribed) }
+        );
+    }
+
+    #[test]
+    fn an_entry_is_24_bytes() {
+        assert_eq!(std::mem::size_of::<(Key, Entry)>(), 24);
+    }
+}

@@ -1,0 +1,100 @@
+//! The change feed: the ledger in sequence order, with what a sender needs to keep a
+//! local copy of decisions in sync.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::utc;
+use crate::error::Error;
+use crate::{store, App};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ChangesQuery {
+    /// Events after this sequence number (0, the default, for all).
+    pub after: Option<i64>,
+    /// At most this many (default 100, at most 10,000).
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Change {
+    pub seq: i64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub occurred_at: DateTime<Utc>,
+    pub contact_id: Option<String>,
+    /// The address as held now; `null` once erased (or never held).
+    pub email: Option<String>,
+    /// The keyed hash of the address the event concerns, in hex; stable across
+    /// erasure, so a sender can match it against hashes it keeps.
+    pub email_hash: Option<String>,
+    pub topic: Option<String>,
+    pub status: Option<String>,
+    pub reason: Option<String>,
+    pub scope: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub source: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangePage {
+    pub events: Vec<Change>,
+    /// The `after` for the next call: the last sequence number returned, or the
+    /// request's `after` when there was nothing new.
+    pub next: i64,
+}
+
+pub async fn list(app: &App, query: ChangesQuery) -> Result<ChangePage, Error> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=10_000).contains(&limit) {
+        return Err(Error::invalid("limit", "must be between 1 and 10000"));
+    }
+    let after = query.after.unwrap_or(0);
+    if after < 0 {
+        return Err(Error::invalid("after", "must not be negative"));
+    }
+    store::run(&app.pool, move |db| {
+        let rows = store::events::after(db, after, limit)?;
+        let mut hashes: Vec<Vec<u8>> = rows.iter().filter_map(|r| r.address_hash.clone()).collect();
+        hashes.sort();
+        hashes.dedup();
+        // A contact's current address first; else the address a suppression holds.
+        let mut emails: HashMap<Vec<u8>, String> = HashMap::new();
+        for chunk in hashes.chunks(500) {
+            for (hash, email) in store::suppressions::emails(db, chunk)? {
+                if let Some(email) = email {
+                    emails.insert(hash, email);
+                }
+            }
+            for (hash, email) in store::contacts::emails(db, chunk)? {
+                if let Some(email) = email {
+                    emails.insert(hash, email);
+                }
+            }
+        }
+        let next = rows.last().map_or(after, |r| r.seq);
+        let events = rows
+            .into_iter()
+            .map(|r| Change {
+                seq: r.seq,
+                occurred_at: utc(r.occurred_at),
+                email: r.address_hash.as_ref().and_then(|h| emails.get(h).cloned()),
+                email_hash: r.address_hash.as_ref().map(hex::encode),
+                kind: r.kind,
+                contact_id: r.contact_id,
+                topic: r.topic_key,
+                status: r.new_status,
+                reason: r.reason,
+                scope: r.scope,
+                expires_at: r.expires_at.map(utc),
+                source: r.source,
+            })
+            .collect();
+        Ok(ChangePage { events, next })
+    })
+    .await
+}

@@ -1,0 +1,242 @@
+//! The send decision for mailing systems: one address, a batch, or just the links.
+//! Answered from the in-memory index alone; nothing here touches the database.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::decision::Why;
+use crate::domain::token::{Audience, Link, Recipient};
+use crate::domain::{AddressHash, Category, NormalizedAddress, TopicKey};
+use crate::error::Error;
+use crate::index::Answer;
+use crate::{store, App};
+
+/// The most addresses one batch may hold.
+pub const MAX_BATCH: usize = 10_000;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRequest {
+    pub email: String,
+    pub topic: String,
+    /// The sender's id for the message, carried into the unsubscribe link and the
+    /// event it records.
+    pub message_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckResult {
+    /// The address, normalized.
+    pub email: String,
+    pub topic: String,
+    pub allowed: bool,
+    /// `subscribed`, `default_subscribed`, `transactional`, `unsubscribed_topic`,
+    /// `unsubscribed_all`, `pending_confirmation`, `no_consent` or `suppressed:<reason>`.
+    #[schema(value_type = String, example = "default_subscribed")]
+    pub reason: Why,
+    /// The headers the message must carry: `List-Unsubscribe` and
+    /// `List-Unsubscribe-Post` for an allowed promotional message, else none.
+    pub headers: BTreeMap<&'static str, String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    pub topic: String,
+    /// Up to 10,000 addresses.
+    pub emails: Vec<String>,
+    pub message_id: Option<String>,
+}
+
+/// One result of a batch: a decision, or why the input was not an address.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum BatchEntry {
+    Decided {
+        email: String,
+        allowed: bool,
+        #[schema(value_type = String)]
+        reason: Why,
+        headers: BTreeMap<&'static str, String>,
+    },
+    Invalid {
+        input: String,
+        /// Always `invalid_email`.
+        error: &'static str,
+    },
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchResponse {
+    /// One per input, in request order.
+    pub results: Vec<BatchEntry>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinksRequest {
+    pub email: String,
+    pub topic: String,
+    pub message_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LinksResponse {
+    pub unsubscribe_url: String,
+    pub preferences_url: String,
+    pub headers: BTreeMap<&'static str, String>,
+}
+
+fn address(email: &str) -> Result<NormalizedAddress, Error> {
+    NormalizedAddress::parse(email).map_err(|e| Error::invalid("email", e.to_string()))
+}
+
+fn check_message_id(message_id: &Option<String>) -> Result<(), Error> {
+    match message_id {
+        Some(id) if id.is_empty() || id.len() > 256 => {
+            Err(Error::invalid("message_id", "must be 1 to 256 characters"))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn unknown_topic(topic: &str) -> Error {
+    Error::not_found(format!("there is no topic {topic:?}"))
+}
+
+/// Signs the links for one address.
+struct Links<'a> {
+    app: &'a App,
+    topic: Option<TopicKey>,
+    message_id: Option<String>,
+    now: i64,
+}
+
+impl<'a> Links<'a> {
+    fn new(app: &'a App, topic: &str, message_id: Option<String>) -> Self {
+        Self { app, topic: TopicKey::parse(topic).ok(), message_id, now: chrono::Utc::now().timestamp() }
+    }
+
+    fn url(&self, hash: AddressHash, audience: Audience, path: &str) -> String {
+        let link = Link {
+            recipient: Recipient::Address(hash),
+            audience,
+            topic: self.topic.clone(),
+            message_id: self.message_id.clone(),
+            issued_at: self.now,
+            expires_at: self.now + self.app.config.unsubscribe_link_days * 86_400,
+        };
+        format!("{}/{path}/{}", self.app.config.base_url, self.app.tokens.sign(&link))
+    }
+
+    fn unsubscribe_url(&self, hash: AddressHash) -> String {
+        self.url(hash, Audience::Unsubscribe, "u")
+    }
+
+    /// RFC 8058: the URL in `List-Unsubscribe`, and the header that says a POST to it
+    /// unsubscribes in one click.
+    fn headers(&self, hash: AddressHash) -> BTreeMap<&'static str, String> {
+        BTreeMap::from([
+            ("List-Unsubscribe", format!("<{}>", self.unsubscribe_url(hash))),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".to_owned()),
+        ])
+    }
+
+    fn headers_for(&self, answer: &Answer, hash: AddressHash) -> BTreeMap<&'static str, String> {
+        if answer.decision.allowed && answer.category == Category::Promotional {
+            self.headers(hash)
+        } else {
+            BTreeMap::new()
+        }
+    }
+}
+
+pub fn check(app: &App, request: CheckRequest) -> Result<CheckResult, Error> {
+    check_message_id(&request.message_id)?;
+    let address = address(&request.email)?;
+    app.index.ensure_fresh()?;
+    let hash = app.hasher.hash(&address);
+    let mut answer = None;
+    app.index
+        .decide_all(std::iter::once(Some(&hash)), &request.topic, store::now(), |a| answer = a)
+        .map_err(|_| unknown_topic(&request.topic))?;
+    let answer = answer.ok_or_else(|| Error::Internal("the index gave no answer".into()))?;
+    let links = Links::new(app, &request.topic, request.message_id);
+    Ok(CheckResult {
+        headers: links.headers_for(&answer, hash),
+        email: address.to_string(),
+        topic: request.topic,
+        allowed: answer.decision.allowed,
+        reason: answer.decision.why,
+    })
+}
+
+pub fn check_batch(app: &App, request: BatchRequest) -> Result<BatchResponse, Error> {
+    check_message_id(&request.message_id)?;
+    if request.emails.len() > MAX_BATCH {
+        return Err(Error::invalid(
+            "emails",
+            format!("a batch holds at most {MAX_BATCH} addresses; this one has {}", request.emails.len()),
+        ));
+    }
+    app.index.ensure_fresh()?;
+    let parsed: Vec<Option<(NormalizedAddress, AddressHash)>> = request
+        .emails
+        .iter()
+        .map(|email| {
+            NormalizedAddress::parse(email).ok().map(|a| {
+                let hash = app.hasher.hash(&a);
+                (a, hash)
+            })
+        })
+        .collect();
+    let links = Links::new(app, &request.topic, request.message_id);
+    let mut results = Vec::with_capacity(parsed.len());
+    let mut inputs = request.emails.into_iter();
+    let mut addresses = parsed.iter();
+    app.index
+        .decide_all(
+            parsed.iter().map(|p| p.as_ref().map(|(_, hash)| hash)),
+            &request.topic,
+            store::now(),
+            |answer| {
+                let input = inputs.next().unwrap_or_default();
+                let entry = match (answer, addresses.next()) {
+                    (Some(answer), Some(Some((address, hash)))) => BatchEntry::Decided {
+                        headers: links.headers_for(&answer, *hash),
+                        email: address.to_string(),
+                        allowed: answer.decision.allowed,
+                        reason: answer.decision.why,
+                    },
+                    _ => BatchEntry::Invalid { input, error: "invalid_email" },
+                };
+                results.push(entry);
+            },
+        )
+        .map_err(|_| unknown_topic(&request.topic))?;
+    Ok(BatchResponse { results })
+}
+
+/// The links for one address and topic, without a decision. 422 for a transactional
+/// topic: its mail carries no unsubscribe link.
+pub fn links(app: &App, request: LinksRequest) -> Result<LinksResponse, Error> {
+    check_message_id(&request.message_id)?;
+    let address = address(&request.email)?;
+    app.index.ensure_fresh()?;
+    match app.index.category(&request.topic) {
+        None => return Err(unknown_topic(&request.topic)),
+        Some(Category::Transactional) => {
+            return Err(Error::invalid("topic", "a transactional topic's mail carries no unsubscribe link"))
+        }
+        Some(Category::Promotional) => {}
+    }
+    let hash = app.hasher.hash(&address);
+    let links = Links::new(app, &request.topic, request.message_id);
+    Ok(LinksResponse {
+        unsubscribe_url: links.unsubscribe_url(hash),
+        preferences_url: links.url(hash, Audience::Preferences, "p"),
+        headers: links.headers(hash),
+    })
+}

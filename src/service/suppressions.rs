@@ -1,0 +1,503 @@
+//! Suppressions: address-level blocks, keyed by the keyed address hash. One at a time,
+//! listed with a cursor, imported and exported in bulk as streams.
+
+use std::collections::BTreeMap;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::utc;
+use crate::domain::{AddressHash, AddressHasher, EventType, NormalizedAddress, Reason, Scope, Source};
+use crate::error::Error;
+use crate::store::events::NewEvent;
+use crate::store::suppressions::SuppressionRow;
+use crate::store::{self, Db};
+use crate::App;
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SuppressionWrite {
+    pub reason: Reason,
+    /// `all` or `promotional`; by default, the reason's: `promotional` for a complaint
+    /// or an unsubscribe, `all` otherwise.
+    pub scope: Option<Scope>,
+    pub note: Option<String>,
+    /// When the suppression stops applying; `null` for never.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SuppressionView {
+    /// `null` for an erasure suppression: the address itself is not kept.
+    pub email: Option<String>,
+    pub reason: String,
+    pub scope: String,
+    pub source: String,
+    pub note: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl From<SuppressionRow> for SuppressionView {
+    fn from(row: SuppressionRow) -> Self {
+        Self {
+            email: row.email,
+            reason: row.reason,
+            scope: row.scope,
+            source: row.source,
+            note: row.note,
+            created_at: utc(row.created_at),
+            expires_at: row.expires_at.map(utc),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only suppressions with this reason.
+    pub reason: Option<Reason>,
+    /// The `next` of the previous page.
+    pub after: Option<String>,
+    /// At most this many (default 100, at most 1,000).
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SuppressionPage {
+    pub items: Vec<SuppressionView>,
+    /// The cursor for the next page; `null` on the last.
+    pub next: Option<String>,
+}
+
+/// What a bulk import did.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct ImportReport {
+    /// Lines read, blank lines and a CSV header aside.
+    pub lines: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub failed: u64,
+    /// The first 1,000 failures, by line number (1-based).
+    pub errors: Vec<LineError>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LineError {
+    pub line: u64,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+/// How a write meets an existing suppression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Policy {
+    /// An operator's explicit write replaces it.
+    Replace,
+    /// An import never narrows a block (an `all` stays `all`) and never touches an
+    /// erasure.
+    Widen,
+}
+
+const MAX_NOTE: usize = 1000;
+
+fn validate(write: &SuppressionWrite, now: NaiveDateTime) -> Result<(), Error> {
+    if write.reason == Reason::Erasure {
+        return Err(Error::invalid(
+            "reason",
+            "erasure suppressions are made by erasing the contact (DELETE /v1/contacts/…)",
+        ));
+    }
+    if write.note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE) {
+        return Err(Error::invalid("note", format!("must be at most {MAX_NOTE} characters")));
+    }
+    if write.expires_at.is_some_and(|at| at.naive_utc() <= now) {
+        return Err(Error::invalid("expires_at", "must be in the future"));
+    }
+    Ok(())
+}
+
+fn erased() -> Error {
+    Error::Conflict {
+        code: "erased",
+        detail: "this address was erased on request; its erasure suppression stays".into(),
+    }
+}
+
+/// Writes one suppression and its event. Runs inside `store::write`.
+fn apply(
+    db: &mut Db,
+    hash: &AddressHash,
+    address: &NormalizedAddress,
+    write: &SuppressionWrite,
+    source: Source,
+    policy: Policy,
+) -> Result<Outcome, Error> {
+    let now = store::now();
+    let scope = write.scope.unwrap_or(write.reason.default_scope());
+    let mut row = SuppressionRow {
+        address_hash: hash.0.to_vec(),
+        email: Some(address.to_string()),
+        reason: write.reason.as_str().into(),
+        scope: scope.as_str().into(),
+        source: source.as_str().into(),
+        note: write.note.clone(),
+        created_at: now,
+        expires_at: write.expires_at.map(|t| t.naive_utc()),
+    };
+    let existing = store::suppressions::find(db, &hash.0)?;
+    let outcome = match &existing {
+        None => Outcome::Created,
+        Some(old) if old.reason == Reason::Erasure.as_str() => return Err(erased()),
+        Some(old) => {
+            if policy == Policy::Widen && old.scope == Scope::All.as_str() {
+                row.scope = old.scope.clone();
+            }
+            let same = old.reason == row.reason
+                && old.scope == row.scope
+                && old.note == row.note
+                && old.expires_at == row.expires_at
+                && old.email == row.email;
+            if same {
+                return Ok(Outcome::Unchanged);
+            }
+            Outcome::Updated
+        }
+    };
+    match outcome {
+        Outcome::Created => store::suppressions::insert(db, &row)?,
+        _ => store::suppressions::update(db, &row)?,
+    }
+    store::events::append(
+        db,
+        NewEvent {
+            occurred_at: now,
+            kind: EventType::SuppressionAdded.as_str().into(),
+            address_hash: Some(row.address_hash.clone()),
+            reason: Some(row.reason.clone()),
+            scope: Some(row.scope.clone()),
+            expires_at: row.expires_at,
+            source: source.as_str().into(),
+            detail: row.note.clone(),
+            ..NewEvent::default()
+        },
+    )?;
+    Ok(outcome)
+}
+
+fn view_of(db: &mut Db, hash: &AddressHash) -> Result<SuppressionView, Error> {
+    store::suppressions::find(db, &hash.0)?.map(SuppressionView::from).ok_or_else(not_found)
+}
+
+fn not_found() -> Error {
+    Error::not_found("this address is not suppressed")
+}
+
+/// Creates or replaces the suppression of one address; `true` when created.
+pub async fn put(
+    app: &App,
+    address: NormalizedAddress,
+    write: SuppressionWrite,
+) -> Result<(SuppressionView, bool), Error> {
+    validate(&write, store::now())?;
+    let hash = app.hasher.hash(&address);
+    super::write(app, move |db| {
+        let outcome = apply(db, &hash, &address, &write, Source::Api, Policy::Replace)?;
+        Ok((view_of(db, &hash)?, outcome == Outcome::Created))
+    })
+    .await
+}
+
+pub async fn get(app: &App, address: NormalizedAddress) -> Result<SuppressionView, Error> {
+    let hash = app.hasher.hash(&address);
+    store::run(&app.pool, move |db| view_of(db, &hash)).await
+}
+
+/// Lifts a suppression: an operator's explicit call, the one way a hard bounce or a
+/// complaint is ever lifted. An erasure suppression cannot be lifted here.
+pub async fn delete(app: &App, address: NormalizedAddress) -> Result<(), Error> {
+    let hash = app.hasher.hash(&address);
+    super::write(app, move |db| {
+        let row = store::suppressions::find(db, &hash.0)?.ok_or_else(not_found)?;
+        if row.reason == Reason::Erasure.as_str() {
+            return Err(erased());
+        }
+        store::suppressions::delete(db, &hash.0)?;
+        store::events::append(
+            db,
+            NewEvent {
+                occurred_at: store::now(),
+                kind: EventType::SuppressionRemoved.as_str().into(),
+                address_hash: Some(row.address_hash),
+                reason: Some(row.reason),
+                scope: Some(row.scope),
+                source: Source::Api.as_str().into(),
+                ..NewEvent::default()
+            },
+        )?;
+        Ok(())
+    })
+    .await
+}
+
+fn decode_cursor(cursor: &Option<String>) -> Result<Vec<u8>, Error> {
+    match cursor {
+        None => Ok(Vec::new()),
+        Some(c) => {
+            URL_SAFE_NO_PAD.decode(c).map_err(|_| Error::invalid("after", "not a cursor this list gave"))
+        }
+    }
+}
+
+pub async fn list(app: &App, query: ListQuery) -> Result<SuppressionPage, Error> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(Error::invalid("limit", "must be between 1 and 1000"));
+    }
+    let after = decode_cursor(&query.after)?;
+    let reason = query.reason;
+    store::run(&app.pool, move |db| {
+        let rows = store::suppressions::page(db, reason.map(Reason::as_str), &after, limit + 1)?;
+        let more = rows.len() as i64 > limit;
+        let rows: Vec<SuppressionRow> = rows.into_iter().take(limit as usize).collect();
+        let next = if more { rows.last().map(|r| URL_SAFE_NO_PAD.encode(&r.address_hash)) } else { None };
+        Ok(SuppressionPage { items: rows.into_iter().map(SuppressionView::from).collect(), next })
+    })
+    .await
+}
+
+/// The two bulk formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Ndjson,
+    Csv,
+}
+
+/// The CSV columns, in the order export writes them; import finds them by the
+/// header's names (or takes the first four in this order when there is no header).
+const CSV_COLUMNS: [&str; 7] = ["email", "reason", "scope", "note", "expires_at", "source", "created_at"];
+
+/// Parses import lines and applies them in transactions of a bounded size, so that a
+/// file of any length is neither held in memory nor one long transaction.
+pub struct Importer {
+    format: Format,
+    hasher: AddressHasher,
+    columns: Option<BTreeMap<String, usize>>,
+    line: u64,
+    pending: Vec<(u64, NormalizedAddress, SuppressionWrite)>,
+    pub report: ImportReport,
+}
+
+/// Lines per transaction.
+const CHUNK: usize = 1000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NdjsonLine {
+    email: String,
+    reason: Reason,
+    scope: Option<Scope>,
+    note: Option<String>,
+    expires_at: Option<DateTime<Utc>>,
+    // Export writes these; import ignores them.
+    #[serde(default)]
+    #[allow(dead_code)]
+    source: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    created_at: Option<String>,
+}
+
+impl Importer {
+    pub fn new(app: &App, format: Format) -> Self {
+        Self {
+            format,
+            hasher: app.hasher.clone(),
+            columns: None,
+            line: 0,
+            pending: Vec::new(),
+            report: ImportReport::default(),
+        }
+    }
+
+    fn fail(&mut self, line: u64, error: String) {
+        self.report.failed += 1;
+        if self.report.errors.len() < 1000 {
+            self.report.errors.push(LineError { line, error });
+        }
+    }
+
+    /// Takes one line of the file; returns whether a chunk is ready for [`flush`].
+    pub fn push_line(&mut self, raw: &[u8]) -> bool {
+        self.line += 1;
+        let line = self.line;
+        let text = match std::str::from_utf8(raw) {
+            Ok(t) => t.trim_end_matches('\r'),
+            Err(_) => {
+                self.report.lines += 1;
+                self.fail(line, "the line is not UTF-8".into());
+                return false;
+            }
+        };
+        if text.trim().is_empty() {
+            return false;
+        }
+        if self.format == Format::Csv
+            && line == 1
+            && text.trim_start().to_ascii_lowercase().starts_with("email")
+        {
+            let header = csv_fields(text).unwrap_or_default();
+            self.columns = Some(
+                header.into_iter().enumerate().map(|(i, h)| (h.trim().to_ascii_lowercase(), i)).collect(),
+            );
+            return false;
+        }
+        self.report.lines += 1;
+        match self.parse(text) {
+            Ok((address, write)) => match validate(&write, store::now()) {
+                Ok(()) => self.pending.push((line, address, write)),
+                Err(e) => self.fail(line, e.to_string()),
+            },
+            Err(e) => self.fail(line, e),
+        }
+        self.pending.len() >= CHUNK
+    }
+
+    fn parse(&self, text: &str) -> Result<(NormalizedAddress, SuppressionWrite), String> {
+        let (email, write) = match self.format {
+            Format::Ndjson => {
+                let l: NdjsonLine = crate::http::json::parse(text.as_bytes()).map_err(|e| e.to_string())?;
+                (
+                    l.email,
+                    SuppressionWrite {
+                        reason: l.reason,
+                        scope: l.scope,
+                        note: l.note,
+                        expires_at: l.expires_at,
+                    },
+                )
+            }
+            Format::Csv => {
+                let fields = csv_fields(text)?;
+                let column = |name: &str| -> Option<String> {
+                    let index = match &self.columns {
+                        Some(columns) => *columns.get(name)?,
+                        None => CSV_COLUMNS.iter().position(|c| *c == name).filter(|i| *i < 4)?,
+                    };
+                    fields.get(index).map(|f| f.trim().to_owned()).filter(|f| !f.is_empty())
+                };
+                let email = column("email").ok_or("email: missing")?;
+                let reason =
+                    column("reason").ok_or("reason: missing")?.parse().map_err(|e| format!("reason: {e}"))?;
+                let scope =
+                    column("scope").map(|s| s.parse()).transpose().map_err(|e| format!("scope: {e}"))?;
+                let expires_at = column("expires_at")
+                    .map(|s| DateTime::parse_from_rfc3339(&s).map(|t| t.with_timezone(&Utc)))
+                    .transpose()
+                    .map_err(|e| format!("expires_at: {e}"))?;
+                (email, SuppressionWrite { reason, scope, note: column("note"), expires_at })
+            }
+        };
+        let address = NormalizedAddress::parse(&email).map_err(|e| format!("email: {e}"))?;
+        Ok((address, write))
+    }
+
+    /// Applies the pending lines in one transaction. A line that fails is reported
+    /// and skipped: a bad line never aborts the good ones.
+    pub async fn flush(&mut self, app: &App) -> Result<(), Error> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let rows = std::mem::take(&mut self.pending);
+        let hasher = self.hasher.clone();
+        let results = super::write(app, move |db| {
+            let mut results = Vec::with_capacity(rows.len());
+            for (line, address, write) in rows {
+                let hash = hasher.hash(&address);
+                // A savepoint per line: a failing line rolls back alone.
+                let outcome = store::savepoint(db, |db| {
+                    apply(db, &hash, &address, &write, Source::Import, Policy::Widen)
+                });
+                results.push((line, outcome.map_err(|e| e.to_string())));
+            }
+            Ok(results)
+        })
+        .await?;
+        for (line, outcome) in results {
+            match outcome {
+                Ok(Outcome::Created) => self.report.created += 1,
+                Ok(Outcome::Updated) => self.report.updated += 1,
+                Ok(Outcome::Unchanged) => self.report.unchanged += 1,
+                Err(e) => self.fail(line, e),
+            }
+        }
+        Ok(())
+    }
+}
+
+fn csv_fields(line: &str) -> Result<Vec<String>, String> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(line.as_bytes());
+    match reader.records().next() {
+        Some(Ok(record)) => Ok(record.iter().map(str::to_owned).collect()),
+        Some(Err(e)) => Err(format!("not a CSV line: {e}")),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// One page of an export, formatted, and the cursor of the next (`None` after the
+/// last page).
+pub struct ExportPage {
+    pub bytes: Vec<u8>,
+    pub next: Option<Vec<u8>>,
+}
+
+const EXPORT_PAGE: i64 = 5000;
+
+/// The page after `after` (empty for the first, which carries the CSV header).
+pub async fn export_page(app: &App, format: Format, after: Vec<u8>) -> Result<ExportPage, Error> {
+    let first = after.is_empty();
+    let rows = store::run(&app.pool, move |db| Ok(store::suppressions::page(db, None, &after, EXPORT_PAGE)?))
+        .await?;
+    let next =
+        (rows.len() as i64 == EXPORT_PAGE).then(|| rows.last().map(|r| r.address_hash.clone())).flatten();
+    let mut bytes = if first && format == Format::Csv { csv_header() } else { Vec::new() };
+    let mut writer = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+    for row in rows {
+        // An erasure suppression holds no address: there is nothing to export.
+        let Some(email) = row.email.clone() else { continue };
+        let view = SuppressionView::from(row);
+        match format {
+            Format::Ndjson => {
+                serde_json::to_writer(&mut bytes, &view).map_err(|e| Error::Internal(e.to_string()))?;
+                bytes.push(b'\n');
+            }
+            Format::Csv => writer
+                .write_record([
+                    email.as_str(),
+                    view.reason.as_str(),
+                    view.scope.as_str(),
+                    view.note.as_deref().unwrap_or(""),
+                    &view.expires_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                    view.source.as_str(),
+                    &view.created_at.to_rfc3339(),
+                ])
+                .map_err(|e| Error::Internal(e.to_string()))?,
+        }
+    }
+    bytes.extend(writer.into_inner().map_err(|e| Error::Internal(e.to_string()))?);
+    Ok(ExportPage { bytes, next })
+}
+
+fn csv_header() -> Vec<u8> {
+    format!("{}\n", CSV_COLUMNS.join(",")).into_bytes()
+}
