@@ -353,10 +353,10 @@ impl Index {
         loop {
             let page = store::subscriptions::page_for_index(db, &cursor, 50_000)?;
             let Some(last) = page.last() else { break };
-            cursor = (last.0.clone(), last.1.clone());
-            for (_, topic, hash, status) in &page {
-                if let Some(key) = Key::of(hash) {
-                    data.set_status(key, topic, Some(parse(status)?));
+            cursor = (last.contact_id.clone(), last.topic_key.clone());
+            for row in &page {
+                if let Some(key) = Key::of(&row.address_hash) {
+                    data.set_status(key, &row.topic_key, Some(parse(&row.status)?));
                 }
             }
         }

@@ -40,14 +40,18 @@ pub fn upsert(db: &mut Db, row: &SubscriptionRow) -> QueryResult<()> {
     .map(drop)
 }
 
-/// Every explicit status with its contact's address hash, for loading the index:
-/// `(address_hash, topic_key, status)`, in pages of `limit` after `after`
-/// (a `(contact_id, topic_key)` cursor).
-pub fn page_for_index(
-    db: &mut Db,
-    after: &(String, String),
-    limit: i64,
-) -> QueryResult<Vec<(String, String, Vec<u8>, String)>> {
+/// One explicit status with its contact's address hash, as the index loads it.
+#[derive(Debug, Queryable)]
+pub struct IndexedStatus {
+    pub contact_id: String,
+    pub topic_key: String,
+    pub address_hash: Vec<u8>,
+    pub status: String,
+}
+
+/// Every explicit status, for loading the index, in pages of `limit` after a
+/// `(contact_id, topic_key)` cursor.
+pub fn page_for_index(db: &mut Db, after: &(String, String), limit: i64) -> QueryResult<Vec<IndexedStatus>> {
     use super::schema::contacts;
     subscriptions::table
         .inner_join(contacts::table)
@@ -64,15 +68,5 @@ pub fn page_for_index(
             contacts::address_hash,
             subscriptions::status,
         ))
-        .load(db)
-}
-
-/// The statuses of the contact with this address hash, as `(topic_key, status)`.
-pub fn for_address(db: &mut Db, hash: &[u8]) -> QueryResult<Vec<(String, String)>> {
-    use super::schema::contacts;
-    subscriptions::table
-        .inner_join(contacts::table)
-        .filter(contacts::address_hash.eq(hash))
-        .select((subscriptions::topic_key, subscriptions::status))
         .load(db)
 }
