@@ -5,8 +5,10 @@
 mod support;
 
 mod api_keys;
+mod check;
 mod cli;
 mod contacts;
 mod errors;
 mod ops;
+mod suppressions;
 mod topics;

@@ -1,0 +1,195 @@
+//! Suppressions: one at a time, listed with a cursor, imported and exported in bulk.
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Value};
+
+use crate::support::{each_backend, without_times, TestApp, TestDb};
+
+fn reason(app: &TestApp, email: &str, topic: &str) -> String {
+    let reply = app.post("/v1/check").json(json!({"email": email, "topic": topic})).send();
+    reply.json()["reason"].as_str().unwrap().to_owned()
+}
+
+fn import(app: &TestApp, content_type: &str, body: &str) -> Value {
+    let reply = app.post("/v1/suppressions/import").body(content_type, body.to_owned()).send();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.json()
+}
+
+fn list_all(app: &TestApp, query: &str) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut after = String::new();
+    loop {
+        let page = app.get(&format!("/v1/suppressions?limit=2{query}{after}")).send().json();
+        items.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next"].as_str() {
+            Some(next) => after = format!("&after={next}"),
+            None => return items,
+        }
+    }
+}
+
+each_backend! {
+    fn a_suppression_is_put_read_replaced_and_lifted(app) {
+        app.topic("news").opt_out().create();
+        app.topic("receipts").with("category", json!("transactional")).create();
+        let created = app.put("/v1/suppressions/Bounced%40Example.com")
+            .json(json!({"reason": "hard_bounce", "note": "550 5.1.1"})).send();
+        assert_eq!(created.status, 201, "{}", created.body);
+        assert_eq!(without_times(created.json()), json!({
+            "email": "bounced@example.com", "reason": "hard_bounce", "scope": "all",
+            "source": "api", "note": "550 5.1.1", "expires_at": null,
+        }));
+        assert_eq!(app.get("/v1/suppressions/bounced%40example.com").send().json(), created.json());
+        assert_eq!(reason(&app, "bounced@example.com", "receipts"), "suppressed:hard_bounce");
+        let replaced = app.put("/v1/suppressions/bounced%40example.com").json(json!({"reason": "manual", "scope": "promotional"})).send();
+        assert_eq!(replaced.status, 200);
+        assert_eq!(reason(&app, "bounced@example.com", "receipts"), "transactional");
+        assert_eq!(reason(&app, "bounced@example.com", "news"), "suppressed:manual");
+        assert_eq!(app.delete("/v1/suppressions/bounced%40example.com").send().status, 204);
+        app.get("/v1/suppressions/bounced%40example.com").send().problem(404, "not_found");
+        app.delete("/v1/suppressions/bounced%40example.com").send().problem(404, "not_found");
+        assert_eq!(reason(&app, "bounced@example.com", "news"), "default_subscribed");
+        let kinds: Vec<String> = app.get("/v1/changes?limit=100").send().json()["events"].as_array().unwrap().iter()
+            .filter(|e| e["type"] != "topic_changed").map(|e| e["type"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(kinds, ["suppression_added", "suppression_added", "suppression_removed"]);
+    }
+
+    fn each_reason_has_its_default_scope(app) {
+        for (reason, scope) in [("hard_bounce", "all"), ("complaint", "promotional"), ("manual", "all"), ("unsubscribe", "promotional"), ("soft_bounce", "all")] {
+            let reply = app.put(&format!("/v1/suppressions/{reason}%40example.com")).json(json!({"reason": reason})).send();
+            assert_eq!(reply.json()["scope"], scope, "{reason}");
+        }
+    }
+
+    fn bad_suppressions_are_refused(app) {
+        for (body, field) in [
+            (json!({"reason": "erasure"}), "reason"),
+            (json!({"reason": "bounce"}), "reason"),
+            (json!({"reason": "manual", "scope": "some"}), "scope"),
+            (json!({"reason": "manual", "expires_at": "2001-01-01T00:00:00Z"}), "expires_at"),
+            (json!({"reason": "manual", "expires_at": "tomorrow"}), "expires_at"),
+        ] {
+            let problem = app.put("/v1/suppressions/a%40example.com").json(body.clone()).send().problem(422, "invalid");
+            assert_eq!(problem["errors"][0]["field"], field, "{body}");
+        }
+        app.put("/v1/suppressions/nope").json(json!({"reason": "manual"})).send().problem(422, "invalid");
+        app.get("/v1/suppressions?limit=0").send().problem(422, "invalid");
+        app.get("/v1/suppressions?after=%%%").send().problem(422, "invalid");
+        app.get("/v1/suppressions").key(&app.key(&["check"])).send().problem(403, "forbidden");
+        assert_eq!(app.get("/v1/suppressions").send().json(), json!({"items": [], "next": null}));
+    }
+
+    fn a_cursor_neither_skips_nor_repeats_while_rows_are_added(app) {
+        for i in 0..9 {
+            app.put(&format!("/v1/suppressions/first{i}%40example.com")).json(json!({"reason": "hard_bounce"})).send();
+        }
+        let mut seen = Vec::new();
+        let mut after = String::new();
+        let mut added = 0;
+        loop {
+            let page = app.get(&format!("/v1/suppressions?limit=2{after}")).send().json();
+            seen.extend(page["items"].as_array().unwrap().iter().map(|i| i["email"].as_str().unwrap().to_owned()));
+            // Rows arrive between pages.
+            if added < 6 {
+                app.put(&format!("/v1/suppressions/later{added}%40example.com")).json(json!({"reason": "complaint"})).send();
+                added += 1;
+            }
+            match page["next"].as_str() {
+                Some(next) => after = format!("&after={next}"),
+                None => break,
+            }
+        }
+        let unique: BTreeSet<&String> = seen.iter().collect();
+        assert_eq!(unique.len(), seen.len(), "no row twice: {seen:?}");
+        for i in 0..9 {
+            assert!(seen.contains(&format!("first{i}@example.com")), "first{i} was skipped");
+        }
+        let complaints = list_all(&app, "&reason=complaint");
+        assert_eq!(complaints.len(), 6);
+        assert!(complaints.iter().all(|c| c["reason"] == "complaint"));
+    }
+
+    fn an_import_applies_good_lines_and_reports_bad_ones(app) {
+        app.topic("news").opt_out().create();
+        let ndjson = [
+            r#"{"email": "one@example.com", "reason": "hard_bounce"}"#,
+            r#"{"email": "not-an-address", "reason": "hard_bounce"}"#,
+            "",
+            r#"{"email": "two@example.com", "reason": "complaint", "note": "fbl"}"#,
+            r#"{"email": "three@example.com", "reason": "whatever"}"#,
+            r#"{"email": "four@example.com", "reason": "manual", "colour": "red"}"#,
+            "{broken",
+            r#"{"email": "five@example.com", "reason": "manual", "scope": "promotional"}"#,
+        ].join("\n");
+        let report = import(&app, "application/x-ndjson", &ndjson);
+        assert_eq!((report["lines"].as_u64(), report["created"].as_u64(), report["failed"].as_u64()), (Some(7), Some(3), Some(4)), "{report}");
+        let lines: Vec<u64> = report["errors"].as_array().unwrap().iter().map(|e| e["line"].as_u64().unwrap()).collect();
+        assert_eq!(lines, [2, 5, 6, 7]);
+        assert_eq!(reason(&app, "one@example.com", "news"), "suppressed:hard_bounce");
+        assert_eq!(reason(&app, "two@example.com", "news"), "suppressed:complaint");
+        assert_eq!(reason(&app, "five@example.com", "news"), "suppressed:manual");
+        // The same file again changes nothing.
+        let again = import(&app, "application/x-ndjson", &ndjson);
+        assert_eq!((again["created"].as_u64(), again["unchanged"].as_u64()), (Some(0), Some(3)));
+    }
+
+    fn csv_imports_with_or_without_a_header(app) {
+        let with_header = "email,reason,scope,note\r\nA@example.com,hard_bounce,,\"550, no such user\"\r\nb@example.com,complaint,all,\n";
+        let report = import(&app, "text/csv", with_header);
+        assert_eq!((report["created"].as_u64(), report["failed"].as_u64()), (Some(2), Some(0)), "{report}");
+        assert_eq!(app.get("/v1/suppressions/a%40example.com").send().json()["note"], "550, no such user");
+        assert_eq!(app.get("/v1/suppressions/b%40example.com").send().json()["scope"], "all");
+        let report = import(&app, "text/csv", "c@example.com,manual\nbad,manual\nd@example.com\n");
+        assert_eq!((report["created"].as_u64(), report["failed"].as_u64()), (Some(1), Some(2)), "{report}");
+    }
+
+    fn an_import_never_narrows_a_block(app) {
+        app.topic("receipts").with("category", json!("transactional")).create();
+        app.put("/v1/suppressions/a%40example.com").json(json!({"reason": "hard_bounce"})).send();
+        let report = import(&app, "application/x-ndjson", r#"{"email": "a@example.com", "reason": "complaint"}"#);
+        assert_eq!(report["updated"].as_u64(), Some(1));
+        let now = app.get("/v1/suppressions/a%40example.com").send().json();
+        assert_eq!((now["reason"].as_str(), now["scope"].as_str()), (Some("complaint"), Some("all")));
+        assert_eq!(reason(&app, "a@example.com", "receipts"), "suppressed:complaint");
+    }
+
+    fn imports_take_only_bulk_formats(app) {
+        app.post("/v1/suppressions/import").body("application/json", "[]").send().problem(415, "unsupported_media_type");
+        app.post("/v1/suppressions/import").anonymous().body("text/csv", "a@example.com,manual").send().problem(401, "unauthorized");
+        let report = import(&app, "application/x-ndjson", "");
+        assert_eq!(report["lines"].as_u64(), Some(0));
+    }
+
+    fn an_export_imports_into_a_fresh_server_with_the_same_decisions(app) {
+        app.topic("news").opt_out().create();
+        app.topic("receipts").with("category", json!("transactional")).create();
+        let lines: Vec<String> = (0..30).map(|i| {
+            let (reason, scope) = [("hard_bounce", "all"), ("complaint", "promotional"), ("manual", "promotional")][i % 3];
+            format!(r#"{{"email": "user{i}@example.com", "reason": "{reason}", "scope": "{scope}", "note": "line {i}, \"quoted\""}}"#)
+        }).collect();
+        import(&app, "application/x-ndjson", &lines.join("\n"));
+        let ndjson = app.get("/v1/suppressions/export").send();
+        assert_eq!(ndjson.header("content-type"), Some("application/x-ndjson"));
+        assert_eq!(ndjson.body.lines().count(), 30);
+        let csv = app.get("/v1/suppressions/export").header("accept", "text/csv").send();
+        assert!(csv.body.starts_with("email,reason,scope,note,expires_at"), "{}", csv.body);
+        assert_eq!(csv.body.lines().count(), 31);
+
+        for (content_type, body) in [("application/x-ndjson", &ndjson.body), ("text/csv", &csv.body)] {
+            let fresh = TestApp::start(TestDb::sqlite());
+            fresh.topic("news").opt_out().create();
+            fresh.topic("receipts").with("category", json!("transactional")).create();
+            let report = import(&fresh, content_type, body);
+            assert_eq!((report["created"].as_u64(), report["failed"].as_u64()), (Some(30), Some(0)), "{report}");
+            for i in 0..32 {
+                for topic in ["news", "receipts"] {
+                    let email = format!("user{i}@example.com");
+                    assert_eq!(reason(&fresh, &email, topic), reason(&app, &email, topic), "{email} {topic} via {content_type}");
+                }
+            }
+            assert_eq!(fresh.get("/v1/suppressions/user1%40example.com").send().json()["note"], "line 1, \"quoted\"");
+        }
+    }
+}
