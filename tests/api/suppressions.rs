@@ -101,6 +101,9 @@ each_backend! {
                 None => break,
             }
         }
+        for more in added..6 {
+            app.put(&format!("/v1/suppressions/later{more}%40example.com")).json(json!({"reason": "complaint"})).send();
+        }
         let unique: BTreeSet<&String> = seen.iter().collect();
         assert_eq!(unique.len(), seen.len(), "no row twice: {seen:?}");
         for i in 0..9 {
