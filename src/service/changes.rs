@@ -59,22 +59,28 @@ pub async fn list(app: &App, query: ChangesQuery) -> Result<ChangePage, Error> {
     }
     store::run(&app.pool, move |db| {
         let rows = store::events::after(db, after, limit)?;
-        let mut hashes: Vec<Vec<u8>> = rows.iter().filter_map(|r| r.address_hash.clone()).collect();
+        // A contact's event names the contact's address now (it may have been
+        // corrected since); any other, the address its hash names now.
+        let mut ids: Vec<String> = rows.iter().filter_map(|r| r.contact_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        let mut by_contact: HashMap<String, String> = HashMap::new();
+        for chunk in ids.chunks(500) {
+            by_contact.extend(
+                store::contacts::emails_by_id(db, chunk)?.into_iter().filter_map(|(id, e)| Some((id, e?))),
+            );
+        }
+        let mut hashes: Vec<Vec<u8>> =
+            rows.iter().filter(|r| r.contact_id.is_none()).filter_map(|r| r.address_hash.clone()).collect();
         hashes.sort();
         hashes.dedup();
-        // A contact's current address first; else the address a suppression holds.
-        let mut emails: HashMap<Vec<u8>, String> = HashMap::new();
+        let mut by_hash: HashMap<Vec<u8>, String> = HashMap::new();
         for chunk in hashes.chunks(500) {
-            for (hash, email) in store::suppressions::emails(db, chunk)? {
-                if let Some(email) = email {
-                    emails.insert(hash, email);
-                }
-            }
-            for (hash, email) in store::contacts::emails(db, chunk)? {
-                if let Some(email) = email {
-                    emails.insert(hash, email);
-                }
-            }
+            by_hash.extend(
+                store::suppressions::emails(db, chunk)?.into_iter().filter_map(|(h, e)| Some((h, e?))),
+            );
+            by_hash
+                .extend(store::contacts::emails(db, chunk)?.into_iter().filter_map(|(h, e)| Some((h, e?))));
         }
         let next = rows.last().map_or(after, |r| r.seq);
         let events = rows
@@ -82,7 +88,10 @@ pub async fn list(app: &App, query: ChangesQuery) -> Result<ChangePage, Error> {
             .map(|r| Change {
                 seq: r.seq,
                 occurred_at: utc(r.occurred_at),
-                email: r.address_hash.as_ref().and_then(|h| emails.get(h).cloned()),
+                email: match &r.contact_id {
+                    Some(id) => by_contact.get(id).cloned(),
+                    None => r.address_hash.as_ref().and_then(|h| by_hash.get(h).cloned()),
+                },
                 email_hash: r.address_hash.as_ref().map(hex::encode),
                 kind: r.kind,
                 contact_id: r.contact_id,

@@ -73,3 +73,8 @@ pub fn emails(db: &mut Db, hashes: &[Vec<u8>]) -> QueryResult<Vec<(Vec<u8>, Opti
         .select((contacts::address_hash, contacts::email))
         .load(db)
 }
+
+/// The current addresses of these contacts, for the change feed.
+pub fn emails_by_id(db: &mut Db, ids: &[String]) -> QueryResult<Vec<(String, Option<String>)>> {
+    contacts::table.filter(contacts::id.eq_any(ids)).select((contacts::id, contacts::email)).load(db)
+}

@@ -5,10 +5,13 @@
 mod support;
 
 mod api_keys;
+mod changes;
 mod check;
 mod cli;
+mod consistency;
 mod contacts;
 mod errors;
 mod ops;
+mod processes;
 mod suppressions;
 mod topics;
