@@ -99,13 +99,14 @@ struct Running {
 }
 
 /// Starts a server on the database at `url`; returns it and a pool on the same database.
-fn launch(url: &str) -> (Running, prefcenter::store::Pool) {
+fn launch(url: &str, adjust: &dyn Fn(&mut Config)) -> (Running, prefcenter::store::Pool) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("an ephemeral port");
     let base = format!("http://{}", listener.local_addr().unwrap());
     let mut config = Config::for_database(url).expect("a valid test database URL");
     config.base_url = base.clone();
     config.workers = Some(2);
     config.pool_size = 4;
+    adjust(&mut config);
     let app = prefcenter::prepare(config).expect("the server prepares its database");
     let pool = app.pool.clone();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -143,7 +144,12 @@ pub struct TestApp {
 
 impl TestApp {
     pub fn start(db: TestDb) -> Self {
-        let (running, pool) = launch(db.url());
+        Self::start_with(db, |_| {})
+    }
+
+    /// Starts with some settings changed.
+    pub fn start_with(db: TestDb, adjust: impl Fn(&mut Config) + 'static) -> Self {
+        let (running, pool) = launch(db.url(), &adjust);
         let mut conn = pool.get().expect("a connection");
         let admin = api_keys::create_on(
             &mut conn,
@@ -153,6 +159,14 @@ impl TestApp {
         .secret;
         drop(conn);
         Self { running: Some(running), admin, http: Client::new(), db }
+    }
+
+    /// Runs one SQL statement on the test database, for tests that break it on purpose.
+    pub fn sql(&self, statement: &str) {
+        use diesel::connection::SimpleConnection;
+        let url = prefcenter::store::DatabaseUrl::parse(self.db.url()).unwrap();
+        let pool = prefcenter::store::connect(&url, 1).expect("a connection");
+        pool.get().unwrap().batch_execute(statement).expect("the statement runs");
     }
 
     pub fn base(&self) -> &str {
@@ -169,7 +183,7 @@ impl TestApp {
     /// Stops the server and starts a new one on the same database.
     pub fn restart(&mut self) {
         self.stop();
-        self.running = Some(launch(self.db.url()).0);
+        self.running = Some(launch(self.db.url(), &|_| {}).0);
     }
 
     pub fn request(&self, method: Method, path: &str) -> Call {

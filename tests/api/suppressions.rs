@@ -138,6 +138,29 @@ each_backend! {
         assert_eq!((again["created"].as_u64(), again["unchanged"].as_u64()), (Some(0), Some(3)));
     }
 
+    fn a_streamed_import_spans_many_transactions(app) {
+        let mut file = String::new();
+        for i in 1..=2_500 {
+            if i % 500 == 0 {
+                file.push_str("broken@\n");
+            } else {
+                file.push_str(&format!("user{i}@example.com,hard_bounce\n"));
+            }
+        }
+        // Sent chunked, without a length, as a large upload would be.
+        let reply = app.post("/v1/suppressions/import")
+            .body("text/csv", reqwest::blocking::Body::new(std::io::Cursor::new(file.into_bytes())))
+            .send();
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let report = reply.json();
+        assert_eq!((report["lines"].as_u64(), report["created"].as_u64(), report["failed"].as_u64()), (Some(2_500), Some(2_495), Some(5)));
+        let lines: Vec<u64> = report["errors"].as_array().unwrap().iter().map(|e| e["line"].as_u64().unwrap()).collect();
+        assert_eq!(lines, [500, 1000, 1500, 2000, 2500]);
+        assert_eq!(app.get("/v1/suppressions/user2499%40example.com").send().status, 200);
+        let seqs = app.get("/v1/changes?limit=10000").send().json()["events"].as_array().unwrap().len();
+        assert_eq!(seqs, 2_495, "one event per suppression");
+    }
+
     fn csv_imports_with_or_without_a_header(app) {
         let with_header = "email,reason,scope,note\r\nA@example.com,hard_bounce,,\"550, no such user\"\r\nb@example.com,complaint,all,\n";
         let report = import(&app, "text/csv", with_header);
