@@ -315,7 +315,39 @@ pub struct Stats {
     pub bytes: usize,
 }
 
+/// The index's size, exported on `/metrics`.
+pub struct Gauges {
+    addresses: prometheus::IntGauge,
+    bytes: prometheus::IntGauge,
+    applied_seq: prometheus::IntGauge,
+}
+
+impl Gauges {
+    fn new() -> Self {
+        let gauge =
+            |name: &str, help: &str| prometheus::IntGauge::new(name, help).expect("a valid metric name");
+        Self {
+            addresses: gauge(
+                "prefcenter_index_addresses",
+                "Addresses with an explicit state in the decision index",
+            ),
+            bytes: gauge("prefcenter_index_bytes", "Estimated bytes held by the decision index's tables"),
+            applied_seq: gauge(
+                "prefcenter_index_applied_seq",
+                "The last ledger sequence number applied to the index",
+            ),
+        }
+    }
+
+    pub fn register(&self, registry: &prometheus::Registry) -> prometheus::Result<()> {
+        registry.register(Box::new(self.addresses.clone()))?;
+        registry.register(Box::new(self.bytes.clone()))?;
+        registry.register(Box::new(self.applied_seq.clone()))
+    }
+}
+
 pub struct Index {
+    pub gauges: Gauges,
     data: RwLock<Data>,
     applied: AtomicI64,
     loaded: AtomicBool,
@@ -331,6 +363,7 @@ const BATCH: i64 = 10_000;
 impl Index {
     pub fn new(stale_after: Duration) -> Self {
         Self {
+            gauges: Gauges::new(),
             data: RwLock::new(Data::default()),
             applied: AtomicI64::new(0),
             loaded: AtomicBool::new(false),
@@ -422,6 +455,13 @@ impl Index {
         }
         *self.last_sync.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
         Ok(())
+    }
+
+    fn update_gauges(&self) {
+        let stats = self.stats();
+        self.gauges.addresses.set(stats.addresses as i64);
+        self.gauges.bytes.set(stats.bytes as i64);
+        self.gauges.applied_seq.set(stats.applied_seq);
     }
 
     pub fn is_loaded(&self) -> bool {
@@ -518,8 +558,9 @@ pub fn spawn_tailer(app: std::sync::Weak<crate::App>, poll: Duration) {
                                 app.index.load(&mut db)
                             }
                         });
-                    if let Err(e) = result {
-                        tracing::warn!(error = %e, "cannot read the ledger");
+                    match result {
+                        Ok(()) => app.index.update_gauges(),
+                        Err(e) => tracing::warn!(error = %e, "cannot read the ledger"),
                     }
                 }
                 drop(app);

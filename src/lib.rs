@@ -86,6 +86,7 @@ pub fn server(app: App, listener: TcpListener) -> std::io::Result<actix_web::dev
     // The tailer loads the index, then keeps it current; it ends with the app.
     index::spawn_tailer(Arc::downgrade(&app.clone().into_inner()), poll);
     let metrics = http::metrics()?;
+    app.index.gauges.register(&metrics.registry).map_err(std::io::Error::other)?;
     let mut server = actix_web::HttpServer::new(move || {
         actix_web::App::new()
             .app_data(app.clone())

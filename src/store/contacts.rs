@@ -78,3 +78,8 @@ pub fn emails(db: &mut Db, hashes: &[Vec<u8>]) -> QueryResult<Vec<(Vec<u8>, Opti
 pub fn emails_by_id(db: &mut Db, ids: &[String]) -> QueryResult<Vec<(String, Option<String>)>> {
     contacts::table.filter(contacts::id.eq_any(ids)).select((contacts::id, contacts::email)).load(db)
 }
+
+/// Inserts many contacts in one statement (bulk seeding and imports).
+pub fn insert_many(db: &mut Db, rows: &[ContactRow]) -> QueryResult<()> {
+    crate::per_backend!(db, |conn| diesel::insert_into(contacts::table).values(rows).execute(conn)).map(drop)
+}

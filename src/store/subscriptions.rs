@@ -70,3 +70,8 @@ pub fn page_for_index(db: &mut Db, after: &(String, String), limit: i64) -> Quer
         ))
         .load(db)
 }
+
+/// Inserts many statuses in one statement (bulk seeding and imports).
+pub fn insert_many(db: &mut Db, rows: &[SubscriptionRow]) -> QueryResult<()> {
+    per_backend!(db, |conn| diesel::insert_into(subscriptions::table).values(rows).execute(conn)).map(drop)
+}

@@ -1,0 +1,347 @@
+//! `prefcenter-bench`: seeds a database, starts prefcenter and a bare actix-web route
+//! as separate processes, loads both the same way on loopback, and reports each
+//! figure with its ratio to the baseline measured in the same run.
+//!
+//! `cargo run --release --bin prefcenter-bench -- --quick`
+
+mod baseline;
+mod load;
+mod seed;
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use prefcenter::domain::KeyScope;
+use prefcenter::service::api_keys::{self, NewKey};
+use prefcenter::Config;
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(about = "Measures prefcenter against a bare actix-web route in the same run")]
+struct Args {
+    /// 100,000 contacts and 5-second scenarios.
+    #[arg(long)]
+    quick: bool,
+    /// How many contacts to seed (default 1,000,000; 100,000 with --quick).
+    #[arg(long)]
+    contacts: Option<usize>,
+    #[arg(long, value_enum, default_value = "realistic")]
+    mix: seed::Mix,
+    /// Seconds per scenario (default 10; 5 with --quick).
+    #[arg(long)]
+    duration: Option<u64>,
+    /// Connections for the single-request scenarios.
+    #[arg(long, default_value_t = 32)]
+    connections: usize,
+    /// Connections for the batch scenarios.
+    #[arg(long, default_value_t = 4)]
+    batch_connections: usize,
+    /// A PostgreSQL server to run on (a fresh schema is made and dropped); SQLite in a
+    /// temporary folder when unset.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Where to write the results as JSON.
+    #[arg(long, default_value = "bench-results.json")]
+    out: String,
+    #[arg(long, hide = true)]
+    serve_baseline: Option<String>,
+    #[arg(long, hide = true)]
+    serve_prefcenter: Option<String>,
+}
+
+fn main() {
+    let args = Args::parse();
+    if let Some(bind) = &args.serve_baseline {
+        baseline::serve(bind).expect("the baseline serves");
+        return;
+    }
+    if let Some(bind) = &args.serve_prefcenter {
+        serve_prefcenter(bind);
+        return;
+    }
+    if let Err(e) = bench(args) {
+        eprintln!("prefcenter-bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// The server under test, in its own process, as `prefcenter serve` runs it.
+fn serve_prefcenter(bind: &str) {
+    tracing_subscriber::fmt().with_env_filter("info").with_ansi(false).with_writer(std::io::stderr).init();
+    let config = Config::load(None).expect("a configuration");
+    let listener = TcpListener::bind(bind).expect("a port");
+    let app = prefcenter::prepare(config).expect("prefcenter prepares");
+    actix_web::rt::System::new()
+        .block_on(async move { prefcenter::server(app, listener).expect("a server").await })
+        .ok();
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Process {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Process {
+    /// Resident memory in bytes, from /proc.
+    fn rss(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb * 1024)
+    }
+}
+
+fn wait_ready(base: &str, limit: Duration) -> Result<Duration, String> {
+    let started = Instant::now();
+    let client = reqwest::blocking::Client::new();
+    while started.elapsed() < limit {
+        if client.get(format!("{base}/readyz")).send().is_ok_and(|r| r.status().is_success()) {
+            return Ok(started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Err(format!("{base} was not ready within {limit:?}"))
+}
+
+fn spawn_self(flag: &str, database_url: Option<&str>) -> Result<(Process, mpsc::Receiver<String>), String> {
+    let port = free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let mut command = Command::new(std::env::current_exe().map_err(|e| e.to_string())?);
+    command.args([flag, &bind]).stdout(Stdio::null()).stderr(Stdio::piped());
+    if let Some(url) = database_url {
+        command
+            .env("PREFCENTER_DATABASE_URL", url)
+            .env("PREFCENTER_BIND", &bind)
+            .env("PREFCENTER_LOG", "warn");
+    }
+    let mut child = command.spawn().map_err(|e| e.to_string())?;
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    Ok((Process { child, base: format!("http://{bind}") }, lines))
+}
+
+/// The `key=value` of a log line.
+fn field(line: &str, name: &str) -> Option<u64> {
+    let clean: String = line.chars().filter(|c| !c.is_control()).collect();
+    let start = clean.find(&format!("{name}="))? + name.len() + 1;
+    clean[start..].chars().take_while(|c| c.is_ascii_digit()).collect::<String>().parse().ok()
+}
+
+fn bench(args: Args) -> Result<(), String> {
+    let contacts = args.contacts.unwrap_or(if args.quick { 100_000 } else { 1_000_000 });
+    let duration = Duration::from_secs(args.duration.unwrap_or(if args.quick { 5 } else { 10 }));
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let (url, schema) = match &args.database_url {
+        Some(server) => {
+            let schema = format!("bench_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = diesel::PgConnection::establish(server).map_err(|e| e.to_string())?;
+            conn.batch_execute(&format!("CREATE SCHEMA {schema}")).map_err(|e| e.to_string())?;
+            let separator = if server.contains('?') { '&' } else { '?' };
+            (format!("{server}{separator}options=-csearch_path%3D{schema}"), Some((server.clone(), schema)))
+        }
+        None => (format!("sqlite://{}", dir.path().join("bench.db").display()), None),
+    };
+    let result = run(&args, &url, contacts, duration);
+    if let Some((server, schema)) = schema {
+        if let Ok(mut conn) = diesel::PgConnection::establish(&server) {
+            let _ = conn.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"));
+        }
+    }
+    result
+}
+
+fn run(args: &Args, url: &str, contacts: usize, duration: Duration) -> Result<(), String> {
+    let backend = if url.starts_with("postgres") { "postgresql" } else { "sqlite" };
+    println!(
+        "prefcenter-bench: {contacts} contacts ({:?} mix) on {backend}, {}s per scenario, on {} cores",
+        args.mix,
+        duration.as_secs(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+
+    // 1. Seed.
+    let mut config = Config::for_database(url)?;
+    config.pool_size = 2;
+    let app = prefcenter::prepare(config)?;
+    let mut db = app.pool.get().map_err(|e| e.to_string())?;
+    let key = api_keys::create_on(&mut db, &NewKey { name: "bench".into(), scopes: vec![KeyScope::Admin] })
+        .map_err(|e| e.to_string())?
+        .secret;
+    let (statuses, contacts_rate) = {
+        // Topics first, through the store as the API would.
+        drop(db);
+        let (server, lines) = spawn_self("--serve-prefcenter", Some(url))?;
+        if let Err(e) = wait_ready(&server.base, Duration::from_secs(30)) {
+            return Err(format!("{e}: {}", lines.try_iter().collect::<Vec<_>>().join("\n")));
+        }
+        let client = reqwest::blocking::Client::new();
+        for (topic, opt_out, category) in [
+            ("news", true, "promotional"),
+            ("offers", false, "promotional"),
+            ("receipts", false, "transactional"),
+        ] {
+            client.post(format!("{}/v1/topics", server.base)).bearer_auth(&key)
+                .json(&json!({"key": topic, "name": topic, "category": category, "default_subscribed": opt_out}))
+                .send().map_err(|e| e.to_string())?;
+        }
+        drop(server);
+        let mut db = app.pool.get().map_err(|e| e.to_string())?;
+        seed::contacts(&mut db, &app.hasher, contacts, args.mix)?
+    };
+    println!("seeded {contacts} contacts and {statuses} statuses at {contacts_rate:.0} contacts/s (direct inserts, 1,000 a statement)");
+    drop(app);
+
+    // 2. Start prefcenter (its start-up loads the index) and the baseline.
+    let started = Instant::now();
+    let (server, lines) = spawn_self("--serve-prefcenter", Some(url))?;
+    let ready_after = wait_ready(&server.base, Duration::from_secs(120))?;
+    let load_line = lines.try_iter().find(|l| l.contains("decision index loaded")).unwrap_or_default();
+    let load_ms = field(&load_line, "ms");
+    let index_bytes = field(&load_line, "bytes");
+    let index_addresses = field(&load_line, "addresses");
+    println!(
+        "prefcenter ready {:.2}s after start (index load {} ms, {} addresses, {} bytes)",
+        ready_after.as_secs_f64(),
+        load_ms.map_or("?".into(), |m| m.to_string()),
+        index_addresses.unwrap_or(0),
+        index_bytes.unwrap_or(0)
+    );
+    let _ = started;
+    let (suppressed, suppression_rate) = seed::suppressions(&server.base, &key, contacts)?;
+    println!(
+        "imported {suppressed} suppressions at {suppression_rate:.0} lines/s (POST /v1/suppressions/import)"
+    );
+    let rss = server.rss().unwrap_or(0);
+    let (bare, _) = spawn_self("--serve-baseline", None)?;
+    wait_ready(&bare.base, Duration::from_secs(30))?;
+
+    // 3. Scenarios.
+    let singles: Arc<Vec<String>> = Arc::new(
+        (0..10_000)
+            .map(|i| {
+                let topic = ["news", "offers", "receipts"][i % 3];
+                json!({"email": seed::address((i * 7919) % contacts), "topic": topic}).to_string()
+            })
+            .collect(),
+    );
+    let batches: Arc<Vec<String>> = Arc::new(
+        (0..8)
+            .map(|b| {
+                let emails: Vec<String> =
+                    (0..10_000).map(|i| seed::address((b * 10_000 + i * 97) % contacts)).collect();
+                json!({"topic": "news", "emails": emails}).to_string()
+            })
+            .collect(),
+    );
+    let mut results = Vec::new();
+    let bare_single = load::run(
+        "bare route, single",
+        &format!("{}/check", bare.base),
+        None,
+        singles.clone(),
+        1,
+        args.connections,
+        duration,
+    );
+    let mut single = load::run(
+        "POST /v1/check",
+        &format!("{}/v1/check", server.base),
+        Some(&key),
+        singles,
+        1,
+        args.connections,
+        duration,
+    );
+    single.ratio = Some(single.requests_per_second / bare_single.requests_per_second);
+    let bare_batch = load::run(
+        "bare route, 10,000 a batch",
+        &format!("{}/check/batch", bare.base),
+        None,
+        batches.clone(),
+        10_000,
+        args.batch_connections,
+        duration,
+    );
+    let mut batch = load::run(
+        "POST /v1/check/batch",
+        &format!("{}/v1/check/batch", server.base),
+        Some(&key),
+        batches,
+        10_000,
+        args.batch_connections,
+        duration,
+    );
+    batch.ratio = Some(batch.requests_per_second / bare_batch.requests_per_second);
+    results.extend([bare_single, single, bare_batch, batch]);
+
+    // 4. Report.
+    println!();
+    println!("| scenario | requests/s | decisions/s | p50 ms | p99 ms | ratio to bare | errors |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for m in &results {
+        println!(
+            "| {} | {:.0} | {:.0} | {:.2} | {:.2} | {} | {} |",
+            m.name,
+            m.requests_per_second,
+            m.decisions_per_second,
+            m.p50_ms,
+            m.p99_ms,
+            m.ratio.map_or("1 (baseline)".into(), |r| format!("{r:.2}")),
+            m.errors
+        );
+    }
+    println!("| one-click unsubscribe, preference API | not measured: those routes come with the recipients' issue |||||");
+    let per_contact = |bytes: u64| bytes as f64 / contacts as f64;
+    println!();
+    println!(
+        "server resident memory after load and import: {:.1} MiB ({:.0} bytes per contact)",
+        rss as f64 / 1048576.0,
+        per_contact(rss)
+    );
+    if let Some(bytes) = index_bytes {
+        println!(
+            "decision index: {:.1} MiB ({:.1} bytes per contact, {:.1} per address it holds)",
+            bytes as f64 / 1048576.0,
+            per_contact(bytes),
+            bytes as f64 / index_addresses.unwrap_or(1).max(1) as f64
+        );
+    }
+    let report = json!({
+        "contacts": contacts,
+        "mix": format!("{:?}", args.mix),
+        "backend": backend,
+        "cores": std::thread::available_parallelism().map_or(0, |n| n.get()),
+        "seconds_per_scenario": duration.as_secs(),
+        "seed": {"contacts_per_second": contacts_rate, "statuses": statuses, "suppressions": suppressed, "suppression_import_lines_per_second": suppression_rate},
+        "startup": {"ready_seconds": ready_after.as_secs_f64(), "index_load_ms": load_ms},
+        "memory": {"rss_bytes": rss, "index_bytes": index_bytes, "index_addresses": index_addresses},
+        "scenarios": results,
+    });
+    std::fs::write(&args.out, serde_json::to_string_pretty(&report).unwrap()).map_err(|e| e.to_string())?;
+    println!("results written to {}", args.out);
+    Ok(())
+}
