@@ -9,8 +9,10 @@ use std::collections::HashMap;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use hmac::{Hmac, Mac};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 use uuid::Uuid;
 
 use super::{AddressHash, TopicKey};
@@ -89,8 +91,11 @@ pub enum TokenError {
 /// The signing key and every key still accepted.
 #[derive(Clone)]
 pub struct TokenKeys {
-    signing_kid: String,
     keys: HashMap<String, Vec<u8>>,
+    /// The encoded header (`{"alg":"HS256","kid":…}`) and the keyed HMAC state of the
+    /// signing key, made once: check routes sign a link per allowed address.
+    header: String,
+    signer: Hmac<Sha256>,
 }
 
 impl TokenKeys {
@@ -116,8 +121,11 @@ impl TokenKeys {
             }
             signing_kid.get_or_insert_with(|| kid.to_owned());
         }
-        let signing_kid = signing_kid.ok_or("no signing key given")?;
-        Ok(Self { signing_kid, keys })
+        let signing_kid: String = signing_kid.ok_or("no signing key given")?;
+        let header =
+            URL_SAFE_NO_PAD.encode(serde_json::json!({"alg": "HS256", "kid": signing_kid}).to_string());
+        let signer = Hmac::new_from_slice(&keys[&signing_kid]).expect("HMAC takes a key of any length");
+        Ok(Self { keys, header, signer })
     }
 
     /// A new key specification with one random key.
@@ -142,11 +150,18 @@ impl TokenKeys {
             exp: link.expires_at,
             m: link.message_id.clone(),
         };
-        let mut header = Header::new(Algorithm::HS256);
-        header.typ = None;
-        header.kid = Some(self.signing_kid.clone());
-        let key = EncodingKey::from_secret(&self.keys[&self.signing_kid]);
-        jsonwebtoken::encode(&header, &claims, &key).expect("HS256 signing of plain claims cannot fail")
+        // A JWS compact serialization, as jsonwebtoken would make it, without
+        // re-encoding the header and re-keying the HMAC for every link.
+        let payload = serde_json::to_vec(&claims).expect("plain claims serialize");
+        let mut token = String::with_capacity(self.header.len() + payload.len() * 4 / 3 + 48);
+        token.push_str(&self.header);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(payload, &mut token);
+        let mut mac = self.signer.clone();
+        mac.update(token.as_bytes());
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(mac.finalize().into_bytes(), &mut token);
+        token
     }
 
     /// Verifies a token for `audience` at time `now` (seconds since the epoch). The
@@ -212,6 +227,7 @@ impl TokenKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jsonwebtoken::{EncodingKey, Header};
     use proptest::prelude::*;
 
     const NOW: i64 = 1_800_000_000;

@@ -1,8 +1,6 @@
 //! The send decision for mailing systems: one address, a batch, or just the links.
 //! Answered from the in-memory index alone; nothing here touches the database.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -38,7 +36,7 @@ pub struct CheckResult {
     pub reason: Why,
     /// The headers the message must carry: `List-Unsubscribe` and
     /// `List-Unsubscribe-Post` for an allowed promotional message, else none.
-    pub headers: BTreeMap<&'static str, String>,
+    pub headers: Headers,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -59,7 +57,7 @@ pub enum BatchEntry {
         allowed: bool,
         #[schema(value_type = String)]
         reason: Why,
-        headers: BTreeMap<&'static str, String>,
+        headers: Headers,
     },
     Invalid {
         input: String,
@@ -86,7 +84,7 @@ pub struct LinksRequest {
 pub struct LinksResponse {
     pub unsubscribe_url: String,
     pub preferences_url: String,
-    pub headers: BTreeMap<&'static str, String>,
+    pub headers: Headers,
 }
 
 fn address(email: &str) -> Result<NormalizedAddress, Error> {
@@ -104,6 +102,16 @@ fn check_message_id(message_id: &Option<String>) -> Result<(), Error> {
 
 fn unknown_topic(topic: &str) -> Error {
     Error::not_found(format!("there is no topic {topic:?}"))
+}
+
+/// The headers a message must carry: `List-Unsubscribe` and `List-Unsubscribe-Post`
+/// for allowed promotional mail, or none (`{}`).
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct Headers {
+    #[serde(rename = "List-Unsubscribe", skip_serializing_if = "Option::is_none")]
+    pub list_unsubscribe: Option<String>,
+    #[serde(rename = "List-Unsubscribe-Post", skip_serializing_if = "Option::is_none")]
+    pub list_unsubscribe_post: Option<&'static str>,
 }
 
 /// Signs the links for one address.
@@ -137,18 +145,18 @@ impl<'a> Links<'a> {
 
     /// RFC 8058: the URL in `List-Unsubscribe`, and the header that says a POST to it
     /// unsubscribes in one click.
-    fn headers(&self, hash: AddressHash) -> BTreeMap<&'static str, String> {
-        BTreeMap::from([
-            ("List-Unsubscribe", format!("<{}>", self.unsubscribe_url(hash))),
-            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".to_owned()),
-        ])
+    fn headers(&self, hash: AddressHash) -> Headers {
+        Headers {
+            list_unsubscribe: Some(format!("<{}>", self.unsubscribe_url(hash))),
+            list_unsubscribe_post: Some("List-Unsubscribe=One-Click"),
+        }
     }
 
-    fn headers_for(&self, answer: &Answer, hash: AddressHash) -> BTreeMap<&'static str, String> {
+    fn headers_for(&self, answer: &Answer, hash: AddressHash) -> Headers {
         if answer.decision.allowed && answer.category == Category::Promotional {
             self.headers(hash)
         } else {
-            BTreeMap::new()
+            Headers::default()
         }
     }
 }

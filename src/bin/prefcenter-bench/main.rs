@@ -74,8 +74,10 @@ fn main() {
 
 /// The server under test, in its own process, as `prefcenter serve` runs it.
 fn serve_prefcenter(bind: &str) {
-    tracing_subscriber::fmt().with_env_filter("info").with_ansi(false).with_writer(std::io::stderr).init();
     let config = Config::load(None).expect("a configuration");
+    // The index's load is logged at info; requests at the configured level.
+    let filter = format!("{},prefcenter::index=info", config.log);
+    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_writer(std::io::stderr).init();
     let listener = TcpListener::bind(bind).expect("a port");
     let app = prefcenter::prepare(config).expect("prefcenter prepares");
     actix_web::rt::System::new()
