@@ -382,16 +382,17 @@ impl Index {
         let head = store::events::head(db)?;
         let mut data = Data::default();
         data.set_topics(store::topics::list(db, true)?);
-        let mut cursor = (String::new(), String::new());
-        loop {
-            let page = store::subscriptions::page_for_index(db, &cursor, 50_000)?;
-            let Some(last) = page.last() else { break };
-            cursor = (last.contact_id.clone(), last.topic_key.clone());
-            for row in &page {
-                if let Some(key) = Key::of(&row.address_hash) {
-                    data.set_status(key, &row.topic_key, Some(parse(&row.status)?));
-                }
+        // Sized once: growing a table of a million slots rehashes it twenty times.
+        data.entries.reserve(usize::try_from(store::subscriptions::contacts_with_statuses(db)?).unwrap_or(0));
+        let mut bad = None;
+        store::subscriptions::for_each_for_index(db, |row| {
+            match (Key::of(&row.address_hash), row.status.parse::<Status>()) {
+                (Some(key), Ok(status)) => data.set_status(key, &row.topic_key, Some(status)),
+                _ => bad = Some(row.status),
             }
+        })?;
+        if let Some(status) = bad {
+            return Err(Error::Internal(format!("a stored status is not one: {status:?}")));
         }
         for hash in store::contacts::unsubscribed_all_hashes(db)? {
             if let Some(key) = Key::of(&hash) {

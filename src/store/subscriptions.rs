@@ -49,29 +49,32 @@ pub struct IndexedStatus {
     pub status: String,
 }
 
-/// Every explicit status, for loading the index, in pages of `limit` after a
-/// `(contact_id, topic_key)` cursor.
-pub fn page_for_index(db: &mut Db, after: &(String, String), limit: i64) -> QueryResult<Vec<IndexedStatus>> {
+/// Calls `each` with every explicit status and its contact's address hash, streamed
+/// in one query (the index's start-up load; pages would rescan the join).
+pub fn for_each_for_index(db: &mut Db, mut each: impl FnMut(IndexedStatus)) -> QueryResult<()> {
     use super::schema::contacts;
-    subscriptions::table
+    use diesel::connection::DefaultLoadingMode;
+    let rows = subscriptions::table
         .inner_join(contacts::table)
-        .filter(
-            subscriptions::contact_id
-                .gt(&after.0)
-                .or(subscriptions::contact_id.eq(&after.0).and(subscriptions::topic_key.gt(&after.1))),
-        )
-        .order((subscriptions::contact_id, subscriptions::topic_key))
-        .limit(limit)
         .select((
             subscriptions::contact_id,
             subscriptions::topic_key,
             contacts::address_hash,
             subscriptions::status,
         ))
-        .load(db)
+        .load_iter::<IndexedStatus, DefaultLoadingMode>(db)?;
+    for row in rows {
+        each(row?);
+    }
+    Ok(())
 }
 
 /// Inserts many statuses in one statement (bulk seeding and imports).
 pub fn insert_many(db: &mut Db, rows: &[SubscriptionRow]) -> QueryResult<()> {
     per_backend!(db, |conn| diesel::insert_into(subscriptions::table).values(rows).execute(conn)).map(drop)
+}
+
+/// How many contacts have at least one explicit status.
+pub fn contacts_with_statuses(db: &mut Db) -> QueryResult<i64> {
+    subscriptions::table.select(diesel::dsl::count(subscriptions::contact_id).aggregate_distinct()).first(db)
 }
