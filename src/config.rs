@@ -39,6 +39,18 @@ pub struct Config {
     pub index_stale_ms: u64,
     /// The largest bulk import body, in bytes.
     pub import_limit: usize,
+    /// lettre's SMTP URL (`smtp://host:port`, `smtps://user:pass@host`); when unset,
+    /// mail is written as `.eml` files to `outbox_dir`.
+    pub smtp_url: Option<String>,
+    pub outbox_dir: std::path::PathBuf,
+    /// The sender of confirmation and preference-link mail.
+    pub mail_from: String,
+    /// How long preference links (the magic link's) and confirmation links stay valid.
+    pub preference_link_days: i64,
+    pub confirm_link_days: i64,
+    /// Peers whose `X-Forwarded-For` is believed: the client address is otherwise the
+    /// socket's.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// The file's keys: the settings' names without the `PREFCENTER_` prefix, in lower case.
@@ -57,6 +69,12 @@ struct FileSettings {
     ledger_poll_ms: Option<u64>,
     index_stale_ms: Option<u64>,
     import_limit_mb: Option<u64>,
+    smtp_url: Option<String>,
+    outbox_dir: Option<String>,
+    mail_from: Option<String>,
+    preference_link_days: Option<u64>,
+    confirm_link_days: Option<u64>,
+    trusted_proxies: Option<String>,
 }
 
 impl Config {
@@ -127,7 +145,31 @@ impl Config {
         let ledger_poll_ms = number("LEDGER_POLL_MS", file.ledger_poll_ms, 250)?;
         let index_stale_ms = number("INDEX_STALE_MS", file.index_stale_ms, 5000)?;
         let import_limit = number("IMPORT_LIMIT_MB", file.import_limit_mb, 256)? as usize * 1024 * 1024;
+        let smtp_url = pick("SMTP_URL", file.smtp_url).filter(|u| !u.trim().is_empty());
+        if let Some(url) = &smtp_url {
+            lettre::SmtpTransport::from_url(url).map_err(|e| format!("PREFCENTER_SMTP_URL: {e}"))?;
+        }
+        let outbox_dir = pick("OUTBOX_DIR", file.outbox_dir).unwrap_or_else(|| "outbox".into()).into();
+        let mail_from = pick("MAIL_FROM", file.mail_from).unwrap_or_else(|| "prefcenter@localhost".into());
+        mail_from
+            .parse::<lettre::message::Mailbox>()
+            .map_err(|e| format!("PREFCENTER_MAIL_FROM {mail_from:?}: {e}"))?;
+        let preference_link_days = number("PREFERENCE_LINK_DAYS", file.preference_link_days, 30)? as i64;
+        let confirm_link_days = number("CONFIRM_LINK_DAYS", file.confirm_link_days, 7)? as i64;
+        let trusted_proxies = pick("TRUSTED_PROXIES", file.trusted_proxies)
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| p.parse().map_err(|_| format!("PREFCENTER_TRUSTED_PROXIES: {p:?} is not an IP address")))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
+            smtp_url,
+            outbox_dir,
+            mail_from,
+            preference_link_days,
+            confirm_link_days,
+            trusted_proxies,
             database_url,
             bind,
             base_url,

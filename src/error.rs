@@ -44,6 +44,9 @@ pub enum Error {
     RateLimited { retry_after: u64 },
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// A signed link that cannot be used.
+    #[error("{0}")]
+    Link(crate::domain::token::TokenError),
     /// A dependency (the database, its pool) cannot answer now; worth a retry.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -75,6 +78,8 @@ impl Error {
             Error::Invalid { .. } => "invalid",
             Error::RateLimited { .. } => "rate_limited",
             Error::MethodNotAllowed(_) => "method_not_allowed",
+            Error::Link(crate::domain::token::TokenError::Expired) => "expired_link",
+            Error::Link(_) => "invalid_link",
             Error::Unavailable(_) => "unavailable",
             Error::Internal(_) => "internal",
         }
@@ -92,6 +97,7 @@ impl Error {
             Error::Invalid { .. } => "Invalid values",
             Error::RateLimited { .. } => "Too many requests",
             Error::MethodNotAllowed(_) => "Method not allowed",
+            Error::Link(_) => "Unusable link",
             Error::Unavailable(_) => "Service unavailable",
             Error::Internal(_) => "Internal error",
         }
@@ -124,6 +130,8 @@ impl ResponseError for Error {
             Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Error::Link(crate::domain::token::TokenError::Expired) => StatusCode::GONE,
+            Error::Link(_) => StatusCode::BAD_REQUEST,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -530,7 +530,7 @@ pub struct UnknownTopic;
 /// Keeps the index current: loads it, then reads the ledger every `poll` (and, on
 /// PostgreSQL, as soon as a `NOTIFY` says something was written). Ends when the
 /// application is dropped.
-pub fn spawn_tailer(app: std::sync::Weak<crate::App>, poll: Duration) {
+pub fn spawn_tailer(app: std::sync::Weak<crate::App>, poll: Duration) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name("ledger-tailer".into())
         .spawn(move || {
@@ -568,7 +568,7 @@ pub fn spawn_tailer(app: std::sync::Weak<crate::App>, poll: Duration) {
                 std::thread::sleep(Duration::from_millis(20).min(poll));
             }
         })
-        .expect("a thread for the ledger tailer");
+        .expect("a thread for the ledger tailer")
 }
 
 #[cfg(test)]

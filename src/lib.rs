@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod index;
+pub mod mailer;
 pub mod service;
 pub mod store;
 
@@ -20,9 +21,11 @@ use base64::Engine;
 use rand::RngCore;
 
 pub use config::Config;
+use domain::pseudonym::Pseudonymizer;
 use domain::token::TokenKeys;
 use domain::AddressHasher;
 use error::Error;
+use mailer::Mailer;
 use service::api_keys::KeyCache;
 use store::Pool;
 
@@ -31,7 +34,11 @@ pub struct App {
     pub config: Config,
     pub pool: Pool,
     pub hasher: AddressHasher,
+    pub pseudonymizer: Pseudonymizer,
     pub tokens: TokenKeys,
+    pub mailer: Mailer,
+    pub mail_from: lettre::message::Mailbox,
+    pub limits: http::limits::Limits,
     pub keys: KeyCache,
     pub index: Arc<index::Index>,
 }
@@ -46,26 +53,22 @@ pub fn prepare(config: Config) -> Result<App, String> {
     if !applied.is_empty() {
         tracing::info!(migrations = ?applied, "applied database migrations");
     }
-    let ((hash_key, signing), first_admin) = store::write(&mut db, |db| {
-        let key = store::settings::get_or_init(db, "address_hash_key", || {
-            let mut bytes = [0u8; 32];
-            rand::rngs::OsRng.fill_bytes(&mut bytes);
-            base64::engine::general_purpose::STANDARD.encode(bytes)
-        })?;
+    let ((hash_key, client_key, signing), first_admin) = store::write(&mut db, |db| {
+        let key = store::settings::get_or_init(db, "address_hash_key", random_key)?;
+        // Kept apart from the address key: pseudonyms of clients and hashes of
+        // addresses must not be linkable through a shared key.
+        let client_key = store::settings::get_or_init(db, "client_hash_key", random_key)?;
         let signing = match &config.signing_keys {
             Some(spec) => spec.clone(),
             None => store::settings::get_or_init(db, "signing_keys", TokenKeys::generate_spec)?,
         };
         let admin = service::api_keys::create_first_admin(db)?;
-        Ok::<_, Error>(((key, signing), admin))
+        Ok::<_, Error>(((key, client_key, signing), admin))
     })
     .map_err(|e| format!("cannot initialise the database: {e}"))?;
     drop(db);
-    let hash_key: [u8; 32] = base64::engine::general_purpose::STANDARD
-        .decode(hash_key.trim())
-        .ok()
-        .and_then(|bytes| bytes.try_into().ok())
-        .ok_or("the stored address_hash_key setting is not 32 bytes of base64")?;
+    let hash_key = decode_key("address_hash_key", &hash_key)?;
+    let client_key = decode_key("client_hash_key", &client_key)?;
     if let Some(secret) = first_admin {
         tracing::warn!(
             "created the first API key, named \"admin\" with the admin scope; its secret is shown only now: {secret}"
@@ -73,18 +76,49 @@ pub fn prepare(config: Config) -> Result<App, String> {
     }
     let tokens = TokenKeys::parse(&signing).map_err(|e| format!("signing keys: {e}"))?;
     let index = Arc::new(index::Index::new(Duration::from_millis(config.index_stale_ms)));
-    Ok(App { config, pool, hasher: AddressHasher::new(hash_key), tokens, keys: KeyCache::default(), index })
+    let (mailer, mail_from) = Mailer::from_config(&config)?;
+    Ok(App {
+        config,
+        pool,
+        hasher: AddressHasher::new(hash_key),
+        pseudonymizer: Pseudonymizer::new(client_key),
+        tokens,
+        mailer,
+        mail_from,
+        limits: Default::default(),
+        keys: KeyCache::default(),
+        index,
+    })
+}
+
+fn random_key() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn decode_key(name: &str, stored: &str) -> Result<[u8; 32], String> {
+    base64::engine::general_purpose::STANDARD
+        .decode(stored.trim())
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or_else(|| format!("the stored {name} setting is not 32 bytes of base64"))
 }
 
 /// The HTTP server on `listener`. It installs no signal handlers: whoever runs it
 /// decides when to stop it through its handle (`main` does so on SIGTERM and SIGINT,
 /// letting requests in flight finish for up to 30 s).
-pub fn server(app: App, listener: TcpListener) -> std::io::Result<actix_web::dev::Server> {
+/// Also returns the ledger tailer's thread, which ends soon after the server and the
+/// application are gone.
+pub fn server(
+    app: App,
+    listener: TcpListener,
+) -> std::io::Result<(actix_web::dev::Server, std::thread::JoinHandle<()>)> {
     let workers = app.config.workers;
     let poll = Duration::from_millis(app.config.ledger_poll_ms);
     let app = web::Data::new(app);
     // The tailer loads the index, then keeps it current; it ends with the app.
-    index::spawn_tailer(Arc::downgrade(&app.clone().into_inner()), poll);
+    let tailer = index::spawn_tailer(Arc::downgrade(&app.clone().into_inner()), poll);
     let metrics = http::metrics()?;
     app.index.gauges.register(&metrics.registry).map_err(std::io::Error::other)?;
     let mut server = actix_web::HttpServer::new(move || {
@@ -100,5 +134,5 @@ pub fn server(app: App, listener: TcpListener) -> std::io::Result<actix_web::dev
     if let Some(n) = workers {
         server = server.workers(n);
     }
-    Ok(server.run())
+    Ok((server.run(), tailer))
 }

@@ -90,14 +90,20 @@ fn serve(config: Config) -> Result<(), String> {
     let listener = TcpListener::bind(&bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     let backend = config.database_url.redacted();
     let app = prefcenter::prepare(config)?;
-    actix_web::rt::System::new()
+    let tailer = actix_web::rt::System::new()
         .block_on(async move {
-            let server = prefcenter::server(app, listener)?;
+            let (server, tailer) = prefcenter::server(app, listener)?;
             stop_on_signals(server.handle())?;
             tracing::info!(address = %bind, database = %backend, "prefcenter is serving");
-            server.await
+            server.await.map(|()| tailer)
         })
         .map_err(|e| format!("server: {e}"))?;
+    // The tailer ends once the application is gone; let it close its connection
+    // before the process exits.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while !tailer.is_finished() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     tracing::info!("prefcenter stopped");
     Ok(())
 }
@@ -128,16 +134,14 @@ async fn first_signal(
     }
 }
 
-fn open(config: &Config) -> Result<store::Pool, String> {
-    let pool = store::connect(&config.database_url, 2)?;
-    let mut db = pool.get().map_err(|e| e.to_string())?;
+fn open(config: &Config) -> Result<store::Db, String> {
+    let mut db = store::connect_one(&config.database_url)?;
     store::migrate(&mut db)?;
-    Ok(pool)
+    Ok(db)
 }
 
 fn migrate(config: &Config) -> Result<(), String> {
-    let pool = store::connect(&config.database_url, 1)?;
-    let mut db = pool.get().map_err(|e| e.to_string())?;
+    let mut db = store::connect_one(&config.database_url)?;
     let applied = store::migrate(&mut db)?;
     if applied.is_empty() {
         println!("the database is up to date");
@@ -150,8 +154,7 @@ fn migrate(config: &Config) -> Result<(), String> {
 }
 
 fn api_key(config: &Config, command: ApiKeyCommand) -> Result<(), String> {
-    let pool = open(config)?;
-    let mut db = pool.get().map_err(|e| e.to_string())?;
+    let mut db = open(config)?;
     match command {
         ApiKeyCommand::Create { name, scopes } => {
             let scopes = scopes

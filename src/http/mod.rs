@@ -3,10 +3,13 @@
 
 pub mod api;
 pub mod auth;
+pub mod client;
 pub mod json;
+pub mod limits;
 pub mod observe;
 pub mod openapi;
 pub mod ops;
+pub mod pages;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
@@ -20,6 +23,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .app_data(web::PathConfig::default().error_handler(|e, _| Error::Malformed(e.to_string()).into()))
     .configure(ops::configure)
+    // The recipients' routes, the preference API among them, come before the /v1
+    // scope, whose middleware wants an API key.
+    .configure(pages::configure)
     .service(
         web::scope("/v1")
             .wrap(actix_web::middleware::from_fn(auth::require_api_key))

@@ -5,7 +5,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{api, ops};
+use super::{api, ops, pages};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,6 +16,7 @@ use super::{api, ops};
         api::suppressions::put, api::suppressions::get, api::suppressions::delete, api::suppressions::list,
         api::suppressions::import, api::suppressions::export,
         api::changes::list,
+        pages::preferences::get, pages::preferences::put,
         api::topics::create, api::topics::list, api::topics::get, api::topics::update, api::topics::delete,
         api::contacts::upsert, api::contacts::get, api::contacts::correct, api::contacts::set_status, api::contacts::events,
         api::api_keys::create, api::api_keys::list, api::api_keys::revoke,

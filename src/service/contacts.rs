@@ -24,11 +24,20 @@ use crate::store::subscriptions::SubscriptionRow;
 use crate::store::{self, Db};
 use crate::App;
 
-/// How a path names a contact: its id, or its address.
+/// How a request names a contact: its id, its address, or (from a link issued before
+/// the address was stored) its keyed address hash.
 #[derive(Debug, Clone)]
 pub enum ContactRef {
     Id(Uuid),
     Address(NormalizedAddress),
+    Hash(AddressHash),
+}
+
+/// What the ledger records of the client behind a recipient's own change.
+#[derive(Debug, Clone, Default)]
+pub struct Evidence {
+    pub client: Option<String>,
+    pub user_agent: Option<&'static str>,
 }
 
 impl ContactRef {
@@ -76,6 +85,9 @@ pub struct ContactWrite {
     /// Who made the change; `api` when left out.
     pub source: Option<Source>,
     pub message_id: Option<String>,
+    /// Filled by the recipients' routes, never from a request body.
+    #[serde(skip)]
+    pub evidence: Evidence,
 }
 
 /// The body of `PATCH /v1/contacts/{contact}`: a correction.
@@ -188,6 +200,7 @@ struct Change<'a> {
     source: Source,
     message_id: Option<&'a str>,
     resubscribe: Option<&'a Resubscribe>,
+    evidence: &'a Evidence,
     now: chrono::NaiveDateTime,
 }
 
@@ -202,6 +215,8 @@ impl Change<'_> {
             message_id: self.message_id.map(str::to_owned),
             consent: self.resubscribe.map(|r| r.consent.clone()),
             legal_basis: self.resubscribe.and_then(|r| r.legal_basis.clone()),
+            client: self.evidence.client.clone(),
+            user_agent: self.evidence.user_agent.map(str::to_owned),
             ..NewEvent::default()
         }
     }
@@ -261,10 +276,15 @@ fn view(db: &mut Db, row: ContactRow) -> Result<ContactView, Error> {
     })
 }
 
-fn find(db: &mut Db, hasher: &AddressHasher, target: &ContactRef) -> Result<Option<ContactRow>, Error> {
+pub(crate) fn find(
+    db: &mut Db,
+    hasher: &AddressHasher,
+    target: &ContactRef,
+) -> Result<Option<ContactRow>, Error> {
     Ok(match target {
         ContactRef::Id(id) => store::contacts::by_id(db, &id.to_string())?,
         ContactRef::Address(address) => store::contacts::by_hash(db, &hasher.hash(address).0)?,
+        ContactRef::Hash(hash) => store::contacts::by_hash(db, &hash.0)?,
     })
 }
 
@@ -336,21 +356,27 @@ fn guard_recipients_choice(
 
 /// Creates or updates a contact in one transaction, with an event per change.
 /// Returns the contact and whether it was created.
-fn upsert_on(
+pub(crate) fn upsert_on(
     db: &mut Db,
     hasher: &AddressHasher,
     target: &ContactRef,
     write: &ContactWrite,
 ) -> Result<(ContactView, bool), Error> {
     let now = store::now();
-    let (mut row, created) = match (find(db, hasher, target)?, target) {
+    // What a new contact would be known by: an id names only an existing one.
+    let identity = match target {
+        ContactRef::Id(_) => None,
+        ContactRef::Address(address) => Some((Some(address.to_string()), hasher.hash(address))),
+        ContactRef::Hash(hash) => Some((None, *hash)),
+    };
+    let (mut row, created) = match (find(db, hasher, target)?, identity) {
         (Some(row), _) => (row, false),
-        (None, ContactRef::Id(_)) => return Err(not_found()),
-        (None, ContactRef::Address(address)) => {
+        (None, None) => return Err(not_found()),
+        (None, Some((email, hash))) => {
             let row = ContactRow {
                 id: Uuid::new_v4().to_string(),
-                email: Some(address.to_string()),
-                address_hash: hasher.hash(address).0.to_vec(),
+                email,
+                address_hash: hash.0.to_vec(),
                 locale: None,
                 external_id: None,
                 unsubscribed_all: false,
@@ -369,6 +395,7 @@ fn upsert_on(
         source,
         message_id: write.message_id.as_deref(),
         resubscribe: write.resubscribe.as_ref(),
+        evidence: &write.evidence,
         now,
     };
 

@@ -140,14 +140,24 @@ impl ManageConnection for Manager {
     }
 }
 
+/// One connection, outside any pool: for commands that run a statement or two and
+/// exit.
+pub fn connect_one(url: &DatabaseUrl) -> Result<Db, String> {
+    Manager { url: url.clone() }
+        .connect()
+        .map_err(|e| format!("cannot open the database at {}: {e}", url.redacted()))
+}
+
 /// Connects (failing at once with the driver's own words when the database cannot be
-/// reached) and builds the pool.
+/// reached) and builds the pool. Connections are opened on demand, in the thread that
+/// needs one: a pool that keeps idle connections filled from a background thread can
+/// be caught opening one while the process exits, which crashes libpq's TLS set-up.
 pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, String> {
     let manager = Manager { url: url.clone() };
     manager.connect().map_err(|e| format!("cannot open the database at {}: {e}", url.redacted()))?;
     r2d2::Pool::builder()
         .max_size(max_size)
-        .min_idle(Some(1))
+        .min_idle(Some(0))
         .connection_timeout(Duration::from_secs(5))
         .build(manager)
         .map_err(|e| format!("cannot open the database at {}: {e}", url.redacted()))

@@ -13,5 +13,6 @@ mod contacts;
 mod errors;
 mod ops;
 mod processes;
+mod recipients;
 mod suppressions;
 mod topics;

@@ -112,7 +112,7 @@ fn launch(url: &str, adjust: &dyn Fn(&mut Config)) -> (Running, prefcenter::stor
     let (tx, rx) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
-            let server = prefcenter::server(app, listener).expect("the server starts");
+            let (server, _tailer) = prefcenter::server(app, listener).expect("the server starts");
             tx.send(server.handle()).unwrap();
             let _ = server.await;
         })

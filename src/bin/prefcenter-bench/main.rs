@@ -81,7 +81,7 @@ fn serve_prefcenter(bind: &str) {
     let listener = TcpListener::bind(bind).expect("a port");
     let app = prefcenter::prepare(config).expect("prefcenter prepares");
     actix_web::rt::System::new()
-        .block_on(async move { prefcenter::server(app, listener).expect("a server").await })
+        .block_on(async move { prefcenter::server(app, listener).expect("a server").0.await })
         .ok();
 }
 

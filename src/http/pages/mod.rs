@@ -1,0 +1,138 @@
+//! The recipients' pages: server-rendered HTML in the recipient's language, with the
+//! headers a page reached through a token needs — the token is in the URL, so no
+//! referrer and no caching; a strict Content-Security-Policy; no cookies, nothing
+//! from third parties.
+
+pub mod preferences;
+pub mod strings;
+pub mod unsubscribe;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse, ResponseError};
+
+use crate::domain::token::{Audience, Link, Recipient};
+use crate::error::Error;
+use crate::App;
+use strings::Lang;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.configure(unsubscribe::configure)
+        .configure(preferences::configure)
+        .service(super::resource("/static/{name}").route(web::get().to(asset)));
+}
+
+/// Escapes text for HTML content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const CSP: &str =
+    "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self'; \
+                   form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// A whole page around `body` (already HTML).
+pub fn page(status: StatusCode, lang: Lang, title: &str, body: &str, script: bool) -> HttpResponse {
+    let script = if script { r#"<script src="/static/preferences.js" defer></script>"# } else { "" };
+    let html = format!(
+        r#"<!doctype html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<link rel="stylesheet" href="/static/style.css">
+{script}
+</head>
+<body>
+<main class="card">
+<h1>{title}</h1>
+{body}
+</main>
+</body>
+</html>
+"#,
+        lang = lang.code(),
+        title = escape(title),
+    );
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")))
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .insert_header((header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .insert_header((header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .body(html)
+}
+
+/// An error as a readable page, never a stack trace: the status tells machines, the
+/// words tell people.
+pub fn error(lang: Lang, error: &Error) -> HttpResponse {
+    let words = lang.words();
+    let message = match error {
+        Error::Link(crate::domain::token::TokenError::Expired) => words.link_expired,
+        Error::Link(_) => words.link_invalid,
+        Error::NotFound(_) => words.link_gone,
+        Error::Conflict { code: "erased", .. } => words.erased,
+        Error::Unavailable(_) | Error::Internal(_) => {
+            // Logs the cause the same way the API does.
+            let _ = error.error_response();
+            words.try_again
+        }
+        _ => words.link_invalid,
+    };
+    page(error.status_code(), lang, words.unsubscribe_title, &format!("<p>{}</p>", escape(message)), false)
+}
+
+/// Verifies a link for `audience` at the current time.
+pub fn verify(app: &App, token: &str, audience: Audience) -> Result<Link, Error> {
+    app.tokens.verify(token, audience, chrono::Utc::now().timestamp()).map_err(Error::Link)
+}
+
+/// A preference link for the recipient of another link.
+pub fn preference_url(app: &App, recipient: Recipient, message_id: Option<String>) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let link = Link {
+        recipient,
+        audience: Audience::Preferences,
+        topic: None,
+        message_id,
+        issued_at: now,
+        expires_at: now + app.config.preference_link_days * 86_400,
+    };
+    format!("{}/p/{}", app.config.base_url, app.tokens.sign(&link))
+}
+
+const STYLE: &str = include_str!("../../../static/style.css");
+const SCRIPT: &str = include_str!("../../../static/preferences.js");
+
+async fn asset(name: web::Path<String>) -> Result<HttpResponse, Error> {
+    let (body, content_type) = match name.as_str() {
+        "style.css" => (STYLE, "text/css; charset=utf-8"),
+        "preferences.js" => (SCRIPT, "text/javascript; charset=utf-8"),
+        _ => return Err(Error::not_found("no such file")),
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(body))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(super::escape(r#"<b a="1">&'</b>"#), "&lt;b a=&quot;1&quot;&gt;&amp;&#39;&lt;/b&gt;");
+    }
+}

@@ -1,0 +1,178 @@
+//! The preference page (`/p/{token}`) and its JSON API (`/v1/preferences`, with the
+//! page's token as the bearer — never a cookie, so there is nothing to forge across
+//! sites). The page is a plain form that works without JavaScript; with it, the form
+//! saves through the API without reloading.
+
+use std::collections::BTreeMap;
+use std::future::{ready, Ready};
+
+use actix_web::http::StatusCode;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+
+use super::strings::Lang;
+use super::{escape, page, verify};
+use crate::domain::token::{Audience, Link};
+use crate::domain::{Locale, TopicKey};
+use crate::error::Error;
+use crate::http::auth::bearer;
+use crate::http::client::Client;
+use crate::http::json::Json;
+use crate::service::contacts::Evidence;
+use crate::service::recipients::{self, Preferences, PreferencesWrite};
+use crate::App;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        crate::http::resource("/p/{token}").route(web::get().to(show)).route(web::post().to(save_form)),
+    )
+    .service(crate::http::resource("/v1/preferences").route(web::get().to(get)).route(web::put().to(put)));
+}
+
+/// A verified preference link from the `Authorization: Bearer` header (401 otherwise).
+pub struct PreferenceLink(pub Link);
+
+impl FromRequest for PreferenceLink {
+    type Error = Error;
+    type Future = Ready<Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let result = match (bearer(req), req.app_data::<web::Data<App>>()) {
+            (Some(token), Some(app)) => {
+                verify(app, token, Audience::Preferences).map_err(|_| Error::Unauthorized)
+            }
+            _ => Err(Error::Unauthorized),
+        };
+        ready(result.map(PreferenceLink))
+    }
+}
+
+/// The page's state.
+#[utoipa::path(get, path = "/v1/preferences", tag = "recipients",
+    security(("preference_token" = [])),
+    responses((status = 200, body = Preferences), (status = 401, description = "No valid preference token")))]
+pub async fn get(link: PreferenceLink, app: web::Data<App>, client: Client) -> Result<HttpResponse, Error> {
+    let preferences = recipients::preferences(&app, link.0, client.languages).await?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(preferences))
+}
+
+/// Change some choices; topics not named keep their status.
+#[utoipa::path(put, path = "/v1/preferences", tag = "recipients", request_body = PreferencesWrite,
+    security(("preference_token" = [])),
+    responses((status = 200, body = Preferences), (status = 401, description = "No valid preference token"),
+        (status = 422, description = "An unknown or transactional topic")))]
+pub async fn put(
+    link: PreferenceLink,
+    app: web::Data<App>,
+    client: Client,
+    body: Json<PreferencesWrite>,
+) -> Result<HttpResponse, Error> {
+    let evidence = Evidence { client: client.pseudonym, user_agent: Some(client.user_agent) };
+    let preferences =
+        recipients::update_preferences(&app, link.0, body.0, evidence, client.languages).await?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(preferences))
+}
+
+fn render(token: &str, preferences: &Preferences, lang: Lang, saved: bool) -> HttpResponse {
+    let words = lang.words();
+    let mut body = String::new();
+    if let Some(email) = &preferences.email {
+        body.push_str(&format!(r#"<p class="who">{}</p>"#, escape(email)));
+    }
+    body.push_str(&format!(r#"<p>{}</p>"#, escape(words.preferences_intro)));
+    body.push_str(&format!(
+        r#"<p class="saved" role="status" data-saved="{}"{}>{}</p>"#,
+        escape(words.saved),
+        if saved { "" } else { " hidden" },
+        escape(words.saved)
+    ));
+    body.push_str(&format!(r#"<form method="post" action="/p/{}" id="preferences">"#, escape(token)));
+    body.push_str("<ul class=\"topics\">");
+    for topic in &preferences.topics {
+        let checked = if topic.subscribed { " checked" } else { "" };
+        let (disabled, note) = if topic.editable {
+            ("", String::new())
+        } else {
+            (" disabled", format!(r#"<span class="always">{}</span>"#, escape(words.always_sent)))
+        };
+        body.push_str(&format!(
+            r#"<li><label><input type="checkbox" name="topic.{key}" data-topic="{key}"{checked}{disabled}> <span class="name">{name}</span></label>{note}<p class="description">{description}</p>{shown}</li>"#,
+            key = escape(&topic.key),
+            name = escape(&topic.name),
+            description = escape(&topic.description),
+            shown = if topic.editable { format!(r#"<input type="hidden" name="shown" value="{}">"#, escape(&topic.key)) } else { String::new() },
+        ));
+    }
+    body.push_str("</ul>");
+    body.push_str(&format!(
+        r#"<p class="all"><label><input type="checkbox" name="unsubscribed_all" id="unsubscribed_all"{}> {}</label></p>"#,
+        if preferences.unsubscribed_all { " checked" } else { "" },
+        escape(words.all_promotional)
+    ));
+    let current = preferences.locale.as_deref().map(|l| Lang::choose(Some(l), &[])).unwrap_or(lang);
+    body.push_str(&format!(
+        r#"<p><label>{} <select name="locale" id="locale"><option value="en"{}>English</option><option value="fr"{}>Français</option></select></label></p>"#,
+        escape(words.language),
+        if current == Lang::En { " selected" } else { "" },
+        if current == Lang::Fr { " selected" } else { "" },
+    ));
+    body.push_str(&format!(
+        r#"<button type="submit" class="primary">{}</button></form>"#,
+        escape(words.save)
+    ));
+    page(StatusCode::OK, lang, words.preferences_title, &body, true)
+}
+
+async fn show(app: web::Data<App>, token: web::Path<String>, client: Client) -> HttpResponse {
+    let result = async {
+        let link = verify(&app, &token, Audience::Preferences)?;
+        recipients::preferences(&app, link, client.languages.clone()).await
+    }
+    .await;
+    match result {
+        Ok(preferences) => {
+            let lang = Lang::choose(preferences.locale.as_deref(), &client.languages);
+            render(&token, &preferences, lang, false)
+        }
+        Err(e) => super::error(Lang::choose(None, &client.languages), &e),
+    }
+}
+
+/// The form posted without JavaScript: checked boxes are present, the `shown` fields
+/// name every topic the page offered, so an unchecked box means "not this one".
+fn choices(body: &[u8]) -> PreferencesWrite {
+    let fields: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+    let checked = |name: &str| fields.iter().any(|(k, _)| k == name);
+    let mut topics = BTreeMap::new();
+    for (_, key) in fields.iter().filter(|(k, _)| k == "shown") {
+        if let Ok(key) = TopicKey::parse(key) {
+            let on = checked(&format!("topic.{key}"));
+            topics.insert(key, on);
+        }
+    }
+    PreferencesWrite {
+        topics,
+        unsubscribed_all: Some(checked("unsubscribed_all")),
+        locale: fields.iter().find(|(k, _)| k == "locale").and_then(|(_, v)| Locale::parse(v).ok()),
+    }
+}
+
+async fn save_form(
+    app: web::Data<App>,
+    token: web::Path<String>,
+    client: Client,
+    body: web::Bytes,
+) -> HttpResponse {
+    let evidence = Evidence { client: client.pseudonym.clone(), user_agent: Some(client.user_agent) };
+    let result = async {
+        let link = verify(&app, &token, Audience::Preferences)?;
+        recipients::update_preferences(&app, link, choices(&body), evidence, client.languages.clone()).await
+    }
+    .await;
+    match result {
+        Ok(preferences) => {
+            let lang = Lang::choose(preferences.locale.as_deref(), &client.languages);
+            render(&token, &preferences, lang, true)
+        }
+        Err(e) => super::error(Lang::choose(None, &client.languages), &e),
+    }
+}

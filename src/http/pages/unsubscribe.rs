@@ -1,0 +1,189 @@
+//! `/u/{token}`: the unsubscribe link of every promotional mail.
+//!
+//! `GET` and `HEAD` show a page and change nothing: mail security scanners (Safe
+//! Links, Proofpoint, Mimecast) and previews fetch every URL in a message. `POST`
+//! unsubscribes — RFC 8058 one-click from a mailbox provider (`List-Unsubscribe=One-Click`,
+//! form-encoded or multipart, no cookies, no redirect) or the page's own button — and
+//! answers 200 with a page offering to undo it.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+
+use super::strings::Lang;
+use super::{escape, page, preference_url, verify};
+use crate::domain::token::Audience;
+use crate::domain::Source;
+use crate::http::client::Client;
+use crate::service::contacts::Evidence;
+use crate::service::recipients::{self, Landing};
+use crate::App;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        crate::http::resource("/u/{token}")
+            .route(web::get().to(landing))
+            .route(web::head().to(landing))
+            .route(web::post().to(post)),
+    );
+}
+
+fn lang(landing: Option<&Landing>, client: &Client) -> Lang {
+    Lang::choose(landing.and_then(|l| l.locale.as_deref()), &client.languages)
+}
+
+async fn landing(app: web::Data<App>, token: web::Path<String>, client: Client) -> HttpResponse {
+    let result = async {
+        let link = verify(&app, &token, Audience::Unsubscribe)?;
+        let landing = recipients::landing(&app, link.clone(), client.languages.clone()).await?;
+        Ok((link, landing))
+    }
+    .await;
+    match result {
+        Ok((link, landing)) => {
+            let lang = lang(Some(&landing), &client);
+            let words = lang.words();
+            let question = match &landing.topic {
+                Some(topic) => format!("{} <strong>{}</strong>?", words.unsubscribe_from, escape(topic)),
+                None => format!("{}?", words.unsubscribe_all),
+            };
+            let preferences = preference_url(&app, link.recipient, link.message_id.clone());
+            let body = format!(
+                r#"<p class="question">{question}</p>
+<form method="post" action="/u/{token}">
+<input type="hidden" name="action" value="unsubscribe">
+<button type="submit" class="primary">{button}</button>
+</form>
+<p class="note">{note}</p>
+<p><a href="{preferences}">{manage}</a></p>"#,
+                token = escape(&token),
+                button = escape(words.unsubscribe_button),
+                note = escape(words.transactional_note),
+                preferences = escape(&preferences),
+                manage = escape(words.manage),
+            );
+            page(StatusCode::OK, lang, words.unsubscribe_title, &body, false)
+        }
+        Err(e) => super::error(lang(None, &client), &e),
+    }
+}
+
+/// What a POST asks for.
+#[derive(Debug, PartialEq, Eq)]
+enum Asked {
+    /// RFC 8058: a mailbox provider's one-click.
+    OneClick,
+    /// The landing page's button.
+    Unsubscribe,
+    Undo,
+}
+
+/// Reads the body as RFC 8058 allows it (form-encoded or multipart) and as the pages
+/// send it. Anything else unsubscribes too: a recipient's POST to their own link
+/// should never fail for a detail of encoding.
+fn asked(body: &[u8]) -> Asked {
+    let text = String::from_utf8_lossy(body);
+    let urlencoded: Vec<(String, String)> =
+        url::form_urlencoded::parse(text.as_bytes()).into_owned().collect();
+    let field = |name: &str| -> Option<String> {
+        urlencoded
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .or_else(|| multipart_field(&text, name))
+    };
+    if field("action").as_deref() == Some("undo") {
+        Asked::Undo
+    } else if field("List-Unsubscribe").as_deref() == Some("One-Click") {
+        Asked::OneClick
+    } else {
+        Asked::Unsubscribe
+    }
+}
+
+/// The value of a `multipart/form-data` field, found without the boundary: the part
+/// whose `Content-Disposition` names it, up to the next boundary line.
+fn multipart_field(body: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\"");
+    let start = body.find(&marker)? + marker.len();
+    let rest = &body[start..];
+    let value_start = rest.find("\r\n\r\n").map(|i| i + 4).or_else(|| rest.find("\n\n").map(|i| i + 2))?;
+    let value = &rest[value_start..];
+    let end = value.find("\r\n--").or_else(|| value.find("\n--")).unwrap_or(value.len());
+    Some(value[..end].trim().to_owned())
+}
+
+async fn post(
+    app: web::Data<App>,
+    token: web::Path<String>,
+    client: Client,
+    body: web::Bytes,
+) -> HttpResponse {
+    let asked = asked(&body);
+    let evidence = Evidence { client: client.pseudonym.clone(), user_agent: Some(client.user_agent) };
+    let result = async {
+        let link = verify(&app, &token, Audience::Unsubscribe)?;
+        let languages = client.languages.clone();
+        let landing = match asked {
+            Asked::Undo => recipients::undo(&app, link.clone(), evidence, languages).await?,
+            Asked::OneClick => {
+                recipients::unsubscribe(&app, link.clone(), evidence, Source::OneClick, languages).await?
+            }
+            Asked::Unsubscribe => {
+                recipients::unsubscribe(&app, link.clone(), evidence, Source::Page, languages).await?
+            }
+        };
+        Ok((link, landing))
+    }
+    .await;
+    match result {
+        Ok((link, landing)) => {
+            let lang = lang(Some(&landing), &client);
+            let words = lang.words();
+            let preferences = preference_url(&app, link.recipient, link.message_id.clone());
+            let body = if asked == Asked::Undo {
+                format!(
+                    r#"<p>{}</p><p><a href="{}">{}</a></p>"#,
+                    escape(words.resubscribed),
+                    escape(&preferences),
+                    escape(words.manage)
+                )
+            } else {
+                let what = match &landing.topic {
+                    Some(topic) => format!("{} <strong>{}</strong>.", words.unsubscribed_from, escape(topic)),
+                    None => escape(words.unsubscribed_all),
+                };
+                format!(
+                    r#"<p class="done">{what}</p>
+<p class="note">{note}</p>
+<form method="post" action="/u/{token}">
+<input type="hidden" name="action" value="undo">
+<button type="submit" class="secondary">{undo}</button>
+</form>
+<p><a href="{preferences}">{manage}</a></p>"#,
+                    note = escape(words.transactional_note),
+                    token = escape(&token),
+                    undo = escape(words.undo_button),
+                    preferences = escape(&preferences),
+                    manage = escape(words.manage),
+                )
+            };
+            page(StatusCode::OK, lang, words.unsubscribed_title, &body, false)
+        }
+        Err(e) => super::error(lang(None, &client), &e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_one_click_in_both_encodings_and_the_pages_forms() {
+        assert_eq!(asked(b"List-Unsubscribe=One-Click"), Asked::OneClick);
+        let multipart = b"--XyZ\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--XyZ--\r\n";
+        assert_eq!(asked(multipart), Asked::OneClick);
+        assert_eq!(asked(b"action=unsubscribe"), Asked::Unsubscribe);
+        assert_eq!(asked(b"action=undo"), Asked::Undo);
+        assert_eq!(asked(b""), Asked::Unsubscribe);
+    }
+}

@@ -1,0 +1,71 @@
+//! Outgoing mail through lettre: SMTP when configured, else `.eml` files in a folder
+//! (the embedded default, and a way to read what would have been sent).
+
+use lettre::message::{header, Mailbox, MultiPart, SinglePart};
+use lettre::{FileTransport, Message, SmtpTransport, Transport};
+
+use crate::config::Config;
+use crate::error::Error;
+
+/// A message ready to send.
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// `List-Unsubscribe` (and its one-click companion) when the mail offers one.
+    pub list_unsubscribe: Option<String>,
+}
+
+pub enum Mailer {
+    Smtp(SmtpTransport),
+    Outbox(FileTransport),
+}
+
+impl Mailer {
+    pub fn from_config(config: &Config) -> Result<(Self, Mailbox), String> {
+        let from: Mailbox = config.mail_from.parse().map_err(|e| format!("mail_from: {e}"))?;
+        let mailer = match &config.smtp_url {
+            Some(url) => {
+                Mailer::Smtp(SmtpTransport::from_url(url).map_err(|e| format!("smtp_url: {e}"))?.build())
+            }
+            None => {
+                std::fs::create_dir_all(&config.outbox_dir).map_err(|e| {
+                    format!("cannot create the outbox folder {}: {e}", config.outbox_dir.display())
+                })?;
+                Mailer::Outbox(FileTransport::new(&config.outbox_dir))
+            }
+        };
+        Ok((mailer, from))
+    }
+
+    /// Sends one message. Blocking: call it from the blocking pool.
+    pub fn send(&self, from: &Mailbox, mail: Mail) -> Result<(), Error> {
+        let to: Mailbox =
+            mail.to.parse().map_err(|e| Error::invalid("email", format!("cannot mail this address: {e}")))?;
+        let mut builder = Message::builder().from(from.clone()).to(to).subject(mail.subject);
+        if let Some(url) = &mail.list_unsubscribe {
+            builder = builder
+                .raw_header(header::HeaderValue::new(
+                    header::HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                    format!("<{url}>"),
+                ))
+                .raw_header(header::HeaderValue::new(
+                    header::HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".into(),
+                ));
+        }
+        let message = builder
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(SinglePart::plain(mail.text))
+                    .singlepart(SinglePart::html(mail.html)),
+            )
+            .map_err(|e| Error::Internal(format!("building a message: {e}")))?;
+        let sent = match self {
+            Mailer::Smtp(smtp) => smtp.send(&message).map(drop).map_err(|e| e.to_string()),
+            Mailer::Outbox(outbox) => outbox.send(&message).map(drop).map_err(|e| e.to_string()),
+        };
+        sent.map_err(|e| Error::Unavailable(format!("mail could not be sent: {e}")))
+    }
+}

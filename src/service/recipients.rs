@@ -1,0 +1,319 @@
+//! What recipients do through their links: unsubscribe in one click (or undo it), and
+//! read or change their preferences. Every change is recorded with the link's message
+//! id, the client's pseudonym and its user agent's family.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::contacts::{self, ContactRef, ContactWrite, Evidence, Resubscribe};
+use crate::domain::token::{Link, Recipient};
+use crate::domain::{Category, Locale, Reason, Source, Status, TopicKey};
+use crate::error::Error;
+use crate::store::contacts::ContactRow;
+use crate::store::topics::TopicRow;
+use crate::store::{self, Db};
+use crate::App;
+
+/// A topic as a recipient sees it, in their language.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TopicChoice {
+    pub key: String,
+    pub name: String,
+    pub description: String,
+    pub category: Category,
+    /// Whether this kind of mail is sent to the recipient.
+    pub subscribed: bool,
+    /// `false` for transactional topics: they are always sent.
+    pub editable: bool,
+}
+
+/// The preference page's state (`GET /v1/preferences`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Preferences {
+    /// Masked, e.g. `a***@example.com`; `null` when only the address's hash is held.
+    pub email: Option<String>,
+    pub locale: Option<String>,
+    pub unsubscribed_all: bool,
+    pub topics: Vec<TopicChoice>,
+}
+
+/// A partial change from the preference page: topics not named keep their status.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreferencesWrite {
+    #[serde(default)]
+    #[schema(value_type = BTreeMap<String, bool>)]
+    pub topics: BTreeMap<TopicKey, bool>,
+    pub unsubscribed_all: Option<bool>,
+    #[schema(value_type = Option<String>)]
+    pub locale: Option<Locale>,
+}
+
+/// What an unsubscribe link concerns, for its pages.
+#[derive(Debug, Clone)]
+pub struct Landing {
+    /// The topic's name in the recipient's language; `None` for all promotional mail.
+    pub topic: Option<String>,
+    pub locale: Option<String>,
+    /// Whether the recipient is (now) unsubscribed from what the link names.
+    pub unsubscribed: bool,
+}
+
+fn target(link: &Link) -> ContactRef {
+    match link.recipient {
+        Recipient::Contact(id) => ContactRef::Id(id),
+        Recipient::Address(hash) => ContactRef::Hash(hash),
+    }
+}
+
+fn gone() -> Error {
+    Error::NotFound("this link belongs to an address that is no longer held".into())
+}
+
+/// The contact a link names (`None`: an address never stored); 404 for a contact id
+/// that is gone (erased).
+fn contact_of(
+    db: &mut Db,
+    app_hasher: &crate::domain::AddressHasher,
+    link: &Link,
+) -> Result<Option<ContactRow>, Error> {
+    let found = contacts::find(db, app_hasher, &target(link))?;
+    if found.is_none() && matches!(link.recipient, Recipient::Contact(_)) {
+        return Err(gone());
+    }
+    Ok(found)
+}
+
+/// The topic a link names, in a language; 404 when it is gone or archived.
+fn topic_name(
+    db: &mut Db,
+    key: &TopicKey,
+    locale: Option<&str>,
+) -> Result<(TopicRow, String, String), Error> {
+    let row = store::topics::find(db, key.as_str())?
+        .filter(|t| t.archived_at.is_none())
+        .ok_or_else(|| Error::NotFound("this link names a topic that no longer exists".into()))?;
+    let translations = store::topics::translations(db, std::slice::from_ref(&row.key))?;
+    let language = locale.map(|l| l.split('-').next().unwrap_or(l).to_owned());
+    let translated = translations
+        .iter()
+        .find(|t| Some(t.locale.split('-').next().unwrap_or(&t.locale).to_owned()) == language);
+    let (name, description) = match translated {
+        Some(t) => (t.name.clone(), t.description.clone()),
+        None => (row.name.clone(), row.description.clone()),
+    };
+    Ok((row, name, description))
+}
+
+fn is_unsubscribed(db: &mut Db, contact: Option<&ContactRow>, link: &Link) -> Result<bool, Error> {
+    let Some(contact) = contact else { return Ok(false) };
+    if contact.unsubscribed_all {
+        return Ok(true);
+    }
+    let Some(topic) = &link.topic else { return Ok(false) };
+    Ok(store::subscriptions::for_contact(db, &contact.id)?
+        .iter()
+        .any(|s| s.topic_key == topic.as_str() && s.status == Status::Unsubscribed.as_str()))
+}
+
+fn landing_on(
+    db: &mut Db,
+    app_hasher: &crate::domain::AddressHasher,
+    link: &Link,
+    languages: &[String],
+) -> Result<Landing, Error> {
+    let contact = contact_of(db, app_hasher, link)?;
+    let locale = contact.as_ref().and_then(|c| c.locale.clone()).or_else(|| languages.first().cloned());
+    let topic = match &link.topic {
+        Some(key) => Some(topic_name(db, key, locale.as_deref())?.1),
+        None => None,
+    };
+    let unsubscribed = is_unsubscribed(db, contact.as_ref(), link)?;
+    Ok(Landing { topic, locale, unsubscribed })
+}
+
+/// The landing page's content. Reads only: link scanners fetch every URL in a mail.
+pub async fn landing(app: &App, link: Link, languages: Vec<String>) -> Result<Landing, Error> {
+    let hasher = app.hasher.clone();
+    store::run(&app.pool, move |db| landing_on(db, &hasher, &link, &languages)).await
+}
+
+/// Refuses a change for an erased address: its erasure suppression already blocks
+/// everything, and nothing may be stored for it again without new consent.
+fn refuse_if_erased(db: &mut Db, link: &Link) -> Result<(), Error> {
+    if let Recipient::Address(hash) = link.recipient {
+        if store::suppressions::find(db, &hash.0)?.is_some_and(|s| s.reason == Reason::Erasure.as_str()) {
+            return Err(Error::Conflict {
+                code: "erased",
+                detail: "this address was erased on request".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Unsubscribes from the link's topic, or from all promotional mail for `*`.
+/// Idempotent: a second time changes nothing and records nothing.
+pub async fn unsubscribe(
+    app: &App,
+    link: Link,
+    evidence: Evidence,
+    source: Source,
+    languages: Vec<String>,
+) -> Result<Landing, Error> {
+    change(app, link, evidence, source, languages, Status::Unsubscribed, None).await
+}
+
+/// Reverses an unsubscribe, because the recipient asks for it on the page that
+/// confirmed it.
+pub async fn undo(
+    app: &App,
+    link: Link,
+    evidence: Evidence,
+    languages: Vec<String>,
+) -> Result<Landing, Error> {
+    let proof = Resubscribe {
+        consent: "undid the unsubscribe on its confirmation page".into(),
+        legal_basis: Some("consent".into()),
+    };
+    change(app, link, evidence, Source::Page, languages, Status::Subscribed, Some(proof)).await
+}
+
+async fn change(
+    app: &App,
+    link: Link,
+    evidence: Evidence,
+    source: Source,
+    languages: Vec<String>,
+    status: Status,
+    resubscribe: Option<Resubscribe>,
+) -> Result<Landing, Error> {
+    let hasher = app.hasher.clone();
+    super::write(app, move |db| {
+        refuse_if_erased(db, &link)?;
+        let contact = contact_of(db, &hasher, &link)?;
+        let mut write = ContactWrite {
+            source: Some(source),
+            message_id: link.message_id.clone(),
+            evidence,
+            resubscribe,
+            ..ContactWrite::default()
+        };
+        match &link.topic {
+            Some(key) => {
+                topic_name(db, key, None)?;
+                write.subscriptions.insert(key.clone(), status);
+            }
+            None => write.unsubscribed_all = Some(status == Status::Unsubscribed),
+        }
+        // A repeated click finds the status already set: upsert_on then writes and
+        // records nothing.
+        drop(contact);
+        contacts::upsert_on(db, &hasher, &target(&link), &write)?;
+        landing_on(db, &hasher, &link, &languages)
+    })
+    .await
+}
+
+fn mask(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => format!("{}***@{domain}", local.chars().next().unwrap_or('*')),
+        None => "***".into(),
+    }
+}
+
+/// The recipient's choices, topic names in their language: the contact's locale, else
+/// the first of `languages` (the browser's).
+fn preferences_on(
+    db: &mut Db,
+    hasher: &crate::domain::AddressHasher,
+    link: &Link,
+    languages: &[String],
+) -> Result<Preferences, Error> {
+    let contact = contact_of(db, hasher, link)?;
+    let statuses: BTreeMap<String, String> = match &contact {
+        Some(c) => store::subscriptions::for_contact(db, &c.id)?
+            .into_iter()
+            .map(|s| (s.topic_key, s.status))
+            .collect(),
+        None => BTreeMap::new(),
+    };
+    let locale = contact.as_ref().and_then(|c| c.locale.clone());
+    let display = locale.clone().or_else(|| languages.first().cloned());
+    let mut topics = Vec::new();
+    for row in store::topics::list(db, false)?.into_iter().filter(|t| t.public) {
+        let key = TopicKey::from_stored(row.key.clone());
+        let (row, name, description) = topic_name(db, &key, display.as_deref())?;
+        let category: Category =
+            row.category.parse().map_err(|e| Error::Internal(format!("stored topic: {e}")))?;
+        let subscribed = match (category, statuses.get(&row.key).map(String::as_str)) {
+            (Category::Transactional, _) => true,
+            (_, Some("subscribed")) => true,
+            (_, Some(_)) => false,
+            (_, None) => row.default_subscribed,
+        };
+        topics.push(TopicChoice {
+            key: row.key,
+            name,
+            description,
+            category,
+            subscribed,
+            editable: category == Category::Promotional,
+        });
+    }
+    Ok(Preferences {
+        email: contact.as_ref().and_then(|c| c.email.as_deref()).map(mask),
+        unsubscribed_all: contact.as_ref().is_some_and(|c| c.unsubscribed_all),
+        locale,
+        topics,
+    })
+}
+
+pub async fn preferences(app: &App, link: Link, languages: Vec<String>) -> Result<Preferences, Error> {
+    let hasher = app.hasher.clone();
+    store::run(&app.pool, move |db| preferences_on(db, &hasher, &link, &languages)).await
+}
+
+/// Applies the page's choices. The recipient makes them, so they may re-subscribe.
+pub async fn update_preferences(
+    app: &App,
+    link: Link,
+    choices: PreferencesWrite,
+    evidence: Evidence,
+    languages: Vec<String>,
+) -> Result<Preferences, Error> {
+    let hasher = app.hasher.clone();
+    super::write(app, move |db| {
+        refuse_if_erased(db, &link)?;
+        contact_of(db, &hasher, &link)?;
+        let mut write = ContactWrite {
+            source: Some(Source::Page),
+            message_id: link.message_id.clone(),
+            unsubscribed_all: choices.unsubscribed_all,
+            locale: choices.locale.map(Some),
+            evidence,
+            resubscribe: Some(Resubscribe {
+                consent: "chosen on the preference page".into(),
+                legal_basis: Some("consent".into()),
+            }),
+            ..ContactWrite::default()
+        };
+        for (key, wanted) in choices.topics {
+            let topic =
+                store::topics::find(db, key.as_str())?.filter(|t| t.archived_at.is_none() && t.public);
+            match topic {
+                None => return Err(Error::invalid(format!("topics.{key}"), "there is no such topic")),
+                Some(t) if t.category == Category::Transactional.as_str() => {
+                    return Err(Error::invalid(format!("topics.{key}"), "transactional mail is always sent"))
+                }
+                Some(_) => {}
+            }
+            write.subscriptions.insert(key, if wanted { Status::Subscribed } else { Status::Unsubscribed });
+        }
+        contacts::upsert_on(db, &hasher, &target(&link), &write)?;
+        preferences_on(db, &hasher, &link, &languages)
+    })
+    .await
+}
