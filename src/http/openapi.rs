@@ -17,6 +17,7 @@ use super::{api, ops, pages};
         api::suppressions::import, api::suppressions::export,
         api::changes::list,
         pages::preferences::get, pages::preferences::put,
+        pages::signup::request_link, pages::signup::subscribe,
         api::topics::create, api::topics::list, api::topics::get, api::topics::update, api::topics::delete,
         api::contacts::upsert, api::contacts::get, api::contacts::correct, api::contacts::set_status, api::contacts::events,
         api::api_keys::create, api::api_keys::list, api::api_keys::revoke,

@@ -5,7 +5,9 @@ pub mod api_keys;
 pub mod changes;
 pub mod check;
 pub mod contacts;
+pub mod mail;
 pub mod recipients;
+pub mod signup;
 pub mod suppressions;
 pub mod topics;
 

@@ -14,5 +14,7 @@ mod errors;
 mod ops;
 mod processes;
 mod recipients;
+mod signup;
+mod smtp;
 mod suppressions;
 mod topics;

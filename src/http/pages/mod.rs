@@ -4,6 +4,7 @@
 //! from third parties.
 
 pub mod preferences;
+pub mod signup;
 pub mod strings;
 pub mod unsubscribe;
 
@@ -18,6 +19,7 @@ use strings::Lang;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(unsubscribe::configure)
+        .configure(signup::configure)
         .configure(preferences::configure)
         .service(super::resource("/static/{name}").route(web::get().to(asset)));
 }

@@ -60,6 +60,11 @@ pub struct Words {
     pub link_gone: &'static str,
     pub erased: &'static str,
     pub try_again: &'static str,
+    pub confirm_title: &'static str,
+    pub confirm_question: &'static str,
+    pub confirm_button: &'static str,
+    pub confirmed: &'static str,
+    pub nothing_pending: &'static str,
 }
 
 static EN: Words = Words {
@@ -87,6 +92,11 @@ static EN: Words = Words {
     link_gone: "This link no longer leads anywhere: the address it was made for is no longer held.",
     erased: "This address was erased at its owner's request; no email will be sent to it.",
     try_again: "Something went wrong on our side. Please try again in a moment.",
+    confirm_title: "Confirm your subscription",
+    confirm_question: "Do you want to receive",
+    confirm_button: "Yes, subscribe me",
+    confirmed: "Thank you: your subscription is confirmed.",
+    nothing_pending: "There is nothing left to confirm.",
 };
 
 static FR: Words = Words {
@@ -113,6 +123,11 @@ static FR: Words = Words {
     link_gone: "Ce lien ne mène plus nulle part : l'adresse pour laquelle il a été créé n'est plus conservée.",
     erased: "Cette adresse a été effacée à la demande de son titulaire ; aucun e-mail ne lui sera envoyé.",
     try_again: "Un problème est survenu de notre côté. Veuillez réessayer dans un instant.",
+    confirm_title: "Confirmez votre inscription",
+    confirm_question: "Souhaitez-vous recevoir",
+    confirm_button: "Oui, je m'inscris",
+    confirmed: "Merci : votre inscription est confirmée.",
+    nothing_pending: "Il n'y a plus rien à confirmer.",
 };
 
 #[cfg(test)]

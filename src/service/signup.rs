@@ -1,0 +1,262 @@
+//! Links by mail: a fresh preference link for whoever asks (answered the same whether
+//! or not the address is known), and double opt-in sign-up with its confirmation.
+
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::contacts::{self, ContactRef, ContactWrite, Evidence, Resubscribe};
+use super::mail;
+use crate::domain::token::{Audience, Link, Recipient};
+use crate::domain::{Category, EventType, Locale, NormalizedAddress, Reason, Source, Status, TopicKey};
+use crate::error::Error;
+use crate::http::pages::strings::Lang;
+use crate::store::events::NewEvent;
+use crate::store::{self, Db};
+use crate::App;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkRequest {
+    pub email: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscribeRequest {
+    pub email: String,
+    /// Public promotional topics to subscribe to, once confirmed.
+    #[schema(value_type = Vec<String>)]
+    pub topics: Vec<TopicKey>,
+    #[schema(value_type = Option<String>)]
+    pub locale: Option<Locale>,
+}
+
+fn address(email: &str) -> Result<NormalizedAddress, Error> {
+    NormalizedAddress::parse(email).map_err(|e| Error::invalid("email", e.to_string()))
+}
+
+fn sign(app: &App, recipient: Recipient, audience: Audience, topic: Option<TopicKey>, days: i64) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let link = Link {
+        recipient,
+        audience,
+        topic,
+        message_id: None,
+        issued_at: now,
+        expires_at: now + days * 86_400,
+    };
+    app.tokens.sign(&link)
+}
+
+/// Mails a preference link when the address belongs to a contact. Returns at once
+/// either way, and sends in the background, so that neither the answer nor its timing
+/// says whether the address is known.
+pub async fn request_link(
+    app: actix_web::web::Data<App>,
+    request: LinkRequest,
+    client: Option<String>,
+    languages: Vec<String>,
+) -> Result<(), Error> {
+    let address = address(&request.email)?;
+    let hash = app.hasher.hash(&address);
+    app.limits.mail_request(client.as_deref().unwrap_or("unknown"), &hash.to_hex())?;
+    actix_web::rt::spawn(async move {
+        let found = store::run(&app.pool, move |db| Ok(store::contacts::by_hash(db, &hash.0)?)).await;
+        let contact = match found {
+            Ok(Some(contact)) if contact.email.is_some() => contact,
+            Ok(_) => return,
+            Err(e) => return tracing::warn!(error = %e, "preference link not sent"),
+        };
+        let Ok(id) = uuid::Uuid::parse_str(&contact.id) else { return };
+        let url = format!(
+            "{}/p/{}",
+            app.config.base_url,
+            sign(&app, Recipient::Contact(id), Audience::Preferences, None, app.config.preference_link_days)
+        );
+        let lang = Lang::choose(contact.locale.as_deref(), &languages);
+        let message = mail::preference_link(
+            lang,
+            contact.email.as_deref().unwrap_or_default(),
+            &url,
+            app.config.preference_link_days,
+        );
+        let app2 = app.clone();
+        let sent = actix_web::web::block(move || app2.mailer.send(&app2.mail_from, message)).await;
+        match sent {
+            Ok(Ok(())) => tracing::info!("preference link sent"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "preference link not sent"),
+            Err(e) => tracing::warn!(error = %e, "preference link not sent"),
+        }
+    });
+    Ok(())
+}
+
+/// Records `pending` statuses and mails the confirmation link. A mail that cannot be
+/// sent is a 503; the pending statuses stay, and asking again sends a new mail.
+pub async fn subscribe(
+    app: actix_web::web::Data<App>,
+    request: SubscribeRequest,
+    evidence: Evidence,
+    languages: Vec<String>,
+) -> Result<(), Error> {
+    let address = address(&request.email)?;
+    if request.topics.is_empty() || request.topics.len() > 100 {
+        return Err(Error::invalid("topics", "name 1 to 100 topics"));
+    }
+    let hash = app.hasher.hash(&address);
+    app.limits.mail_request(evidence.client.as_deref().unwrap_or("unknown"), &hash.to_hex())?;
+    let hasher = app.hasher.clone();
+    let target = ContactRef::Address(address.clone());
+    let topics = request.topics.clone();
+    let locale = request.locale.clone();
+    let outcome = super::write(&app, move |db| {
+        let mut write = ContactWrite {
+            source: Some(Source::Page),
+            evidence,
+            // Pending sends nothing but the confirmation; the recipient's own unsubscribe
+            // stays in force until they confirm.
+            resubscribe: Some(Resubscribe {
+                consent: "asked for on a sign-up form, pending confirmation".into(),
+                legal_basis: None,
+            }),
+            ..ContactWrite::default()
+        };
+        if let Some(locale) = locale {
+            write.locale = Some(Some(locale));
+        }
+        let existing = contacts::find(db, &hasher, &target)?;
+        let current = match &existing {
+            Some(c) => store::subscriptions::for_contact(db, &c.id)?,
+            None => Vec::new(),
+        };
+        let mut names = Vec::new();
+        for key in &topics {
+            let topic = store::topics::find(db, key.as_str())?
+                .filter(|t| {
+                    t.archived_at.is_none() && t.public && t.category == Category::Promotional.as_str()
+                })
+                .ok_or_else(|| {
+                    Error::invalid(format!("topics.{key}"), "there is no such public promotional topic")
+                })?;
+            names.push(topic.name);
+            let subscribed = current
+                .iter()
+                .any(|s| s.topic_key == key.as_str() && s.status == Status::Subscribed.as_str());
+            if !subscribed {
+                write.subscriptions.insert(key.clone(), Status::Pending);
+            }
+        }
+        match contacts::upsert_on(db, &hasher, &target, &write) {
+            Ok((view, _)) => Ok(Some((view, names))),
+            // An erased address is not stored again; the answer looks the same.
+            Err(Error::Conflict { code: "erased", .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    })
+    .await?;
+    let Some((contact, names)) = outcome else { return Ok(()) };
+    let id = uuid::Uuid::parse_str(&contact.id).map_err(|e| Error::Internal(e.to_string()))?;
+    let days = app.config.confirm_link_days;
+    let confirm = format!(
+        "{}/c/{}",
+        app.config.base_url,
+        sign(&app, Recipient::Contact(id), Audience::Confirm, None, days)
+    );
+    // The confirmation's List-Unsubscribe cancels what it asks to confirm.
+    let only = if request.topics.len() == 1 { request.topics.first().cloned() } else { None };
+    let cancel = format!(
+        "{}/u/{}",
+        app.config.base_url,
+        sign(&app, Recipient::Contact(id), Audience::Unsubscribe, only, days.max(60))
+    );
+    let lang = Lang::choose(contact.locale.as_deref(), &languages);
+    let message = mail::confirmation(lang, address.as_str(), &names, &confirm, &cancel, days);
+    let app2 = app.clone();
+    actix_web::web::block(move || app2.mailer.send(&app2.mail_from, message))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+}
+
+/// What a confirmation link would confirm: the names of the pending topics.
+pub async fn pending(app: &App, link: Link) -> Result<(Vec<String>, Option<String>), Error> {
+    let hasher = app.hasher.clone();
+    store::run(&app.pool, move |db| pending_on(db, &hasher, &link)).await
+}
+
+/// The pending topics' names, and the contact's locale.
+fn pending_on(
+    db: &mut Db,
+    hasher: &crate::domain::AddressHasher,
+    link: &Link,
+) -> Result<(Vec<String>, Option<String>), Error> {
+    let Recipient::Contact(id) = link.recipient else {
+        return Err(Error::Link(crate::domain::token::TokenError::Malformed));
+    };
+    let contact = contacts::find(db, hasher, &ContactRef::Id(id))?
+        .ok_or_else(|| Error::NotFound("no such contact".into()))?;
+    let mut names = Vec::new();
+    for s in store::subscriptions::for_contact(db, &contact.id)?
+        .into_iter()
+        .filter(|s| s.status == Status::Pending.as_str())
+    {
+        if let Some(topic) = store::topics::find(db, &s.topic_key)? {
+            names.push(topic.name);
+        }
+    }
+    Ok((names, contact.locale))
+}
+
+/// Confirms every pending status of the link's contact. A new confirmed opt-in also
+/// lifts an unsubscribe from all promotional mail and a suppression an unsubscribe
+/// caused — never a bounce or a complaint.
+pub async fn confirm(
+    app: &App,
+    link: Link,
+    evidence: Evidence,
+) -> Result<(Vec<String>, Option<String>), Error> {
+    let hasher = app.hasher.clone();
+    super::write(app, move |db| {
+        let shown = pending_on(db, &hasher, &link)?;
+        let Recipient::Contact(id) = link.recipient else { return Ok(shown) };
+        let contact = contacts::find(db, &hasher, &ContactRef::Id(id))?
+            .ok_or_else(|| Error::NotFound("no such contact".into()))?;
+        let pending: Vec<TopicKey> = store::subscriptions::for_contact(db, &contact.id)?
+            .into_iter()
+            .filter(|s| s.status == Status::Pending.as_str())
+            .map(|s| TopicKey::from_stored(s.topic_key))
+            .collect();
+        if pending.is_empty() {
+            return Ok(shown);
+        }
+        let proof =
+            Resubscribe { consent: "confirmed by double opt-in".into(), legal_basis: Some("consent".into()) };
+        let write = ContactWrite {
+            subscriptions: pending.into_iter().map(|k| (k, Status::Subscribed)).collect(),
+            unsubscribed_all: Some(false),
+            source: Some(Source::Confirmation),
+            resubscribe: Some(proof),
+            evidence,
+            ..ContactWrite::default()
+        };
+        contacts::upsert_on(db, &hasher, &ContactRef::Id(id), &write)?;
+        if let Some(suppression) = store::suppressions::find(db, &contact.address_hash)? {
+            if suppression.reason == Reason::Unsubscribe.as_str() {
+                store::suppressions::delete(db, &contact.address_hash)?;
+                store::events::append(
+                    db,
+                    NewEvent {
+                        occurred_at: store::now(),
+                        kind: EventType::SuppressionRemoved.as_str().into(),
+                        address_hash: Some(contact.address_hash.clone()),
+                        reason: Some(suppression.reason),
+                        scope: Some(suppression.scope),
+                        source: Source::Confirmation.as_str().into(),
+                        ..NewEvent::default()
+                    },
+                )?;
+            }
+        }
+        Ok(shown)
+    })
+    .await
+}

@@ -1,0 +1,116 @@
+//! A real SMTP server on loopback for the tests: it speaks enough of RFC 5321 for a
+//! client (lettre) to deliver to it, and keeps every message it receives.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub to: Vec<String>,
+    pub data: String,
+}
+
+impl Received {
+    /// The message with quoted-printable soft breaks and `=3D` undone, so links can be
+    /// read from it.
+    pub fn text(&self) -> String {
+        self.data.replace("=\r\n", "").replace("=3D", "=")
+    }
+
+    /// The first link in the message whose path starts with `prefix` (e.g. `/c/`).
+    pub fn link(&self, base: &str, prefix: &str) -> Option<String> {
+        let text = self.text();
+        let start = text.find(&format!("{base}{prefix}"))?;
+        let link: String =
+            text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || "-_.:/".contains(*c)).collect();
+        Some(link.trim_end_matches('.').to_owned())
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        let head = self.data.split("\r\n\r\n").next()?;
+        let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+        unfolded.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+        })
+    }
+}
+
+pub struct SmtpServer {
+    pub url: String,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl SmtpServer {
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a port for SMTP");
+        let url = format!("smtp://{}", listener.local_addr().unwrap());
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let store = received.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    let _ = serve(stream, store);
+                });
+            }
+        });
+        Self { url, received }
+    }
+
+    /// Waits up to five seconds for `n` messages in all.
+    pub fn wait_for(&self, n: usize) -> Vec<Received> {
+        let started = Instant::now();
+        loop {
+            let got = self.received.lock().unwrap().clone();
+            if got.len() >= n || started.elapsed() > Duration::from_secs(5) {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn serve(stream: std::net::TcpStream, store: Arc<Mutex<Vec<Received>>>) -> std::io::Result<()> {
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    writer.write_all(b"220 localhost ESMTP prefcenter-test\r\n")?;
+    let mut to = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let command = line.trim_end().to_ascii_uppercase();
+        if command.starts_with("EHLO") {
+            writer.write_all(b"250-localhost\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")?;
+        } else if command.starts_with("RCPT TO:") {
+            to.push(line.trim_end()[8..].trim().trim_matches(['<', '>']).to_owned());
+            writer.write_all(b"250 OK\r\n")?;
+        } else if command == "DATA" {
+            writer.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")?;
+            let mut data = String::new();
+            loop {
+                line.clear();
+                if reader.read_line(&mut line)? == 0 {
+                    return Ok(());
+                }
+                if line == ".\r\n" || line == ".\n" {
+                    break;
+                }
+                data.push_str(line.strip_prefix('.').filter(|_| line.starts_with("..")).unwrap_or(&line));
+            }
+            store.lock().unwrap().push(Received { to: std::mem::take(&mut to), data });
+            writer.write_all(b"250 OK: queued\r\n")?;
+        } else if command == "QUIT" {
+            writer.write_all(b"221 Bye\r\n")?;
+            return Ok(());
+        } else {
+            writer.write_all(b"250 OK\r\n")?;
+        }
+    }
+}
