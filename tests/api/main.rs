@@ -5,6 +5,7 @@
 mod support;
 
 mod api_keys;
+mod browser;
 mod changes;
 mod check;
 mod cli;

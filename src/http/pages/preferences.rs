@@ -95,10 +95,10 @@ fn render(token: &str, preferences: &Preferences, lang: Lang, saved: bool) -> Ht
             (" disabled", format!(r#"<span class="always">{}</span>"#, escape(words.always_sent)))
         };
         body.push_str(&format!(
-            r#"<li><label><input type="checkbox" name="topic.{key}" data-topic="{key}"{checked}{disabled}> <span class="name">{name}</span></label>{note}<p class="description">{description}</p>{shown}</li>"#,
+            r#"<li><label><input type="checkbox" name="topic.{key}" data-topic="{key}"{checked}{disabled}> <span class="name">{name}</span></label>{note}{description}{shown}</li>"#,
             key = escape(&topic.key),
             name = escape(&topic.name),
-            description = escape(&topic.description),
+            description = if topic.description.is_empty() { String::new() } else { format!(r#"<p class="description">{}</p>"#, escape(&topic.description)) },
             shown = if topic.editable { format!(r#"<input type="hidden" name="shown" value="{}">"#, escape(&topic.key)) } else { String::new() },
         ));
     }

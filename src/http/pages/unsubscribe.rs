@@ -43,8 +43,13 @@ async fn landing(app: web::Data<App>, token: web::Path<String>, client: Client) 
             let lang = lang(Some(&landing), &client);
             let words = lang.words();
             let question = match &landing.topic {
-                Some(topic) => format!("{} <strong>{}</strong>?", words.unsubscribe_from, escape(topic)),
-                None => format!("{}?", words.unsubscribe_all),
+                Some(topic) => format!(
+                    "{} <strong>{}</strong>{}",
+                    words.unsubscribe_from,
+                    escape(topic),
+                    words.question_mark
+                ),
+                None => format!("{}{}", words.unsubscribe_all, words.question_mark),
             };
             let preferences = preference_url(&app, link.recipient, link.message_id.clone());
             let body = format!(
