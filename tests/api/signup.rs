@@ -125,6 +125,30 @@ fn double_opt_in(db: TestDb) {
         .json(json!({"email": "b@example.com", "topics": ["nope"]}))
         .send()
         .problem(422, "invalid");
+
+    // The confirmation's own List-Unsubscribe cancels the request in one click.
+    app.post("/v1/subscribe")
+        .anonymous()
+        .json(json!({"email": "c@example.com", "topics": ["offers"]}))
+        .send();
+    let mail = smtp.wait_for(2).pop().unwrap();
+    assert_eq!(mail.to, ["c@example.com"]);
+    let cancel = mail.header("List-Unsubscribe").unwrap();
+    let cancel_path = cancel.trim_matches(['<', '>']).trim_start_matches(app.base()).to_owned();
+    let reply = app
+        .post(&cancel_path)
+        .anonymous()
+        .body("application/x-www-form-urlencoded", "List-Unsubscribe=One-Click")
+        .send();
+    assert_eq!(reply.status, 200);
+    assert_eq!(reason(&app, "c@example.com", "offers"), "unsubscribed_topic");
+    let confirm = mail.link(app.base(), "/c/").unwrap().trim_start_matches(app.base()).to_owned();
+    app.post(&confirm).anonymous().body("application/x-www-form-urlencoded", "").send();
+    assert_eq!(
+        reason(&app, "c@example.com", "offers"),
+        "unsubscribed_topic",
+        "nothing pending is left to confirm"
+    );
 }
 
 fn a_mail_failure_loses_nothing(db: TestDb) {
