@@ -191,9 +191,11 @@ async fn change(
     resubscribe: Option<Resubscribe>,
 ) -> Result<Landing, Error> {
     let hasher = app.hasher.clone();
+    let changed = link.clone();
     super::write(app, move |db| {
+        let link = changed;
         refuse_if_erased(db, &link)?;
-        let contact = contact_of(db, &hasher, &link)?;
+        contact_of(db, &hasher, &link)?;
         let mut write = ContactWrite {
             source: Some(source),
             message_id: link.message_id.clone(),
@@ -210,11 +212,11 @@ async fn change(
         }
         // A repeated click finds the status already set: upsert_on then writes and
         // records nothing.
-        drop(contact);
-        contacts::upsert_on(db, &hasher, &target(&link), &write)?;
-        landing_on(db, &hasher, &link, &languages)
+        contacts::upsert_on(db, &hasher, &target(&link), &write).map(drop)
     })
-    .await
+    .await?;
+    // Read after the commit: the write lock is held no longer than the write needs.
+    landing(app, link, languages).await
 }
 
 fn mask(email: &str) -> String {

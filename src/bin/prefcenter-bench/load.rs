@@ -20,12 +20,33 @@ pub struct Measured {
     pub ratio: Option<f64>,
 }
 
-/// Sends `bodies` (round robin) to `url` from `connections` tasks for `duration`.
+/// One request of a scenario.
+pub struct Request {
+    pub method: reqwest::Method,
+    pub url: String,
+    pub body: Option<String>,
+    pub content_type: &'static str,
+    pub bearer: Option<String>,
+}
+
+impl Request {
+    /// A JSON POST.
+    pub fn json(url: String, body: String, bearer: Option<&str>) -> Self {
+        Self {
+            method: reqwest::Method::POST,
+            url,
+            body: Some(body),
+            content_type: "application/json",
+            bearer: bearer.map(str::to_owned),
+        }
+    }
+}
+
+/// Sends `requests` (round robin, each connection its own share) from `connections`
+/// tasks for `duration`.
 pub fn run(
     name: &str,
-    url: &str,
-    key: Option<&str>,
-    bodies: Arc<Vec<String>>,
+    requests: Arc<Vec<Request>>,
     decisions_per_request: usize,
     connections: usize,
     duration: Duration,
@@ -41,24 +62,26 @@ pub fn run(
         let deadline = Instant::now() + duration;
         let tasks: Vec<_> = (0..connections)
             .map(|c| {
-                let (client, bodies, url, key) =
-                    (client.clone(), bodies.clone(), url.to_owned(), key.map(str::to_owned));
+                let (client, requests) = (client.clone(), requests.clone());
                 tokio::spawn(async move {
                     let mut latencies = Vec::new();
                     let mut errors = 0u64;
                     let mut i = c;
                     while Instant::now() < deadline {
-                        let body = bodies[i % bodies.len()].clone();
+                        let r = &requests[i % requests.len()];
                         i += connections;
                         let mut request =
-                            client.post(&url).header("content-type", "application/json").body(body);
-                        if let Some(key) = &key {
-                            request = request.bearer_auth(key);
+                            client.request(r.method.clone(), &r.url).header("content-type", r.content_type);
+                        if let Some(body) = &r.body {
+                            request = request.body(body.clone());
+                        }
+                        if let Some(bearer) = &r.bearer {
+                            request = request.bearer_auth(bearer);
                         }
                         let started = Instant::now();
                         match request.send().await {
-                            Ok(r) if r.status().is_success() => {
-                                let _ = r.bytes().await;
+                            Ok(reply) if reply.status().is_success() => {
+                                let _ = reply.bytes().await;
                                 latencies.push(started.elapsed().as_micros() as u32);
                             }
                             _ => errors += 1,

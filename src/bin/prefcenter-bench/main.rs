@@ -153,6 +153,58 @@ fn field(line: &str, name: &str) -> Option<u64> {
     clean[start..].chars().take_while(|c| c.is_ascii_digit()).collect::<String>().parse().ok()
 }
 
+/// Signed links for the write and preference scenarios, taken from the API as a
+/// sender would: one-click requests for distinct addresses (so that each POST is a
+/// real write), and preference-API reads.
+type Requests = Arc<Vec<load::Request>>;
+
+fn links(base: &str, key: &str, contacts: usize) -> Result<(Requests, Requests), String> {
+    let client = reqwest::blocking::Client::new();
+    let mut clicks = Vec::new();
+    for b in 0..6 {
+        let emails: Vec<String> =
+            (0..10_000).map(|i| seed::address((b * 10_000 + i) * 13 % contacts)).collect();
+        let reply: serde_json::Value = client
+            .post(format!("{base}/v1/check/batch"))
+            .bearer_auth(key)
+            .json(&json!({"topic": "news", "emails": emails}))
+            .send()
+            .and_then(|r| r.json())
+            .map_err(|e| e.to_string())?;
+        for result in reply["results"].as_array().into_iter().flatten() {
+            if let Some(header) = result["headers"]["List-Unsubscribe"].as_str() {
+                clicks.push(load::Request {
+                    method: reqwest::Method::POST,
+                    url: header.trim_matches(['<', '>']).to_owned(),
+                    body: Some("List-Unsubscribe=One-Click".into()),
+                    content_type: "application/x-www-form-urlencoded",
+                    bearer: None,
+                });
+            }
+        }
+    }
+    let mut reads = Vec::new();
+    for i in 0..500 {
+        let reply: serde_json::Value = client
+            .post(format!("{base}/v1/links"))
+            .bearer_auth(key)
+            .json(&json!({"email": seed::address(i * 31 % contacts), "topic": "news"}))
+            .send()
+            .and_then(|r| r.json())
+            .map_err(|e| e.to_string())?;
+        let url = reply["preferences_url"].as_str().ok_or("no preference link")?;
+        let token = url.rsplit('/').next().unwrap_or_default().to_owned();
+        reads.push(load::Request {
+            method: reqwest::Method::GET,
+            url: format!("{base}/v1/preferences"),
+            body: None,
+            content_type: "application/json",
+            bearer: Some(token),
+        });
+    }
+    Ok((Arc::new(clicks), Arc::new(reads)))
+}
+
 fn bench(args: Args) -> Result<(), String> {
     let contacts = args.contacts.unwrap_or(if args.quick { 100_000 } else { 1_000_000 });
     let duration = Duration::from_secs(args.duration.unwrap_or(if args.quick { 5 } else { 10 }));
@@ -242,63 +294,75 @@ fn run(args: &Args, url: &str, contacts: usize, duration: Duration) -> Result<()
     wait_ready(&bare.base, Duration::from_secs(30))?;
 
     // 3. Scenarios.
-    let singles: Arc<Vec<String>> = Arc::new(
-        (0..10_000)
-            .map(|i| {
-                let topic = ["news", "offers", "receipts"][i % 3];
-                json!({"email": seed::address((i * 7919) % contacts), "topic": topic}).to_string()
-            })
-            .collect(),
-    );
-    let batches: Arc<Vec<String>> = Arc::new(
-        (0..8)
-            .map(|b| {
-                let emails: Vec<String> =
-                    (0..10_000).map(|i| seed::address((b * 10_000 + i * 97) % contacts)).collect();
-                json!({"topic": "news", "emails": emails}).to_string()
-            })
-            .collect(),
-    );
+    let singles: Vec<String> = (0..10_000)
+        .map(|i| {
+            let topic = ["news", "offers", "receipts"][i % 3];
+            json!({"email": seed::address((i * 7919) % contacts), "topic": topic}).to_string()
+        })
+        .collect();
+    let batches: Vec<String> = (0..8)
+        .map(|b| {
+            let emails: Vec<String> =
+                (0..10_000).map(|i| seed::address((b * 10_000 + i * 97) % contacts)).collect();
+            json!({"topic": "news", "emails": emails}).to_string()
+        })
+        .collect();
+    let to = |base: &str, path: &str, bodies: &[String], key: Option<&str>| -> Arc<Vec<load::Request>> {
+        Arc::new(
+            bodies.iter().map(|b| load::Request::json(format!("{base}{path}"), b.clone(), key)).collect(),
+        )
+    };
+    let (clicks, preference_tokens) = links(&server.base, &key, contacts)?;
     let mut results = Vec::new();
     let bare_single = load::run(
         "bare route, single",
-        &format!("{}/check", bare.base),
-        None,
-        singles.clone(),
+        to(&bare.base, "/check", &singles, None),
         1,
         args.connections,
         duration,
     );
-    let mut single = load::run(
-        "POST /v1/check",
-        &format!("{}/v1/check", server.base),
-        Some(&key),
-        singles,
-        1,
-        args.connections,
-        duration,
+    let bare_rps = bare_single.requests_per_second;
+    let with_ratio = |mut m: load::Measured, baseline: f64| {
+        m.ratio = Some(m.requests_per_second / baseline);
+        m
+    };
+    let single = with_ratio(
+        load::run(
+            "POST /v1/check",
+            to(&server.base, "/v1/check", &singles, Some(&key)),
+            1,
+            args.connections,
+            duration,
+        ),
+        bare_rps,
     );
-    single.ratio = Some(single.requests_per_second / bare_single.requests_per_second);
     let bare_batch = load::run(
         "bare route, 10,000 a batch",
-        &format!("{}/check/batch", bare.base),
-        None,
-        batches.clone(),
+        to(&bare.base, "/check/batch", &batches, None),
         10_000,
         args.batch_connections,
         duration,
     );
-    let mut batch = load::run(
-        "POST /v1/check/batch",
-        &format!("{}/v1/check/batch", server.base),
-        Some(&key),
-        batches,
-        10_000,
-        args.batch_connections,
-        duration,
+    let batch_rps = bare_batch.requests_per_second;
+    let batch = with_ratio(
+        load::run(
+            "POST /v1/check/batch",
+            to(&server.base, "/v1/check/batch", &batches, Some(&key)),
+            10_000,
+            args.batch_connections,
+            duration,
+        ),
+        batch_rps,
     );
-    batch.ratio = Some(batch.requests_per_second / bare_batch.requests_per_second);
-    results.extend([bare_single, single, bare_batch, batch]);
+    let unsubscribes = with_ratio(
+        load::run("POST /u/{token} (one-click, durable writes)", clicks, 1, args.connections, duration),
+        bare_rps,
+    );
+    let preferences = with_ratio(
+        load::run("GET /v1/preferences", preference_tokens, 1, args.connections, duration),
+        bare_rps,
+    );
+    results.extend([bare_single, single, bare_batch, batch, unsubscribes, preferences]);
 
     // 4. Report.
     println!();
@@ -316,7 +380,6 @@ fn run(args: &Args, url: &str, contacts: usize, duration: Duration) -> Result<()
             m.errors
         );
     }
-    println!("| one-click unsubscribe, preference API | not measured: those routes come with the recipients' issue |||||");
     let per_contact = |bytes: u64| bytes as f64 / contacts as f64;
     println!();
     println!(
