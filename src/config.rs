@@ -51,6 +51,14 @@ pub struct Config {
     /// Peers whose `X-Forwarded-For` is believed: the client address is otherwise the
     /// socket's.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Days client pseudonyms and user agents stay on events.
+    pub retention_days: u64,
+    /// Days an expired suppression is kept before it is removed.
+    pub expired_suppression_days: u64,
+    /// Days a `pending` status waits for its confirmation.
+    pub pending_days: u64,
+    /// Minutes between two retention runs inside the server.
+    pub purge_interval_minutes: u64,
 }
 
 /// The file's keys: the settings' names without the `PREFCENTER_` prefix, in lower case.
@@ -75,6 +83,10 @@ struct FileSettings {
     preference_link_days: Option<u64>,
     confirm_link_days: Option<u64>,
     trusted_proxies: Option<String>,
+    retention_days: Option<u64>,
+    expired_suppression_days: Option<u64>,
+    pending_days: Option<u64>,
+    purge_interval_minutes: Option<u64>,
 }
 
 impl Config {
@@ -163,7 +175,15 @@ impl Config {
             .filter(|p| !p.is_empty())
             .map(|p| p.parse().map_err(|_| format!("PREFCENTER_TRUSTED_PROXIES: {p:?} is not an IP address")))
             .collect::<Result<Vec<_>, _>>()?;
+        let retention_days = number("RETENTION_DAYS", file.retention_days, 730)?;
+        let expired_suppression_days = number("EXPIRED_SUPPRESSION_DAYS", file.expired_suppression_days, 30)?;
+        let pending_days = number("PENDING_DAYS", file.pending_days, 30)?;
+        let purge_interval_minutes = number("PURGE_INTERVAL_MINUTES", file.purge_interval_minutes, 60)?;
         Ok(Self {
+            retention_days,
+            expired_suppression_days,
+            pending_days,
+            purge_interval_minutes,
             smtp_url,
             outbox_dir,
             mail_from,

@@ -41,6 +41,7 @@ pub struct App {
     pub limits: http::limits::Limits,
     pub keys: KeyCache,
     pub index: Arc<index::Index>,
+    pub purged: service::privacy::PurgeMetrics,
 }
 
 /// Opens the database, runs pending migrations, loads (or on first start generates)
@@ -88,6 +89,7 @@ pub fn prepare(config: Config) -> Result<App, String> {
         limits: Default::default(),
         keys: KeyCache::default(),
         index,
+        purged: service::privacy::PurgeMetrics::new(),
     })
 }
 
@@ -121,6 +123,11 @@ pub fn server(
     let tailer = index::spawn_tailer(Arc::downgrade(&app.clone().into_inner()), poll);
     let metrics = http::metrics()?;
     app.index.gauges.register(&metrics.registry).map_err(std::io::Error::other)?;
+    app.purged.register(&metrics.registry).map_err(std::io::Error::other)?;
+    service::privacy::spawn_purger(
+        Arc::downgrade(&app.clone().into_inner()),
+        Duration::from_secs(app.config.purge_interval_minutes * 60),
+    );
     let mut server = actix_web::HttpServer::new(move || {
         actix_web::App::new()
             .app_data(app.clone())

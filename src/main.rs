@@ -29,6 +29,13 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     ApiKey(ApiKeyCommand),
+    /// Apply retention now: forget old client data, expired suppressions and
+    /// sign-ups never confirmed.
+    Purge {
+        /// Apply it as of this time (RFC 3339) instead of now.
+        #[arg(long, value_name = "TIME")]
+        as_of: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -61,6 +68,7 @@ fn main() -> ExitCode {
         Command::Serve => serve(config),
         Command::Migrate => migrate(&config),
         Command::ApiKey(command) => api_key(&config, command),
+        Command::Purge { as_of } => purge(&config, as_of.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -150,6 +158,22 @@ fn migrate(config: &Config) -> Result<(), String> {
             println!("applied {version}");
         }
     }
+    Ok(())
+}
+
+fn purge(config: &Config, as_of: Option<&str>) -> Result<(), String> {
+    let now = match as_of {
+        Some(t) => {
+            chrono::DateTime::parse_from_rfc3339(t).map_err(|e| format!("--as-of {t:?}: {e}"))?.naive_utc()
+        }
+        None => store::now(),
+    };
+    let mut db = open(config)?;
+    let retention = prefcenter::service::privacy::Retention::from_config(config);
+    let report =
+        prefcenter::service::privacy::purge_on(&mut db, retention, now).map_err(|e| e.to_string())?;
+    tracing::info!(?report, "retention applied");
+    println!("{}", serde_json::to_string(&report).unwrap_or_default());
     Ok(())
 }
 

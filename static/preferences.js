@@ -7,6 +7,22 @@
   if (!form || !window.fetch) return;
   var token = decodeURIComponent(location.pathname.split("/").pop());
   var saved = document.querySelector(".saved");
+  var download = document.getElementById("download");
+  if (download) {
+    download.hidden = false;
+    download.addEventListener("click", function () {
+      fetch("/v1/preferences/export", { headers: { "Authorization": "Bearer " + token }, credentials: "omit" })
+        .then(function (response) { if (!response.ok) throw new Error(response.status); return response.blob(); })
+        .then(function (blob) {
+          var link = document.createElement("a");
+          link.href = URL.createObjectURL(blob);
+          link.download = "my-email-preferences.json";
+          document.body.appendChild(link);
+          link.click();
+          link.remove();
+        });
+    });
+  }
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var topics = {};

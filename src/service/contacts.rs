@@ -88,6 +88,10 @@ pub struct ContactWrite {
     /// Filled by the recipients' routes, never from a request body.
     #[serde(skip)]
     pub evidence: Evidence,
+    /// Store the contact but leave an erasure suppression in place: a sign-up asks to
+    /// be mailed again, only its confirmation may lift the erasure.
+    #[serde(skip)]
+    pub keep_erasure: bool,
 }
 
 /// The body of `PATCH /v1/contacts/{contact}`: a correction.
@@ -259,7 +263,7 @@ where
     value.parse().map_err(|e: T::Err| Error::Internal(format!("stored value: {e}")))
 }
 
-fn view(db: &mut Db, row: ContactRow) -> Result<ContactView, Error> {
+pub(crate) fn view(db: &mut Db, row: ContactRow) -> Result<ContactView, Error> {
     let subscriptions = store::subscriptions::for_contact(db, &row.id)?
         .into_iter()
         .map(|s| Ok((s.topic_key, parse_stored(&s.status)?)))
@@ -309,11 +313,11 @@ fn ensure_external_id_free(db: &mut Db, contact_id: &str, external_id: &Option<S
 
 /// An address erased on request is not stored again unless consent was given again;
 /// with that proof, the erasure suppression is lifted (and the lifting recorded).
-fn clear_erasure(db: &mut Db, change: &Change) -> Result<(), Error> {
+fn clear_erasure(db: &mut Db, change: &Change, keep: bool) -> Result<(), Error> {
     let Some(suppression) = store::suppressions::find(db, &change.hash.0)? else {
         return Ok(());
     };
-    if suppression.reason != Reason::Erasure.as_str() {
+    if suppression.reason != Reason::Erasure.as_str() || keep {
         return Ok(());
     }
     if change.resubscribe.is_none() {
@@ -454,7 +458,7 @@ pub(crate) fn upsert_on(
     }
     let mut changed = !fields.is_empty();
     if created {
-        clear_erasure(db, &change)?;
+        clear_erasure(db, &change, write.keep_erasure)?;
         store::contacts::insert(db, &row)?;
         store::events::append(db, change.event(EventType::ContactCreated))?;
     } else if changed {

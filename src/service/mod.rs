@@ -6,6 +6,7 @@ pub mod changes;
 pub mod check;
 pub mod contacts;
 pub mod mail;
+pub mod privacy;
 pub mod recipients;
 pub mod signup;
 pub mod suppressions;

@@ -234,6 +234,7 @@ fn preferences_on(
     link: &Link,
     languages: &[String],
 ) -> Result<Preferences, Error> {
+    refuse_if_erased(db, link)?;
     let contact = contact_of(db, hasher, link)?;
     let statuses: BTreeMap<String, String> = match &contact {
         Some(c) => store::subscriptions::for_contact(db, &c.id)?

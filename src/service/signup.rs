@@ -119,6 +119,7 @@ pub async fn subscribe(
                 consent: "asked for on a sign-up form, pending confirmation".into(),
                 legal_basis: None,
             }),
+            keep_erasure: true,
             ..ContactWrite::default()
         };
         if let Some(locale) = locale {
@@ -146,15 +147,11 @@ pub async fn subscribe(
                 write.subscriptions.insert(key.clone(), Status::Pending);
             }
         }
-        match contacts::upsert_on(db, &hasher, &target, &write) {
-            Ok((view, _)) => Ok(Some((view, names))),
-            // An erased address is not stored again; the answer looks the same.
-            Err(Error::Conflict { code: "erased", .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
+        let (view, _) = contacts::upsert_on(db, &hasher, &target, &write)?;
+        Ok((view, names))
     })
     .await?;
-    let Some((contact, names)) = outcome else { return Ok(()) };
+    let (contact, names) = outcome;
     let id = uuid::Uuid::parse_str(&contact.id).map_err(|e| Error::Internal(e.to_string()))?;
     let days = app.config.confirm_link_days;
     let confirm = format!(
@@ -207,8 +204,8 @@ fn pending_on(
 }
 
 /// Confirms every pending status of the link's contact. A new confirmed opt-in also
-/// lifts an unsubscribe from all promotional mail and a suppression an unsubscribe
-/// caused — never a bounce or a complaint.
+/// lifts an unsubscribe from all promotional mail, a suppression an unsubscribe caused
+/// and an erasure suppression — never a bounce or a complaint.
 pub async fn confirm(
     app: &App,
     link: Link,
@@ -240,7 +237,11 @@ pub async fn confirm(
         };
         contacts::upsert_on(db, &hasher, &ContactRef::Id(id), &write)?;
         if let Some(suppression) = store::suppressions::find(db, &contact.address_hash)? {
-            if suppression.reason == Reason::Unsubscribe.as_str() {
+            // An unsubscribe's suppression, or an erasure's: the person asked again and
+            // confirmed from their own mailbox.
+            if suppression.reason == Reason::Unsubscribe.as_str()
+                || suppression.reason == Reason::Erasure.as_str()
+            {
                 store::suppressions::delete(db, &contact.address_hash)?;
                 store::events::append(
                     db,

@@ -83,3 +83,7 @@ pub fn emails_by_id(db: &mut Db, ids: &[String]) -> QueryResult<Vec<(String, Opt
 pub fn insert_many(db: &mut Db, rows: &[ContactRow]) -> QueryResult<()> {
     crate::per_backend!(db, |conn| diesel::insert_into(contacts::table).values(rows).execute(conn)).map(drop)
 }
+
+pub fn delete(db: &mut Db, id: &str) -> QueryResult<()> {
+    diesel::delete(contacts::table.find(id)).execute(db).map(drop)
+}

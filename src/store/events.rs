@@ -98,3 +98,57 @@ pub fn after(db: &mut Db, after: i64, limit: i64) -> QueryResult<Vec<EventRow>> 
         .select(EventRow::as_select())
         .load(db)
 }
+
+/// Every event of a contact, oldest first (for an export).
+pub fn all_for_contact(db: &mut Db, contact_id: &str) -> QueryResult<Vec<EventRow>> {
+    events::table
+        .filter(events::contact_id.eq(contact_id))
+        .order(events::seq)
+        .select(EventRow::as_select())
+        .load(db)
+}
+
+/// Removes every personal field from a contact's events; they stay as counts of what
+/// happened and when.
+pub fn scrub_contact(db: &mut Db, contact_id: &str) -> QueryResult<usize> {
+    diesel::update(events::table.filter(events::contact_id.eq(contact_id)))
+        .set((
+            events::contact_id.eq(None::<String>),
+            events::address_hash.eq(None::<Vec<u8>>),
+            events::previous_address_hash.eq(None::<Vec<u8>>),
+            events::client.eq(None::<String>),
+            events::user_agent.eq(None::<String>),
+            events::message_id.eq(None::<String>),
+            events::consent.eq(None::<String>),
+            events::legal_basis.eq(None::<String>),
+            events::detail.eq(None::<String>),
+        ))
+        .execute(db)
+}
+
+/// Forgets the client pseudonym and user agent of events older than `before`.
+pub fn scrub_clients_before(db: &mut Db, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        events::table
+            .filter(events::occurred_at.lt(before))
+            .filter(events::client.is_not_null().or(events::user_agent.is_not_null())),
+    )
+    .set((events::client.eq(None::<String>), events::user_agent.eq(None::<String>)))
+    .execute(db)
+}
+
+/// Removes every personal field from the events about an address that name no
+/// contact (its suppressions'), as an erasure requires.
+pub fn scrub_address(db: &mut Db, hash: &[u8]) -> QueryResult<usize> {
+    diesel::update(events::table.filter(events::address_hash.eq(hash)).filter(events::contact_id.is_null()))
+        .set((
+            events::address_hash.eq(None::<Vec<u8>>),
+            events::client.eq(None::<String>),
+            events::user_agent.eq(None::<String>),
+            events::message_id.eq(None::<String>),
+            events::consent.eq(None::<String>),
+            events::legal_basis.eq(None::<String>),
+            events::detail.eq(None::<String>),
+        ))
+        .execute(db)
+}

@@ -239,6 +239,16 @@ where
     db.transaction(work)
 }
 
+/// After an erasure on SQLite, copies the WAL back into the database file and
+/// truncates it, so that the erased rows do not linger in the log (`secure_delete`
+/// has already zeroed them in the file). Nothing to do on PostgreSQL.
+pub fn checkpoint(db: &mut Db) -> Result<(), Error> {
+    if let Db::Sqlite(conn) = db {
+        conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")?;
+    }
+    Ok(())
+}
+
 const LEDGER_CHANNEL: &str = "prefcenter_ledger";
 
 /// A PostgreSQL connection that `LISTEN`s for ledger writes. `LISTEN` does not work on

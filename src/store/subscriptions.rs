@@ -78,3 +78,21 @@ pub fn insert_many(db: &mut Db, rows: &[SubscriptionRow]) -> QueryResult<()> {
 pub fn contacts_with_statuses(db: &mut Db) -> QueryResult<i64> {
     subscriptions::table.select(diesel::dsl::count(subscriptions::contact_id).aggregate_distinct()).first(db)
 }
+
+/// `pending` statuses last changed before `before`, with their contact's address hash.
+pub fn pending_before(
+    db: &mut Db,
+    before: chrono::NaiveDateTime,
+) -> QueryResult<Vec<(String, String, Vec<u8>)>> {
+    use super::schema::contacts;
+    subscriptions::table
+        .inner_join(contacts::table)
+        .filter(subscriptions::status.eq("pending"))
+        .filter(subscriptions::updated_at.lt(before))
+        .select((subscriptions::contact_id, subscriptions::topic_key, contacts::address_hash))
+        .load(db)
+}
+
+pub fn delete(db: &mut Db, contact_id: &str, topic_key: &str) -> QueryResult<()> {
+    diesel::delete(subscriptions::table.find((contact_id, topic_key))).execute(db).map(drop)
+}

@@ -73,3 +73,11 @@ pub fn emails(db: &mut Db, hashes: &[Vec<u8>]) -> QueryResult<Vec<(Vec<u8>, Opti
         .select((suppressions::address_hash, suppressions::email))
         .load(db)
 }
+
+/// Suppressions that expired before `before`.
+pub fn expired_before(db: &mut Db, before: NaiveDateTime) -> QueryResult<Vec<SuppressionRow>> {
+    suppressions::table
+        .filter(suppressions::expires_at.lt(before))
+        .select(SuppressionRow::as_select())
+        .load(db)
+}

@@ -13,6 +13,7 @@ mod consistency;
 mod contacts;
 mod errors;
 mod ops;
+mod privacy;
 mod processes;
 mod recipients;
 mod signup;

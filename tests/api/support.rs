@@ -161,6 +161,56 @@ impl TestApp {
         Self { running: Some(running), admin, http: Client::new(), db }
     }
 
+    /// Everything the database holds, as text: on SQLite the database files
+    /// themselves (with the log), on PostgreSQL every row of every table as JSON. For
+    /// tests that must find no trace of something.
+    pub fn database_contents(&self) -> Vec<u8> {
+        match &self.db {
+            TestDb::Sqlite { url, .. } => {
+                let path = url.trim_start_matches("sqlite://");
+                let mut all = Vec::new();
+                for suffix in ["", "-wal", "-shm"] {
+                    if let Ok(bytes) = std::fs::read(format!("{path}{suffix}")) {
+                        all.extend(bytes);
+                    }
+                }
+                all
+            }
+            TestDb::Postgres { url, .. } => {
+                #[derive(diesel::QueryableByName)]
+                struct Dump {
+                    #[diesel(sql_type = diesel::sql_types::Text)]
+                    text: String,
+                }
+                let mut conn = PgConnection::establish(url).unwrap();
+                let tables = [
+                    "settings",
+                    "api_keys",
+                    "topics",
+                    "topic_translations",
+                    "contacts",
+                    "subscriptions",
+                    "suppressions",
+                    "soft_bounces",
+                    "feedback_receipts",
+                    "events",
+                ];
+                let mut all = String::new();
+                for table in tables {
+                    let rows: Vec<Dump> = diesel::RunQueryDsl::load(
+                        diesel::sql_query(format!("SELECT coalesce(string_agg(row_to_json(t)::text, E'\\n'), '') AS text FROM {table} t")),
+                        &mut conn,
+                    )
+                    .unwrap();
+                    for row in rows {
+                        all.push_str(&row.text);
+                    }
+                }
+                all.into_bytes()
+            }
+        }
+    }
+
     /// Runs one SQL statement on the test database, for tests that break it on purpose.
     pub fn sql(&self, statement: &str) {
         use diesel::connection::SimpleConnection;

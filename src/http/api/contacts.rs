@@ -3,6 +3,7 @@
 
 use actix_web::{web, HttpResponse};
 
+use crate::domain::Source;
 use crate::error::{Error, Problem};
 use crate::http::auth::{Caller, Contacts};
 use crate::http::json::Json;
@@ -10,6 +11,7 @@ use crate::http::resource;
 use crate::service::contacts::{
     self, ContactPatch, ContactRef, ContactView, ContactWrite, EventPage, EventsQuery, StatusWrite,
 };
+use crate::service::privacy::{self, Export};
 use crate::App;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -17,8 +19,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         resource("/contacts/{contact}")
             .route(web::put().to(upsert))
             .route(web::get().to(get))
-            .route(web::patch().to(correct)),
+            .route(web::patch().to(correct))
+            .route(web::delete().to(erase)),
     )
+    .service(resource("/contacts/{contact}/export").route(web::get().to(export)))
     .service(resource("/contacts/{contact}/subscriptions/{topic}").route(web::put().to(set_status)))
     .service(resource("/contacts/{contact}/events").route(web::get().to(events)));
 }
@@ -105,4 +109,35 @@ pub async fn events(
 ) -> Result<HttpResponse, Error> {
     let target = ContactRef::parse(&contact)?;
     Ok(HttpResponse::Ok().json(contacts::events(&app, target, query.into_inner()).await?))
+}
+
+/// Everything held about a contact, as one document (access and portability).
+#[utoipa::path(get, path = "/v1/contacts/{contact}/export", tag = "contacts",
+    params(("contact" = String, Path, description = "The contact's id or URL-encoded address")),
+    security(("api_key" = ["contacts"])),
+    responses((status = 200, body = Export), (status = 404, description = "Nothing is held", body = Problem, content_type = "application/problem+json")))]
+pub async fn export(
+    _: Caller<Contacts>,
+    app: web::Data<App>,
+    contact: web::Path<String>,
+) -> Result<HttpResponse, Error> {
+    let target = ContactRef::parse(&contact)?;
+    Ok(HttpResponse::Ok().json(privacy::export(&app, target).await?))
+}
+
+/// Erase a contact: its statuses and every personal field of its events go; an
+/// `erasure` suppression, keyed by the address's hash alone, keeps it from being
+/// mailed again.
+#[utoipa::path(delete, path = "/v1/contacts/{contact}", tag = "contacts",
+    params(("contact" = String, Path, description = "The contact's id or URL-encoded address")),
+    security(("api_key" = ["contacts"])),
+    responses((status = 204, description = "Erased"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn erase(
+    _: Caller<Contacts>,
+    app: web::Data<App>,
+    contact: web::Path<String>,
+) -> Result<HttpResponse, Error> {
+    let target = ContactRef::parse(&contact)?;
+    privacy::erase(&app, target, Source::Api).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -25,7 +25,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         crate::http::resource("/p/{token}").route(web::get().to(show)).route(web::post().to(save_form)),
     )
-    .service(crate::http::resource("/v1/preferences").route(web::get().to(get)).route(web::put().to(put)));
+    .service(
+        crate::http::resource("/v1/preferences")
+            .route(web::get().to(get))
+            .route(web::put().to(put))
+            .route(web::delete().to(erase)),
+    )
+    .service(crate::http::resource("/v1/preferences/export").route(web::get().to(export)))
+    .service(
+        crate::http::resource("/p/{token}/delete")
+            .route(web::get().to(confirm_erase))
+            .route(web::post().to(erase_form)),
+    );
 }
 
 /// A verified preference link from the `Authorization: Bearer` header (401 otherwise).
@@ -119,6 +130,14 @@ fn render(token: &str, preferences: &Preferences, lang: Lang, saved: bool) -> Ht
         r#"<button type="submit" class="primary">{}</button></form>"#,
         escape(words.save)
     ));
+    // Download fetches the export with the token as a bearer (the script); the link to
+    // delete asks for confirmation first.
+    body.push_str(&format!(
+        r#"<p class="privacy"><button type="button" class="secondary" id="download" hidden>{}</button> <a href="/p/{}/delete">{}</a></p>"#,
+        escape(words.download),
+        escape(token),
+        escape(words.erase_link)
+    ));
     page(StatusCode::OK, lang, words.preferences_title, &body, true)
 }
 
@@ -174,5 +193,74 @@ async fn save_form(
             render(&token, &preferences, lang, true)
         }
         Err(e) => super::error(Lang::choose(None, &client.languages), &e),
+    }
+}
+
+fn target(link: &Link) -> crate::service::contacts::ContactRef {
+    match link.recipient {
+        crate::domain::token::Recipient::Contact(id) => crate::service::contacts::ContactRef::Id(id),
+        crate::domain::token::Recipient::Address(hash) => crate::service::contacts::ContactRef::Hash(hash),
+    }
+}
+
+/// Everything held about the link's owner, as one JSON document.
+#[utoipa::path(get, path = "/v1/preferences/export", tag = "recipients",
+    security(("preference_token" = [])),
+    responses((status = 200, body = crate::service::privacy::Export), (status = 401, description = "No valid preference token")))]
+pub async fn export(link: PreferenceLink, app: web::Data<App>) -> Result<HttpResponse, Error> {
+    let document = crate::service::privacy::export(&app, target(&link.0)).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("Content-Disposition", "attachment; filename=\"my-email-preferences.json\""))
+        .json(document))
+}
+
+/// Erase the link's owner.
+#[utoipa::path(delete, path = "/v1/preferences", tag = "recipients",
+    security(("preference_token" = [])),
+    responses((status = 204, description = "Erased"), (status = 401, description = "No valid preference token")))]
+pub async fn erase(link: PreferenceLink, app: web::Data<App>) -> Result<HttpResponse, Error> {
+    crate::service::privacy::erase(&app, target(&link.0), crate::domain::Source::Page).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// "Delete my data" asks before it does anything: a page reached by GET changes
+/// nothing.
+async fn confirm_erase(app: web::Data<App>, token: web::Path<String>, client: Client) -> HttpResponse {
+    let lang = Lang::choose(None, &client.languages);
+    if let Err(e) = verify(&app, &token, Audience::Preferences) {
+        return super::error(lang, &e);
+    }
+    let words = lang.words();
+    let body = format!(
+        r#"<p>{}</p><form method="post" action="/p/{}/delete"><button type="submit" class="primary">{}</button></form><p><a href="/p/{}">{}</a></p>"#,
+        escape(words.erase_question),
+        escape(&token),
+        escape(words.erase_button),
+        escape(&token),
+        escape(words.erase_cancel)
+    );
+    page(StatusCode::OK, lang, words.erase_title, &body, false)
+}
+
+async fn erase_form(app: web::Data<App>, token: web::Path<String>, client: Client) -> HttpResponse {
+    let lang = Lang::choose(None, &client.languages);
+    let result = async {
+        let link = verify(&app, &token, Audience::Preferences)?;
+        crate::service::privacy::erase(&app, target(&link), crate::domain::Source::Page).await
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            let words = lang.words();
+            page(
+                StatusCode::OK,
+                lang,
+                words.erase_title,
+                &format!("<p class=\"done\">{}</p>", escape(words.erased_done)),
+                false,
+            )
+        }
+        Err(e) => super::error(lang, &e),
     }
 }

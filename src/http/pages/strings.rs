@@ -67,6 +67,13 @@ pub struct Words {
     pub confirm_button: &'static str,
     pub confirmed: &'static str,
     pub nothing_pending: &'static str,
+    pub download: &'static str,
+    pub erase_link: &'static str,
+    pub erase_title: &'static str,
+    pub erase_question: &'static str,
+    pub erase_button: &'static str,
+    pub erase_cancel: &'static str,
+    pub erased_done: &'static str,
 }
 
 static EN: Words = Words {
@@ -100,6 +107,13 @@ static EN: Words = Words {
     confirm_button: "Yes, subscribe me",
     confirmed: "Thank you: your subscription is confirmed.",
     nothing_pending: "There is nothing left to confirm.",
+    download: "Download my data",
+    erase_link: "Delete my data",
+    erase_title: "Delete my data",
+    erase_question: "Delete everything we hold about you? Your choices and their history will be deleted, and we will never email this address again unless you sign up anew.",
+    erase_button: "Yes, delete my data",
+    erase_cancel: "No, go back",
+    erased_done: "Your data is deleted. We will not email this address again.",
 };
 
 static FR: Words = Words {
@@ -132,6 +146,13 @@ static FR: Words = Words {
     confirm_button: "Oui, je m'inscris",
     confirmed: "Merci : votre inscription est confirmée.",
     nothing_pending: "Il n'y a plus rien à confirmer.",
+    download: "Télécharger mes données",
+    erase_link: "Supprimer mes données",
+    erase_title: "Supprimer mes données",
+    erase_question: "Supprimer tout ce que nous conservons sur vous\u{202f}? Vos choix et leur historique seront supprimés, et nous n'écrirons plus jamais à cette adresse, sauf nouvelle inscription de votre part.",
+    erase_button: "Oui, supprimer mes données",
+    erase_cancel: "Non, revenir",
+    erased_done: "Vos données sont supprimées. Nous n'écrirons plus à cette adresse.",
 };
 
 #[cfg(test)]

@@ -1,0 +1,251 @@
+//! The privacy rights: access (everything held about a person, as one document),
+//! erasure (which keeps the address from being mailed again by mistake), and
+//! retention (forgetting what is no longer needed).
+
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::contacts::{self, ContactRef, ContactView, EventView};
+use super::suppressions::SuppressionView;
+use crate::domain::{AddressHash, AddressHasher, EventType, Reason, Scope, Source};
+use crate::error::Error;
+use crate::store::events::NewEvent;
+use crate::store::suppressions::SuppressionRow;
+use crate::store::{self, Db};
+use crate::App;
+
+/// Everything prefcenter holds about one person.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Export {
+    pub exported_at: DateTime<Utc>,
+    /// `null` when only a suppression of the address is held.
+    pub contact: Option<ContactView>,
+    /// The consent history: every change, with its evidence.
+    pub events: Vec<EventView>,
+    /// Suppressions of the address.
+    pub suppressions: Vec<SuppressionView>,
+}
+
+fn export_on(db: &mut Db, hasher: &AddressHasher, target: &ContactRef) -> Result<Export, Error> {
+    let contact = contacts::find(db, hasher, target)?;
+    let hash = match (&contact, target) {
+        (Some(c), _) => AddressHash::from_slice(&c.address_hash),
+        (None, ContactRef::Hash(hash)) => Some(*hash),
+        (None, ContactRef::Address(address)) => Some(hasher.hash(address)),
+        (None, ContactRef::Id(_)) => None,
+    };
+    let suppressions: Vec<SuppressionView> = match hash {
+        Some(hash) => store::suppressions::find(db, &hash.0)?
+            .filter(|s| s.reason != Reason::Erasure.as_str())
+            .map(SuppressionView::from)
+            .into_iter()
+            .collect(),
+        None => Vec::new(),
+    };
+    let Some(contact) = contact else {
+        if suppressions.is_empty() {
+            return Err(Error::not_found("nothing is held about this contact"));
+        }
+        return Ok(Export { exported_at: Utc::now(), contact: None, events: Vec::new(), suppressions });
+    };
+    let events = store::events::all_for_contact(db, &contact.id)?.into_iter().map(EventView::from).collect();
+    let contact = contacts::view(db, contact)?;
+    Ok(Export { exported_at: Utc::now(), contact: Some(contact), events, suppressions })
+}
+
+pub async fn export(app: &App, target: ContactRef) -> Result<Export, Error> {
+    let hasher = app.hasher.clone();
+    store::run(&app.pool, move |db| export_on(db, &hasher, &target)).await
+}
+
+/// Erases a contact in one transaction: the contact and its statuses are deleted,
+/// every personal field of its events is cleared (the events stay, as counts), and
+/// an `erasure` suppression keyed by the address hash — with no address — keeps the
+/// address from being mailed again. On SQLite the log is then checkpointed, so that
+/// nothing readable remains in the database files.
+pub async fn erase(app: &App, target: ContactRef, source: Source) -> Result<(), Error> {
+    let hasher = app.hasher.clone();
+    super::write(app, move |db| {
+        let contact = contacts::find(db, &hasher, &target)?;
+        let hash = match (&contact, &target) {
+            (Some(c), _) => AddressHash::from_slice(&c.address_hash)
+                .ok_or_else(|| Error::Internal("stored hash".into()))?,
+            (None, ContactRef::Hash(hash)) => *hash,
+            (None, _) => return Err(Error::not_found("there is no such contact")),
+        };
+        let now = store::now();
+        if let Some(contact) = &contact {
+            store::events::scrub_contact(db, &contact.id)?;
+            store::contacts::delete(db, &contact.id)?;
+        }
+        store::events::scrub_address(db, &hash.0)?;
+        let row = SuppressionRow {
+            address_hash: hash.0.to_vec(),
+            email: None,
+            reason: Reason::Erasure.as_str().into(),
+            scope: Scope::All.as_str().into(),
+            source: source.as_str().into(),
+            note: None,
+            created_at: now,
+            expires_at: None,
+        };
+        match store::suppressions::find(db, &hash.0)? {
+            Some(_) => store::suppressions::update(db, &row)?,
+            None => store::suppressions::insert(db, &row)?,
+        }
+        for kind in [EventType::ContactErased, EventType::SuppressionAdded] {
+            let erasure = kind == EventType::SuppressionAdded;
+            store::events::append(
+                db,
+                NewEvent {
+                    occurred_at: now,
+                    kind: kind.as_str().into(),
+                    address_hash: Some(hash.0.to_vec()),
+                    reason: erasure.then(|| Reason::Erasure.as_str().into()),
+                    scope: erasure.then(|| Scope::All.as_str().into()),
+                    source: source.as_str().into(),
+                    ..NewEvent::default()
+                },
+            )?;
+        }
+        Ok(())
+    })
+    .await?;
+    store::run(&app.pool, store::checkpoint).await
+}
+
+/// How long things are kept.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    /// Client pseudonyms and user agents on events.
+    pub client_data: TimeDelta,
+    /// How long an expired suppression is kept before it is removed.
+    pub expired_suppressions: TimeDelta,
+    /// How long a `pending` status waits for its confirmation.
+    pub pending: TimeDelta,
+}
+
+impl Retention {
+    pub fn from_config(config: &crate::Config) -> Self {
+        let days = |d: u64| TimeDelta::days(i64::try_from(d).unwrap_or(i64::MAX / 86_400_000).min(365_000));
+        Self {
+            client_data: days(config.retention_days),
+            expired_suppressions: days(config.expired_suppression_days),
+            pending: days(config.pending_days),
+        }
+    }
+}
+
+/// What one purge removed.
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub struct PurgeReport {
+    pub events_scrubbed: usize,
+    pub suppressions_removed: usize,
+    pub pending_removed: usize,
+}
+
+/// Applies retention as of `now` (a parameter, so tests drive the clock).
+pub fn purge_on(db: &mut Db, retention: Retention, now: NaiveDateTime) -> Result<PurgeReport, Error> {
+    store::write(db, |db| {
+        let mut report = PurgeReport {
+            events_scrubbed: store::events::scrub_clients_before(db, now - retention.client_data)?,
+            ..PurgeReport::default()
+        };
+        for row in store::suppressions::expired_before(db, now - retention.expired_suppressions)? {
+            store::suppressions::delete(db, &row.address_hash)?;
+            store::events::append(
+                db,
+                NewEvent {
+                    occurred_at: now,
+                    kind: EventType::SuppressionRemoved.as_str().into(),
+                    address_hash: Some(row.address_hash),
+                    reason: Some(row.reason),
+                    scope: Some(row.scope),
+                    source: Source::Retention.as_str().into(),
+                    detail: Some("expired".into()),
+                    ..NewEvent::default()
+                },
+            )?;
+            report.suppressions_removed += 1;
+        }
+        for (contact_id, topic, hash) in store::subscriptions::pending_before(db, now - retention.pending)? {
+            store::subscriptions::delete(db, &contact_id, &topic)?;
+            store::events::append(
+                db,
+                NewEvent {
+                    occurred_at: now,
+                    kind: EventType::SubscriptionChanged.as_str().into(),
+                    contact_id: Some(contact_id),
+                    address_hash: Some(hash),
+                    topic_key: Some(topic),
+                    old_status: Some("pending".into()),
+                    source: Source::Retention.as_str().into(),
+                    detail: Some("never confirmed".into()),
+                    ..NewEvent::default()
+                },
+            )?;
+            report.pending_removed += 1;
+        }
+        Ok(report)
+    })
+}
+
+/// Counts of what retention removed, on `/metrics`.
+pub struct PurgeMetrics(prometheus::IntCounterVec);
+
+impl PurgeMetrics {
+    pub fn new() -> Self {
+        let opts = prometheus::Opts::new("prefcenter_purged_total", "What retention removed, by kind");
+        Self(prometheus::IntCounterVec::new(opts, &["kind"]).expect("a valid metric"))
+    }
+
+    pub fn register(&self, registry: &prometheus::Registry) -> prometheus::Result<()> {
+        registry.register(Box::new(self.0.clone()))
+    }
+
+    pub fn record(&self, report: &PurgeReport) {
+        self.0.with_label_values(&["event_client_data"]).inc_by(report.events_scrubbed as u64);
+        self.0.with_label_values(&["expired_suppression"]).inc_by(report.suppressions_removed as u64);
+        self.0.with_label_values(&["unconfirmed_pending"]).inc_by(report.pending_removed as u64);
+    }
+}
+
+impl Default for PurgeMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Runs retention every `interval` inside the server, logging and counting what each
+/// run removed. Ends with the application.
+pub fn spawn_purger(app: std::sync::Weak<App>, interval: std::time::Duration) {
+    std::thread::Builder::new()
+        .name("retention".into())
+        .spawn(move || {
+            let mut last: Option<std::time::Instant> = None;
+            loop {
+                let Some(app) = app.upgrade() else { return };
+                if last.is_none_or(|at| at.elapsed() >= interval) {
+                    last = Some(std::time::Instant::now());
+                    let retention = Retention::from_config(&app.config);
+                    let result =
+                        app.pool.get().map_err(|e| Error::Unavailable(e.to_string())).and_then(|mut db| {
+                            let report = purge_on(&mut db, retention, store::now())?;
+                            app.index.catch_up(&mut db)?;
+                            Ok(report)
+                        });
+                    match result {
+                        Ok(report) => {
+                            app.purged.record(&report);
+                            tracing::info!(?report, "retention applied");
+                        }
+                        Err(e) => tracing::warn!(error = %e, "retention could not run"),
+                    }
+                }
+                drop(app);
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        })
+        .expect("a thread for retention");
+}
