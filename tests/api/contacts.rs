@@ -186,33 +186,14 @@ each_backend! {
     }
 
     fn an_erased_address_needs_consent_proof(app) {
-        // Erasure itself is the privacy issue's; its suppression is stored here as the
-        // erasure will leave it.
-        let mut db = prefcenter::store::connect(&prefcenter::store::DatabaseUrl::parse(app.db.url()).unwrap(), 1).unwrap().get().unwrap();
-        let hasher = {
-            let key = prefcenter::store::settings::get(&mut db, "address_hash_key").unwrap().unwrap();
-            use base64::Engine;
-            let bytes: [u8; 32] = base64::engine::general_purpose::STANDARD.decode(key).unwrap().try_into().unwrap();
-            prefcenter::domain::AddressHasher::new(bytes)
-        };
-        let address = prefcenter::domain::NormalizedAddress::parse("gone@example.com").unwrap();
-        diesel::RunQueryDsl::execute(
-            diesel::insert_into(prefcenter::store::schema::suppressions::table).values(prefcenter::store::suppressions::SuppressionRow {
-                address_hash: hasher.hash(&address).0.to_vec(),
-                email: None,
-                reason: "erasure".into(),
-                scope: "all".into(),
-                source: "api".into(),
-                note: None,
-                created_at: prefcenter::store::now(),
-                expires_at: None,
-            }),
-            &mut db,
-        ).unwrap();
+        app.contact("gone@example.com", json!({}));
+        assert_eq!(app.delete("/v1/contacts/gone%40example.com").send().status, 204);
         app.put(&format!("/v1/contacts/{}", encode("Gone@example.com"))).json(json!({})).send().problem(409, "erased");
         app.get("/v1/contacts/gone%40example.com").send().problem(404, "not_found");
         let back = app.put("/v1/contacts/gone%40example.com").json(json!({"resubscribe": {"consent": "signed up again"}})).send();
         assert_eq!(back.status, 201, "{}", back.body);
-        assert!(prefcenter::store::suppressions::find(&mut db, &hasher.hash(&address).0).unwrap().is_none());
+        app.get("/v1/suppressions/gone%40example.com").send().problem(404, "not_found");
+        let lifted = app.events("gone@example.com");
+        assert_eq!(lifted.len(), 1, "a new contact, with a new history: {lifted:?}");
     }
 }

@@ -223,3 +223,45 @@ fn retention_removes_exactly_what_expired_on_postgres() {
         retention_removes_exactly_what_expired(db);
     }
 }
+
+/// After an erasure, only a confirmed double opt-in — the person, from their own
+/// mailbox — lifts the erasure suppression; the sign-up alone does not.
+fn a_confirmed_sign_up_lifts_an_erasure(db: TestDb) {
+    let smtp = crate::smtp::SmtpServer::start();
+    let url = smtp.url.clone();
+    let app = TestApp::start_with(db, move |c| c.smtp_url = Some(url.clone()));
+    topics(&app);
+    app.contact("back@example.com", json!({}));
+    assert_eq!(app.delete("/v1/contacts/back%40example.com").send().status, 204);
+    let reply = app
+        .post("/v1/subscribe")
+        .anonymous()
+        .json(json!({"email": "back@example.com", "topics": ["news"]}))
+        .send();
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    assert_eq!(
+        reason(&app, "back@example.com", "receipts"),
+        "suppressed:erasure",
+        "a form alone lifts nothing"
+    );
+    let mail = smtp.wait_for(1).pop().expect("a confirmation mail");
+    let confirm = mail.link(app.base(), "/c/").unwrap().trim_start_matches(app.base()).to_owned();
+    assert_eq!(
+        app.post(&confirm).anonymous().body("application/x-www-form-urlencoded", "").send().status,
+        200
+    );
+    assert_eq!(reason(&app, "back@example.com", "news"), "subscribed");
+    assert_eq!(reason(&app, "back@example.com", "receipts"), "transactional");
+}
+
+#[test]
+fn a_confirmed_sign_up_lifts_an_erasure_on_sqlite() {
+    a_confirmed_sign_up_lifts_an_erasure(TestDb::sqlite());
+}
+
+#[test]
+fn a_confirmed_sign_up_lifts_an_erasure_on_postgres() {
+    if let Some(db) = TestDb::postgres() {
+        a_confirmed_sign_up_lifts_an_erasure(db);
+    }
+}
