@@ -3,9 +3,14 @@
 //! figures from a noisy machine stay comparable.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use prefcenter::domain::api_key::Scopes;
 use prefcenter::domain::decision::{decide, AddressState, TopicRules};
+use prefcenter::domain::pseudonym::Pseudonymizer;
 use prefcenter::domain::token::{Audience, Link, Recipient, TokenKeys};
-use prefcenter::domain::{AddressHash, AddressHasher, Category, NormalizedAddress, Status, TopicKey};
+use prefcenter::domain::{
+    AddressHash, AddressHasher, Category, KeyScope, NormalizedAddress, Status, TopicKey,
+};
+use prefcenter::service::api_keys::{Caller, KeyCache};
 use sha2::Digest;
 
 fn functions(c: &mut Criterion) {
@@ -34,6 +39,17 @@ fn functions(c: &mut Criterion) {
     let token = keys.sign(&link);
     c.bench_function("verify an unsubscribe link", |b| {
         b.iter(|| keys.verify(black_box(&token), Audience::Unsubscribe, 1_800_000_001))
+    });
+    let pseudonymizer = Pseudonymizer::new([5; 32]);
+    let client: std::net::IpAddr = "203.0.113.77".parse().unwrap();
+    c.bench_function("pseudonymize a client address", |b| b.iter(|| pseudonymizer.client(black_box(client))));
+    let cache = KeyCache::default();
+    let secret = "pc_abcdefghij_0123456789abcdefghijABCDEFGHIJ0123";
+    cache.remember(secret, Caller { key_id: "k".into(), scopes: Scopes::new([KeyScope::Check]) });
+    c.bench_function("API key, cached verification", |b| b.iter(|| cache.cached(black_box(secret))));
+    let hash = prefcenter::domain::api_key::hash(secret);
+    c.bench_function("API key, argon2 verification (the baseline the cache avoids)", |b| {
+        b.iter(|| prefcenter::domain::api_key::verify(black_box(secret), &hash))
     });
 }
 
