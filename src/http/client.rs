@@ -59,6 +59,16 @@ fn languages(req: &HttpRequest) -> Vec<String> {
     tags.into_iter().map(|(_, tag)| tag).collect()
 }
 
+impl Client {
+    /// What the ledger records of this client with a change it makes.
+    pub fn evidence(&self) -> crate::service::contacts::Evidence {
+        crate::service::contacts::Evidence {
+            client: self.pseudonym.clone(),
+            user_agent: Some(self.user_agent),
+        }
+    }
+}
+
 impl FromRequest for Client {
     type Error = Error;
     type Future = Ready<Result<Self, Error>>;

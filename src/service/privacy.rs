@@ -76,10 +76,10 @@ pub async fn erase(app: &App, target: ContactRef, source: Source) -> Result<(), 
         };
         let now = store::now();
         if let Some(contact) = &contact {
-            store::events::scrub_contact(db, &contact.id)?;
+            store::events::scrub(db, store::events::Erased::Contact(&contact.id))?;
             store::contacts::delete(db, &contact.id)?;
         }
-        store::events::scrub_address(db, &hash.0)?;
+        store::events::scrub(db, store::events::Erased::Address(&hash.0))?;
         let row = SuppressionRow {
             address_hash: hash.0.to_vec(),
             email: None,

@@ -108,24 +108,6 @@ pub fn all_for_contact(db: &mut Db, contact_id: &str) -> QueryResult<Vec<EventRo
         .load(db)
 }
 
-/// Removes every personal field from a contact's events; they stay as counts of what
-/// happened and when.
-pub fn scrub_contact(db: &mut Db, contact_id: &str) -> QueryResult<usize> {
-    diesel::update(events::table.filter(events::contact_id.eq(contact_id)))
-        .set((
-            events::contact_id.eq(None::<String>),
-            events::address_hash.eq(None::<Vec<u8>>),
-            events::previous_address_hash.eq(None::<Vec<u8>>),
-            events::client.eq(None::<String>),
-            events::user_agent.eq(None::<String>),
-            events::message_id.eq(None::<String>),
-            events::consent.eq(None::<String>),
-            events::legal_basis.eq(None::<String>),
-            events::detail.eq(None::<String>),
-        ))
-        .execute(db)
-}
-
 /// Forgets the client pseudonym and user agent of events older than `before`.
 pub fn scrub_clients_before(db: &mut Db, before: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(
@@ -137,12 +119,29 @@ pub fn scrub_clients_before(db: &mut Db, before: NaiveDateTime) -> QueryResult<u
     .execute(db)
 }
 
-/// Removes every personal field from the events about an address that name no
-/// contact (its suppressions'), as an erasure requires.
-pub fn scrub_address(db: &mut Db, hash: &[u8]) -> QueryResult<usize> {
-    diesel::update(events::table.filter(events::address_hash.eq(hash)).filter(events::contact_id.is_null()))
+/// Whose events an erasure clears.
+pub enum Erased<'a> {
+    /// A contact's events.
+    Contact(&'a str),
+    /// The events about an address that name no contact (its suppressions').
+    Address(&'a [u8]),
+}
+
+/// Removes every personal field from the events of `whose`; they stay as counts of
+/// what happened and when.
+pub fn scrub(db: &mut Db, whose: Erased) -> QueryResult<usize> {
+    let events = match whose {
+        Erased::Contact(id) => diesel::update(events::table).filter(events::contact_id.eq(id)).into_boxed(),
+        Erased::Address(hash) => diesel::update(events::table)
+            .filter(events::address_hash.eq(hash))
+            .filter(events::contact_id.is_null())
+            .into_boxed(),
+    };
+    events
         .set((
+            events::contact_id.eq(None::<String>),
             events::address_hash.eq(None::<Vec<u8>>),
+            events::previous_address_hash.eq(None::<Vec<u8>>),
             events::client.eq(None::<String>),
             events::user_agent.eq(None::<String>),
             events::message_id.eq(None::<String>),

@@ -17,7 +17,6 @@ use crate::error::Error;
 use crate::http::auth::bearer;
 use crate::http::client::Client;
 use crate::http::json::Json;
-use crate::service::contacts::Evidence;
 use crate::service::recipients::{self, Preferences, PreferencesWrite};
 use crate::App;
 
@@ -77,7 +76,7 @@ pub async fn put(
     client: Client,
     body: Json<PreferencesWrite>,
 ) -> Result<HttpResponse, Error> {
-    let evidence = Evidence { client: client.pseudonym, user_agent: Some(client.user_agent) };
+    let evidence = client.evidence();
     let preferences =
         recipients::update_preferences(&app, link.0, body.0, evidence, client.languages).await?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(preferences))
@@ -181,7 +180,7 @@ async fn save_form(
     client: Client,
     body: web::Bytes,
 ) -> HttpResponse {
-    let evidence = Evidence { client: client.pseudonym.clone(), user_agent: Some(client.user_agent) };
+    let evidence = client.evidence();
     let result = async {
         let link = verify(&app, &token, Audience::Preferences)?;
         recipients::update_preferences(&app, link, choices(&body), evidence, client.languages.clone()).await

@@ -11,7 +11,6 @@ use crate::domain::token::Audience;
 use crate::error::{Error, Problem};
 use crate::http::client::Client;
 use crate::http::json::Json;
-use crate::service::contacts::Evidence;
 use crate::service::signup::{self, LinkRequest, SubscribeRequest};
 use crate::App;
 
@@ -53,7 +52,7 @@ pub async fn subscribe(
     client: Client,
     body: Json<SubscribeRequest>,
 ) -> Result<HttpResponse, Error> {
-    let evidence = Evidence { client: client.pseudonym, user_agent: Some(client.user_agent) };
+    let evidence = client.evidence();
     signup::subscribe(app, body.0, evidence, client.languages).await?;
     Ok(HttpResponse::Accepted().json(serde_json::json!({"status": "accepted"})))
 }
@@ -88,7 +87,7 @@ async fn show(app: web::Data<App>, token: web::Path<String>, client: Client) -> 
 }
 
 async fn confirm(app: web::Data<App>, token: web::Path<String>, client: Client) -> HttpResponse {
-    let evidence = Evidence { client: client.pseudonym.clone(), user_agent: Some(client.user_agent) };
+    let evidence = client.evidence();
     let result =
         async { signup::confirm(&app, verify(&app, &token, Audience::Confirm)?, evidence).await }.await;
     match result {

@@ -14,7 +14,6 @@ use super::{escape, page, preference_url, verify};
 use crate::domain::token::Audience;
 use crate::domain::Source;
 use crate::http::client::Client;
-use crate::service::contacts::Evidence;
 use crate::service::recipients::{self, Landing};
 use crate::App;
 
@@ -124,7 +123,7 @@ async fn post(
     body: web::Bytes,
 ) -> HttpResponse {
     let asked = asked(&body);
-    let evidence = Evidence { client: client.pseudonym.clone(), user_agent: Some(client.user_agent) };
+    let evidence = client.evidence();
     let result = async {
         let link = verify(&app, &token, Audience::Unsubscribe)?;
         let languages = client.languages.clone();
