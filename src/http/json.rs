@@ -11,7 +11,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
-use crate::error::{Error, FieldError};
+use crate::error::Error;
 
 /// The default body limit; routes that take bulk uploads set a larger [`BodyLimit`].
 pub const DEFAULT_LIMIT: usize = 1024 * 1024;
@@ -59,45 +59,15 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                 }
                 body.extend_from_slice(&chunk);
             }
-            parse(&body).map(Json)
+            crate::error::parse_json(&body).map(Json)
         })
-    }
-}
-
-/// Parses a JSON body, naming the path of the first wrong value.
-pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        let field = e.path().to_string();
-        let inner = e.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                let field = if field == "." { "body".to_owned() } else { field };
-                let message = strip_position(&inner.to_string());
-                Error::Invalid {
-                    detail: format!("{field}: {message}"),
-                    errors: vec![FieldError::new(field, message)],
-                }
-            }
-            _ => Error::Malformed(format!("the body is not valid JSON: {inner}")),
-        }
-    })?;
-    deserializer.end().map_err(|e| Error::Malformed(format!("the body is not valid JSON: {e}")))?;
-    Ok(value)
-}
-
-/// serde_json ends its messages with " at line 1 column 42", which means nothing to
-/// someone reading a field error.
-fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_owned(),
-        None => message.to_owned(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::parse_json as parse;
     use serde::Deserialize;
 
     #[derive(Debug, Deserialize)]

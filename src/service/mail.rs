@@ -1,8 +1,8 @@
 //! The mail prefcenter itself sends: preference links and sign-up confirmations, in
 //! the recipient's language, as text and HTML.
 
-use crate::http::pages::escape;
-use crate::http::pages::strings::Lang;
+use crate::html::escape;
+use crate::i18n::Lang;
 use crate::mailer::Mail;
 
 fn html(lang: Lang, paragraphs: &[&str], link: &str, button: &str) -> String {

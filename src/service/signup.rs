@@ -9,7 +9,7 @@ use super::mail;
 use crate::domain::token::{Audience, Link, Recipient};
 use crate::domain::{Category, EventType, Locale, NormalizedAddress, Reason, Source, Status, TopicKey};
 use crate::error::Error;
-use crate::http::pages::strings::Lang;
+use crate::i18n::Lang;
 use crate::store::events::NewEvent;
 use crate::store::{self, Db};
 use crate::App;

@@ -376,7 +376,7 @@ impl Importer {
     fn parse(&self, text: &str) -> Result<(NormalizedAddress, SuppressionWrite), String> {
         let (email, write) = match self.format {
             Format::Ndjson => {
-                let l: NdjsonLine = crate::http::json::parse(text.as_bytes()).map_err(|e| e.to_string())?;
+                let l: NdjsonLine = crate::error::parse_json(text.as_bytes()).map_err(|e| e.to_string())?;
                 (
                     l.email,
                     SuppressionWrite {

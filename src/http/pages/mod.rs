@@ -5,7 +5,6 @@
 
 pub mod preferences;
 pub mod signup;
-pub mod strings;
 pub mod unsubscribe;
 
 use actix_web::http::header::{self, HeaderValue};
@@ -14,30 +13,15 @@ use actix_web::{web, HttpResponse, ResponseError};
 
 use crate::domain::token::{Audience, Link, Recipient};
 use crate::error::Error;
+use crate::html::escape;
+use crate::i18n::Lang;
 use crate::App;
-use strings::Lang;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(unsubscribe::configure)
         .configure(signup::configure)
         .configure(preferences::configure)
         .service(super::resource("/static/{name}").route(web::get().to(asset)));
-}
-
-/// Escapes text for HTML content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 const CSP: &str =
@@ -129,12 +113,4 @@ async fn asset(name: web::Path<String>) -> Result<HttpResponse, Error> {
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .body(body))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn escapes_markup() {
-        assert_eq!(super::escape(r#"<b a="1">&'</b>"#), "&lt;b a=&quot;1&quot;&gt;&amp;&#39;&lt;/b&gt;");
-    }
 }

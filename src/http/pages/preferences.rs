@@ -9,14 +9,15 @@ use std::future::{ready, Ready};
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 
-use super::strings::Lang;
-use super::{escape, page, verify};
+use super::{page, verify};
 use crate::domain::token::{Audience, Link};
 use crate::domain::{Locale, TopicKey};
 use crate::error::Error;
+use crate::html::escape;
 use crate::http::auth::bearer;
 use crate::http::client::Client;
 use crate::http::json::Json;
+use crate::i18n::Lang;
 use crate::service::recipients::{self, Preferences, PreferencesWrite};
 use crate::App;
 

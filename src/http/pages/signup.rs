@@ -5,12 +5,13 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 
-use super::strings::Lang;
-use super::{escape, page, verify};
+use super::{page, verify};
 use crate::domain::token::Audience;
 use crate::error::{Error, Problem};
+use crate::html::escape;
 use crate::http::client::Client;
 use crate::http::json::Json;
+use crate::i18n::Lang;
 use crate::service::signup::{self, LinkRequest, SubscribeRequest};
 use crate::App;
 

@@ -9,11 +9,12 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 
-use super::strings::Lang;
-use super::{escape, page, preference_url, verify};
+use super::{page, preference_url, verify};
 use crate::domain::token::Audience;
 use crate::domain::Source;
+use crate::html::escape;
 use crate::http::client::Client;
+use crate::i18n::Lang;
 use crate::service::recipients::{self, Landing};
 use crate::App;
 

@@ -1,4 +1,4 @@
-//! The pages' words, in English and French.
+//! The words of the pages and of the mail prefcenter sends, in English and French.
 
 /// A page language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
