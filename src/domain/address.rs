@@ -94,21 +94,22 @@ impl AddressHash {
     }
 }
 
-/// Holds the secret key of [`AddressHash`].
+/// Holds the secret key of [`AddressHash`], as an HMAC state already keyed: each hash
+/// then costs two SHA-256 blocks fewer than keying it anew.
 #[derive(Clone)]
 pub struct AddressHasher {
-    key: [u8; 32],
+    keyed: hmac::Hmac<sha2::Sha256>,
 }
 
 impl AddressHasher {
     pub fn new(key: [u8; 32]) -> Self {
-        Self { key }
+        use hmac::Mac;
+        Self { keyed: hmac::Hmac::new_from_slice(&key).expect("HMAC takes a key of any length") }
     }
 
     pub fn hash(&self, address: &NormalizedAddress) -> AddressHash {
-        use hmac::{Mac, SimpleHmac};
-        let mut mac =
-            SimpleHmac::<sha2::Sha256>::new_from_slice(&self.key).expect("HMAC takes a key of any length");
+        use hmac::Mac;
+        let mut mac = self.keyed.clone();
         mac.update(address.as_str().as_bytes());
         AddressHash(mac.finalize().into_bytes().into())
     }
