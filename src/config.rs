@@ -59,6 +59,11 @@ pub struct Config {
     pub pending_days: u64,
     /// Minutes between two retention runs inside the server.
     pub purge_interval_minutes: u64,
+    /// Soft bounces within the window that make a temporary suppression…
+    pub soft_bounce_threshold: u64,
+    pub soft_bounce_window_days: u64,
+    /// …and how long it lasts.
+    pub soft_bounce_suppress_days: u64,
 }
 
 /// The file's keys: the settings' names without the `PREFCENTER_` prefix, in lower case.
@@ -87,6 +92,9 @@ struct FileSettings {
     expired_suppression_days: Option<u64>,
     pending_days: Option<u64>,
     purge_interval_minutes: Option<u64>,
+    soft_bounce_threshold: Option<u64>,
+    soft_bounce_window_days: Option<u64>,
+    soft_bounce_suppress_days: Option<u64>,
 }
 
 impl Config {
@@ -179,7 +187,14 @@ impl Config {
         let expired_suppression_days = number("EXPIRED_SUPPRESSION_DAYS", file.expired_suppression_days, 30)?;
         let pending_days = number("PENDING_DAYS", file.pending_days, 30)?;
         let purge_interval_minutes = number("PURGE_INTERVAL_MINUTES", file.purge_interval_minutes, 60)?;
+        let soft_bounce_threshold = number("SOFT_BOUNCE_THRESHOLD", file.soft_bounce_threshold, 3)?;
+        let soft_bounce_window_days = number("SOFT_BOUNCE_WINDOW_DAYS", file.soft_bounce_window_days, 7)?;
+        let soft_bounce_suppress_days =
+            number("SOFT_BOUNCE_SUPPRESS_DAYS", file.soft_bounce_suppress_days, 7)?;
         Ok(Self {
+            soft_bounce_threshold,
+            soft_bounce_window_days,
+            soft_bounce_suppress_days,
             retention_days,
             expired_suppression_days,
             pending_days,

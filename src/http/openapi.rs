@@ -16,6 +16,7 @@ use super::{api, ops, pages};
         api::suppressions::put, api::suppressions::get, api::suppressions::delete, api::suppressions::list,
         api::suppressions::import, api::suppressions::export,
         api::changes::list,
+        api::feedback::generic,
         pages::preferences::get, pages::preferences::put, pages::preferences::export, pages::preferences::erase,
         api::contacts::export, api::contacts::erase,
         pages::signup::request_link, pages::signup::subscribe,

@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod changes;
 pub mod check;
 pub mod contacts;
+pub mod feedback;
 pub mod mail;
 pub mod privacy;
 pub mod recipients;

@@ -93,7 +93,7 @@ pub struct LineError {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
+pub(crate) enum Outcome {
     Created,
     Updated,
     Unchanged,
@@ -101,7 +101,7 @@ enum Outcome {
 
 /// How a write meets an existing suppression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Policy {
+pub(crate) enum Policy {
     /// An operator's explicit write replaces it.
     Replace,
     /// An import never narrows a block (an `all` stays `all`) and never touches an
@@ -134,13 +134,14 @@ fn erased() -> Error {
     }
 }
 
-/// Writes one suppression and its event. Runs inside `store::write`.
-fn apply(
+/// Writes one suppression and its event, recording `source` (e.g. `api`, `import`,
+/// `feedback:ses`). Runs inside `store::write`.
+pub(crate) fn apply(
     db: &mut Db,
     hash: &AddressHash,
     address: &NormalizedAddress,
     write: &SuppressionWrite,
-    source: Source,
+    source: &str,
     policy: Policy,
 ) -> Result<Outcome, Error> {
     let now = store::now();
@@ -150,7 +151,7 @@ fn apply(
         email: Some(address.to_string()),
         reason: write.reason.as_str().into(),
         scope: scope.as_str().into(),
-        source: source.as_str().into(),
+        source: source.to_owned(),
         note: write.note.clone(),
         created_at: now,
         expires_at: write.expires_at.map(|t| t.naive_utc()),
@@ -187,7 +188,7 @@ fn apply(
             reason: Some(row.reason.clone()),
             scope: Some(row.scope.clone()),
             expires_at: row.expires_at,
-            source: source.as_str().into(),
+            source: source.to_owned(),
             detail: row.note.clone(),
             ..NewEvent::default()
         },
@@ -212,7 +213,7 @@ pub async fn put(
     validate(&write, store::now())?;
     let hash = app.hasher.hash(&address);
     super::write(app, move |db| {
-        let outcome = apply(db, &hash, &address, &write, Source::Api, Policy::Replace)?;
+        let outcome = apply(db, &hash, &address, &write, Source::Api.as_str(), Policy::Replace)?;
         Ok((view_of(db, &hash)?, outcome == Outcome::Created))
     })
     .await
@@ -426,7 +427,7 @@ impl Importer {
                 let hash = hasher.hash(&address);
                 // A savepoint per line: a failing line rolls back alone.
                 let outcome = store::savepoint(db, |db| {
-                    apply(db, &hash, &address, &write, Source::Import, Policy::Widen)
+                    apply(db, &hash, &address, &write, Source::Import.as_str(), Policy::Widen)
                 });
                 results.push((line, outcome.map_err(|e| e.to_string())));
             }

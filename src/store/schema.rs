@@ -1,5 +1,5 @@
-// The one schema for both backends. Only types MultiConnection supports on both:
-// Text, Binary, Bool, Integer, BigInt, Timestamp (UTC, no zone).
+//! The one schema for both backends. Only types MultiConnection supports on both:
+//! Text, Binary, Bool, Integer, BigInt, Timestamp (UTC, no zone).
 
 diesel::table! {
     settings (name) {

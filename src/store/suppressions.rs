@@ -81,3 +81,53 @@ pub fn expired_before(db: &mut Db, before: NaiveDateTime) -> QueryResult<Vec<Sup
         .select(SuppressionRow::as_select())
         .load(db)
 }
+
+/// Records one soft bounce of an address.
+pub fn record_soft_bounce(db: &mut Db, hash: &[u8], at: NaiveDateTime, provider: &str) -> QueryResult<()> {
+    use super::schema::soft_bounces;
+    diesel::insert_into(soft_bounces::table)
+        .values((
+            soft_bounces::address_hash.eq(hash),
+            soft_bounces::occurred_at.eq(at),
+            soft_bounces::provider.eq(provider),
+        ))
+        .execute(db)
+        .map(drop)
+}
+
+/// How many soft bounces an address had in `[since, until]`.
+pub fn soft_bounces_between(
+    db: &mut Db,
+    hash: &[u8],
+    since: NaiveDateTime,
+    until: NaiveDateTime,
+) -> QueryResult<i64> {
+    use super::schema::soft_bounces;
+    soft_bounces::table
+        .filter(soft_bounces::address_hash.eq(hash))
+        .filter(soft_bounces::occurred_at.ge(since))
+        .filter(soft_bounces::occurred_at.le(until))
+        .count()
+        .get_result(db)
+}
+
+/// Notes a provider's notification as applied; `false` when it already was.
+pub fn first_receipt(db: &mut Db, provider: &str, id: &str, at: NaiveDateTime) -> QueryResult<bool> {
+    use super::schema::feedback_receipts;
+    let seen: bool = diesel::select(diesel::dsl::exists(
+        feedback_receipts::table
+            .filter(feedback_receipts::provider.eq(provider))
+            .filter(feedback_receipts::notification_id.eq(id)),
+    ))
+    .get_result(db)?;
+    if !seen {
+        diesel::insert_into(feedback_receipts::table)
+            .values((
+                feedback_receipts::provider.eq(provider),
+                feedback_receipts::notification_id.eq(id),
+                feedback_receipts::received_at.eq(at),
+            ))
+            .execute(db)?;
+    }
+    Ok(!seen)
+}

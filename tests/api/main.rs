@@ -12,6 +12,7 @@ mod cli;
 mod consistency;
 mod contacts;
 mod errors;
+mod feedback;
 mod ops;
 mod privacy;
 mod processes;

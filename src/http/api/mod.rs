@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod changes;
 pub mod check;
 pub mod contacts;
+pub mod feedback;
 pub mod suppressions;
 pub mod topics;
 
@@ -13,6 +14,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(check::configure)
         .configure(suppressions::configure)
         .configure(changes::configure)
+        .configure(feedback::configure)
         .configure(topics::configure)
         .configure(contacts::configure)
         .configure(api_keys::configure);
