@@ -195,7 +195,6 @@ async fn change(
     super::write(app, move |db| {
         let link = changed;
         refuse_if_erased(db, &link)?;
-        contact_of(db, &hasher, &link)?;
         let mut write = ContactWrite {
             source: Some(source),
             message_id: link.message_id.clone(),
