@@ -82,7 +82,7 @@ each_backend! {
     fn index_answers_equal_decisions_on_fresh_state(app) {
         app.topic("news").opt_out().create();
         app.topic("offers").create();
-        app.topic("receipts").with("category", json!("transactional")).create();
+        app.topic("receipts").transactional().create();
         let mut rng = StdRng::seed_from_u64(20261129);
         for round in 0..4 {
             for _ in 0..40 {

@@ -10,17 +10,10 @@ fn deliver(app: &TestApp, body: Value) -> Value {
     reply.json()
 }
 
-fn reason(app: &TestApp, email: &str, topic: &str) -> String {
-    app.post("/v1/check").json(json!({"email": email, "topic": topic})).send().json()["reason"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 fn topics(app: &TestApp) {
     app.topic("news").opt_out().create();
     app.topic("offers").opt_out().create();
-    app.topic("receipts").with("category", json!("transactional")).create();
+    app.topic("receipts").transactional().create();
 }
 
 each_backend! {
@@ -33,12 +26,12 @@ each_backend! {
             {"email": "picky@example.com", "type": "unsubscribe", "topic": "news"},
         ]));
         assert_eq!((report["applied"].as_u64(), report["failed"].as_u64()), (Some(4), Some(0)), "{report}");
-        assert_eq!(reason(&app, "hard@example.com", "receipts"), "suppressed:hard_bounce");
-        assert_eq!(reason(&app, "angry@example.com", "news"), "suppressed:complaint");
-        assert_eq!(reason(&app, "angry@example.com", "receipts"), "transactional");
-        assert_eq!(reason(&app, "gone@example.com", "offers"), "unsubscribed_all");
-        assert_eq!(reason(&app, "picky@example.com", "news"), "unsubscribed_topic");
-        assert_eq!(reason(&app, "picky@example.com", "offers"), "default_subscribed");
+        assert_eq!(app.reason("hard@example.com", "receipts"), "suppressed:hard_bounce");
+        assert_eq!(app.reason("angry@example.com", "news"), "suppressed:complaint");
+        assert_eq!(app.reason("angry@example.com", "receipts"), "transactional");
+        assert_eq!(app.reason("gone@example.com", "offers"), "unsubscribed_all");
+        assert_eq!(app.reason("picky@example.com", "news"), "unsubscribed_topic");
+        assert_eq!(app.reason("picky@example.com", "offers"), "default_subscribed");
         let hard = app.get("/v1/suppressions/hard%40example.com").send().json();
         assert_eq!((hard["source"].as_str(), hard["note"].as_str(), hard["scope"].as_str()), (Some("feedback:generic"), Some("550 5.1.1 user unknown"), Some("all")));
         let event = app.get("/v1/changes?limit=100").send().json()["events"].as_array().unwrap().iter()
@@ -65,10 +58,10 @@ each_backend! {
             {"email": "full@example.com", "type": "soft_bounce", "occurred_at": at(3)},
             {"email": "full@example.com", "type": "soft_bounce", "occurred_at": at(2)},
         ]));
-        assert_eq!(reason(&app, "full@example.com", "receipts"), "transactional");
+        assert_eq!(app.reason("full@example.com", "receipts"), "transactional");
         // A third within seven days: suppressed for seven days from it.
         deliver(&app, json!({"email": "full@example.com", "type": "soft_bounce", "occurred_at": at(1), "detail": "452 mailbox full"}));
-        assert_eq!(reason(&app, "full@example.com", "receipts"), "suppressed:soft_bounce");
+        assert_eq!(app.reason("full@example.com", "receipts"), "suppressed:soft_bounce");
         let suppression = app.get("/v1/suppressions/full%40example.com").send().json();
         let expires = chrono::DateTime::parse_from_rfc3339(suppression["expires_at"].as_str().unwrap()).unwrap();
         let days = (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_hours();
@@ -79,7 +72,7 @@ each_backend! {
             {"email": "hard@example.com", "type": "soft_bounce"}, {"email": "hard@example.com", "type": "soft_bounce"},
             {"email": "hard@example.com", "type": "soft_bounce"},
         ]));
-        assert_eq!(reason(&app, "hard@example.com", "receipts"), "suppressed:hard_bounce");
+        assert_eq!(app.reason("hard@example.com", "receipts"), "suppressed:hard_bounce");
     }
 
     fn usable_entries_apply_and_the_rest_are_reported(app) {
@@ -94,7 +87,7 @@ each_backend! {
         assert_eq!((report["applied"].as_u64(), report["failed"].as_u64()), (Some(1), Some(4)), "{report}");
         let failed: Vec<u64> = report["errors"].as_array().unwrap().iter().map(|e| e["index"].as_u64().unwrap()).collect();
         assert_eq!(failed, [1, 2, 3, 4]);
-        assert_eq!(reason(&app, "ok@example.com", "receipts"), "suppressed:hard_bounce");
+        assert_eq!(app.reason("ok@example.com", "receipts"), "suppressed:hard_bounce");
         app.get("/v1/contacts/y%40example.com").send().problem(404, "not_found");
         app.post("/v1/feedback/generic").body("application/json", "{broken").send().problem(400, "malformed");
         app.post("/v1/feedback/generic").json(json!("a string")).send().problem(422, "invalid");

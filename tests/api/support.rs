@@ -281,6 +281,13 @@ impl TestApp {
         reply.json()
     }
 
+    /// The `reason` of the send decision for `email` and `topic`.
+    pub fn reason(&self, email: &str, topic: &str) -> String {
+        let reply = self.post("/v1/check").json(json!({"email": email, "topic": topic})).send();
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.json()["reason"].as_str().unwrap().to_owned()
+    }
+
     /// A contact's events, oldest first.
     pub fn events(&self, contact: &str) -> Vec<Value> {
         let reply = self.get(&format!("/v1/contacts/{}/events?limit=1000", encode(contact))).send();
@@ -308,6 +315,10 @@ pub struct TopicBuilder<'a> {
 impl TopicBuilder<'_> {
     pub fn opt_out(mut self) -> Self {
         self.body["default_subscribed"] = json!(true);
+        self
+    }
+    pub fn transactional(mut self) -> Self {
+        self.body["category"] = json!("transactional");
         self
     }
     pub fn with(mut self, field: &str, value: Value) -> Self {

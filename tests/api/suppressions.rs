@@ -6,11 +6,6 @@ use serde_json::{json, Value};
 
 use crate::support::{each_backend, without_times, TestApp, TestDb};
 
-fn reason(app: &TestApp, email: &str, topic: &str) -> String {
-    let reply = app.post("/v1/check").json(json!({"email": email, "topic": topic})).send();
-    reply.json()["reason"].as_str().unwrap().to_owned()
-}
-
 fn import(app: &TestApp, content_type: &str, body: &str) -> Value {
     let reply = app.post("/v1/suppressions/import").body(content_type, body.to_owned()).send();
     assert_eq!(reply.status, 200, "{}", reply.body);
@@ -33,7 +28,7 @@ fn list_all(app: &TestApp, query: &str) -> Vec<Value> {
 each_backend! {
     fn a_suppression_is_put_read_replaced_and_lifted(app) {
         app.topic("news").opt_out().create();
-        app.topic("receipts").with("category", json!("transactional")).create();
+        app.topic("receipts").transactional().create();
         let created = app.put("/v1/suppressions/Bounced%40Example.com")
             .json(json!({"reason": "hard_bounce", "note": "550 5.1.1"})).send();
         assert_eq!(created.status, 201, "{}", created.body);
@@ -42,15 +37,15 @@ each_backend! {
             "source": "api", "note": "550 5.1.1", "expires_at": null,
         }));
         assert_eq!(app.get("/v1/suppressions/bounced%40example.com").send().json(), created.json());
-        assert_eq!(reason(&app, "bounced@example.com", "receipts"), "suppressed:hard_bounce");
+        assert_eq!(app.reason("bounced@example.com", "receipts"), "suppressed:hard_bounce");
         let replaced = app.put("/v1/suppressions/bounced%40example.com").json(json!({"reason": "manual", "scope": "promotional"})).send();
         assert_eq!(replaced.status, 200);
-        assert_eq!(reason(&app, "bounced@example.com", "receipts"), "transactional");
-        assert_eq!(reason(&app, "bounced@example.com", "news"), "suppressed:manual");
+        assert_eq!(app.reason("bounced@example.com", "receipts"), "transactional");
+        assert_eq!(app.reason("bounced@example.com", "news"), "suppressed:manual");
         assert_eq!(app.delete("/v1/suppressions/bounced%40example.com").send().status, 204);
         app.get("/v1/suppressions/bounced%40example.com").send().problem(404, "not_found");
         app.delete("/v1/suppressions/bounced%40example.com").send().problem(404, "not_found");
-        assert_eq!(reason(&app, "bounced@example.com", "news"), "default_subscribed");
+        assert_eq!(app.reason("bounced@example.com", "news"), "default_subscribed");
         let kinds: Vec<String> = app.get("/v1/changes?limit=100").send().json()["events"].as_array().unwrap().iter()
             .filter(|e| e["type"] != "topic_changed").map(|e| e["type"].as_str().unwrap().to_owned()).collect();
         assert_eq!(kinds, ["suppression_added", "suppression_added", "suppression_removed"]);
@@ -130,9 +125,9 @@ each_backend! {
         assert_eq!((report["lines"].as_u64(), report["created"].as_u64(), report["failed"].as_u64()), (Some(7), Some(3), Some(4)), "{report}");
         let lines: Vec<u64> = report["errors"].as_array().unwrap().iter().map(|e| e["line"].as_u64().unwrap()).collect();
         assert_eq!(lines, [2, 5, 6, 7]);
-        assert_eq!(reason(&app, "one@example.com", "news"), "suppressed:hard_bounce");
-        assert_eq!(reason(&app, "two@example.com", "news"), "suppressed:complaint");
-        assert_eq!(reason(&app, "five@example.com", "news"), "suppressed:manual");
+        assert_eq!(app.reason("one@example.com", "news"), "suppressed:hard_bounce");
+        assert_eq!(app.reason("two@example.com", "news"), "suppressed:complaint");
+        assert_eq!(app.reason("five@example.com", "news"), "suppressed:manual");
         // The same file again changes nothing.
         let again = import(&app, "application/x-ndjson", &ndjson);
         assert_eq!((again["created"].as_u64(), again["unchanged"].as_u64()), (Some(0), Some(3)));
@@ -172,13 +167,13 @@ each_backend! {
     }
 
     fn an_import_never_narrows_a_block(app) {
-        app.topic("receipts").with("category", json!("transactional")).create();
+        app.topic("receipts").transactional().create();
         app.put("/v1/suppressions/a%40example.com").json(json!({"reason": "hard_bounce"})).send();
         let report = import(&app, "application/x-ndjson", r#"{"email": "a@example.com", "reason": "complaint"}"#);
         assert_eq!(report["updated"].as_u64(), Some(1));
         let now = app.get("/v1/suppressions/a%40example.com").send().json();
         assert_eq!((now["reason"].as_str(), now["scope"].as_str()), (Some("complaint"), Some("all")));
-        assert_eq!(reason(&app, "a@example.com", "receipts"), "suppressed:complaint");
+        assert_eq!(app.reason("a@example.com", "receipts"), "suppressed:complaint");
     }
 
     fn imports_take_only_bulk_formats(app) {
@@ -190,7 +185,7 @@ each_backend! {
 
     fn an_export_imports_into_a_fresh_server_with_the_same_decisions(app) {
         app.topic("news").opt_out().create();
-        app.topic("receipts").with("category", json!("transactional")).create();
+        app.topic("receipts").transactional().create();
         let lines: Vec<String> = (0..30).map(|i| {
             let (reason, scope) = [("hard_bounce", "all"), ("complaint", "promotional"), ("manual", "promotional")][i % 3];
             format!(r#"{{"email": "user{i}@example.com", "reason": "{reason}", "scope": "{scope}", "note": "line {i}, \"quoted\""}}"#)
@@ -206,13 +201,13 @@ each_backend! {
         for (content_type, body) in [("application/x-ndjson", &ndjson.body), ("text/csv", &csv.body)] {
             let fresh = TestApp::start(TestDb::sqlite());
             fresh.topic("news").opt_out().create();
-            fresh.topic("receipts").with("category", json!("transactional")).create();
+            fresh.topic("receipts").transactional().create();
             let report = import(&fresh, content_type, body);
             assert_eq!((report["created"].as_u64(), report["failed"].as_u64()), (Some(30), Some(0)), "{report}");
             for i in 0..32 {
                 for topic in ["news", "receipts"] {
                     let email = format!("user{i}@example.com");
-                    assert_eq!(reason(&fresh, &email, topic), reason(&app, &email, topic), "{email} {topic} via {content_type}");
+                    assert_eq!(fresh.reason(&email, topic), app.reason(&email, topic), "{email} {topic} via {content_type}");
                 }
             }
             assert_eq!(fresh.get("/v1/suppressions/user1%40example.com").send().json()["note"], "line 1, \"quoted\"");
