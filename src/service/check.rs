@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::decision::Why;
-use crate::domain::token::{Audience, Link, Recipient};
+use crate::domain::token::{Audience, Recipient};
 use crate::domain::{AddressHash, Category, NormalizedAddress, TopicKey};
 use crate::error::Error;
 use crate::index::Answer;
@@ -119,28 +119,25 @@ struct Links<'a> {
     app: &'a App,
     topic: Option<TopicKey>,
     message_id: Option<String>,
-    now: i64,
 }
 
 impl<'a> Links<'a> {
     fn new(app: &'a App, topic: &str, message_id: Option<String>) -> Self {
-        Self { app, topic: TopicKey::parse(topic).ok(), message_id, now: chrono::Utc::now().timestamp() }
+        Self { app, topic: TopicKey::parse(topic).ok(), message_id }
     }
 
-    fn url(&self, hash: AddressHash, audience: Audience, path: &str) -> String {
-        let link = Link {
-            recipient: Recipient::Address(hash),
+    fn url(&self, hash: AddressHash, audience: Audience) -> String {
+        super::link_url(
+            self.app,
             audience,
-            topic: self.topic.clone(),
-            message_id: self.message_id.clone(),
-            issued_at: self.now,
-            expires_at: self.now + self.app.config.unsubscribe_link_days * 86_400,
-        };
-        format!("{}/{path}/{}", self.app.config.base_url, self.app.tokens.sign(&link))
+            Recipient::Address(hash),
+            self.topic.clone(),
+            self.message_id.clone(),
+        )
     }
 
     fn unsubscribe_url(&self, hash: AddressHash) -> String {
-        self.url(hash, Audience::Unsubscribe, "u")
+        self.url(hash, Audience::Unsubscribe)
     }
 
     /// RFC 8058: the URL in `List-Unsubscribe`, and the header that says a POST to it
@@ -244,7 +241,7 @@ pub fn links(app: &App, request: LinksRequest) -> Result<LinksResponse, Error> {
     let links = Links::new(app, &request.topic, request.message_id);
     Ok(LinksResponse {
         unsubscribe_url: links.unsubscribe_url(hash),
-        preferences_url: links.url(hash, Audience::Preferences, "p"),
+        preferences_url: links.url(hash, Audience::Preferences),
         headers: links.headers(hash),
     })
 }

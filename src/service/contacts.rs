@@ -33,6 +33,16 @@ pub enum ContactRef {
     Hash(AddressHash),
 }
 
+impl From<crate::domain::token::Recipient> for ContactRef {
+    /// A link names a contact by id, or an address not stored yet by its hash.
+    fn from(recipient: crate::domain::token::Recipient) -> Self {
+        match recipient {
+            crate::domain::token::Recipient::Contact(id) => ContactRef::Id(id),
+            crate::domain::token::Recipient::Address(hash) => ContactRef::Hash(hash),
+        }
+    }
+}
+
 /// What the ledger records of the client behind a recipient's own change.
 #[derive(Debug, Clone, Default)]
 pub struct Evidence {

@@ -15,6 +15,8 @@ pub mod topics;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
+use crate::domain::token::{Audience, Link, Recipient};
+use crate::domain::TopicKey;
 use crate::error::Error;
 use crate::store::{self, Db};
 use crate::App;
@@ -37,6 +39,26 @@ where
         Ok(out)
     })
     .await
+}
+
+/// The URL of a freshly signed link: `/u/…`, `/p/…` or `/c/…` by audience, valid for
+/// that audience's configured number of days.
+pub fn link_url(
+    app: &App,
+    audience: Audience,
+    recipient: Recipient,
+    topic: Option<TopicKey>,
+    message_id: Option<String>,
+) -> String {
+    let (path, days) = match audience {
+        Audience::Unsubscribe => ("u", app.config.unsubscribe_link_days),
+        Audience::Preferences => ("p", app.config.preference_link_days),
+        Audience::Confirm => ("c", app.config.confirm_link_days),
+    };
+    let now = Utc::now().timestamp();
+    let link =
+        Link { recipient, audience, topic, message_id, issued_at: now, expires_at: now + days * 86_400 };
+    format!("{}/{path}/{}", app.config.base_url, app.tokens.sign(&link))
 }
 
 /// Times leave the service as RFC 3339 UTC.

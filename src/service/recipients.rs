@@ -61,13 +61,6 @@ pub struct Landing {
     pub unsubscribed: bool,
 }
 
-fn target(link: &Link) -> ContactRef {
-    match link.recipient {
-        Recipient::Contact(id) => ContactRef::Id(id),
-        Recipient::Address(hash) => ContactRef::Hash(hash),
-    }
-}
-
 fn gone() -> Error {
     Error::NotFound("this link belongs to an address that is no longer held".into())
 }
@@ -79,7 +72,7 @@ fn contact_of(
     app_hasher: &crate::domain::AddressHasher,
     link: &Link,
 ) -> Result<Option<ContactRow>, Error> {
-    let found = contacts::find(db, app_hasher, &target(link))?;
+    let found = contacts::find(db, app_hasher, &ContactRef::from(link.recipient))?;
     if found.is_none() && matches!(link.recipient, Recipient::Contact(_)) {
         return Err(gone());
     }
@@ -211,7 +204,7 @@ async fn change(
         }
         // A repeated click finds the status already set: upsert_on then writes and
         // records nothing.
-        contacts::upsert_on(db, &hasher, &target(&link), &write).map(drop)
+        contacts::upsert_on(db, &hasher, &ContactRef::from(link.recipient), &write).map(drop)
     })
     .await?;
     // Read after the commit: the write lock is held no longer than the write needs.
@@ -314,7 +307,7 @@ pub async fn update_preferences(
             }
             write.subscriptions.insert(key, if wanted { Status::Subscribed } else { Status::Unsubscribed });
         }
-        contacts::upsert_on(db, &hasher, &target(&link), &write)?;
+        contacts::upsert_on(db, &hasher, &ContactRef::from(link.recipient), &write)?;
         preferences_on(db, &hasher, &link, &languages)
     })
     .await

@@ -35,19 +35,6 @@ fn address(email: &str) -> Result<NormalizedAddress, Error> {
     NormalizedAddress::parse(email).map_err(|e| Error::invalid("email", e.to_string()))
 }
 
-fn sign(app: &App, recipient: Recipient, audience: Audience, topic: Option<TopicKey>, days: i64) -> String {
-    let now = chrono::Utc::now().timestamp();
-    let link = Link {
-        recipient,
-        audience,
-        topic,
-        message_id: None,
-        issued_at: now,
-        expires_at: now + days * 86_400,
-    };
-    app.tokens.sign(&link)
-}
-
 /// Mails a preference link when the address belongs to a contact. Returns at once
 /// either way, and sends in the background, so that neither the answer nor its timing
 /// says whether the address is known.
@@ -68,11 +55,7 @@ pub async fn request_link(
             Err(e) => return tracing::warn!(error = %e, "preference link not sent"),
         };
         let Ok(id) = uuid::Uuid::parse_str(&contact.id) else { return };
-        let url = format!(
-            "{}/p/{}",
-            app.config.base_url,
-            sign(&app, Recipient::Contact(id), Audience::Preferences, None, app.config.preference_link_days)
-        );
+        let url = super::link_url(&app, Audience::Preferences, Recipient::Contact(id), None, None);
         let lang = Lang::choose(contact.locale.as_deref(), &languages);
         let message = mail::preference_link(
             lang,
@@ -154,18 +137,10 @@ pub async fn subscribe(
     let (contact, names) = outcome;
     let id = uuid::Uuid::parse_str(&contact.id).map_err(|e| Error::Internal(e.to_string()))?;
     let days = app.config.confirm_link_days;
-    let confirm = format!(
-        "{}/c/{}",
-        app.config.base_url,
-        sign(&app, Recipient::Contact(id), Audience::Confirm, None, days)
-    );
+    let confirm = super::link_url(&app, Audience::Confirm, Recipient::Contact(id), None, None);
     // The confirmation's List-Unsubscribe cancels what it asks to confirm.
     let only = if request.topics.len() == 1 { request.topics.first().cloned() } else { None };
-    let cancel = format!(
-        "{}/u/{}",
-        app.config.base_url,
-        sign(&app, Recipient::Contact(id), Audience::Unsubscribe, only, days.max(60))
-    );
+    let cancel = super::link_url(&app, Audience::Unsubscribe, Recipient::Contact(id), only, None);
     let lang = Lang::choose(contact.locale.as_deref(), &languages);
     let message = mail::confirmation(lang, address.as_str(), &names, &confirm, &cancel, days);
     let app2 = app.clone();

@@ -11,7 +11,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse, ResponseError};
 
-use crate::domain::token::{Audience, Link, Recipient};
+use crate::domain::token::{Audience, Link};
 use crate::error::Error;
 use crate::html::escape;
 use crate::i18n::Lang;
@@ -83,20 +83,6 @@ pub fn error(lang: Lang, error: &Error) -> HttpResponse {
 /// Verifies a link for `audience` at the current time.
 pub fn verify(app: &App, token: &str, audience: Audience) -> Result<Link, Error> {
     app.tokens.verify(token, audience, chrono::Utc::now().timestamp()).map_err(Error::Link)
-}
-
-/// A preference link for the recipient of another link.
-pub fn preference_url(app: &App, recipient: Recipient, message_id: Option<String>) -> String {
-    let now = chrono::Utc::now().timestamp();
-    let link = Link {
-        recipient,
-        audience: Audience::Preferences,
-        topic: None,
-        message_id,
-        issued_at: now,
-        expires_at: now + app.config.preference_link_days * 86_400,
-    };
-    format!("{}/p/{}", app.config.base_url, app.tokens.sign(&link))
 }
 
 const STYLE: &str = include_str!("../../../static/style.css");

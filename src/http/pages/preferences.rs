@@ -196,19 +196,12 @@ async fn save_form(
     }
 }
 
-fn target(link: &Link) -> crate::service::contacts::ContactRef {
-    match link.recipient {
-        crate::domain::token::Recipient::Contact(id) => crate::service::contacts::ContactRef::Id(id),
-        crate::domain::token::Recipient::Address(hash) => crate::service::contacts::ContactRef::Hash(hash),
-    }
-}
-
 /// Everything held about the link's owner, as one JSON document.
 #[utoipa::path(get, path = "/v1/preferences/export", tag = "recipients",
     security(("preference_token" = [])),
     responses((status = 200, body = crate::service::privacy::Export), (status = 401, description = "No valid preference token")))]
 pub async fn export(link: PreferenceLink, app: web::Data<App>) -> Result<HttpResponse, Error> {
-    let document = crate::service::privacy::export(&app, target(&link.0)).await?;
+    let document = crate::service::privacy::export(&app, link.0.recipient.into()).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .insert_header(("Content-Disposition", "attachment; filename=\"my-email-preferences.json\""))
@@ -220,7 +213,7 @@ pub async fn export(link: PreferenceLink, app: web::Data<App>) -> Result<HttpRes
     security(("preference_token" = [])),
     responses((status = 204, description = "Erased"), (status = 401, description = "No valid preference token")))]
 pub async fn erase(link: PreferenceLink, app: web::Data<App>) -> Result<HttpResponse, Error> {
-    crate::service::privacy::erase(&app, target(&link.0), crate::domain::Source::Page).await?;
+    crate::service::privacy::erase(&app, link.0.recipient.into(), crate::domain::Source::Page).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -247,7 +240,7 @@ async fn erase_form(app: web::Data<App>, token: web::Path<String>, client: Clien
     let lang = Lang::choose(None, &client.languages);
     let result = async {
         let link = verify(&app, &token, Audience::Preferences)?;
-        crate::service::privacy::erase(&app, target(&link), crate::domain::Source::Page).await
+        crate::service::privacy::erase(&app, link.recipient.into(), crate::domain::Source::Page).await
     }
     .await;
     match result {

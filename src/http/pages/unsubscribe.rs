@@ -9,12 +9,13 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 
-use super::{page, preference_url, verify};
+use super::{page, verify};
 use crate::domain::token::Audience;
 use crate::domain::Source;
 use crate::html::escape;
 use crate::http::client::Client;
 use crate::i18n::Lang;
+use crate::service::link_url;
 use crate::service::recipients::{self, Landing};
 use crate::App;
 
@@ -51,7 +52,8 @@ async fn landing(app: web::Data<App>, token: web::Path<String>, client: Client) 
                 ),
                 None => format!("{}{}", words.unsubscribe_all, words.question_mark),
             };
-            let preferences = preference_url(&app, link.recipient, link.message_id.clone());
+            let preferences =
+                link_url(&app, Audience::Preferences, link.recipient, None, link.message_id.clone());
             let body = format!(
                 r#"<p class="question">{question}</p>
 <form method="post" action="/u/{token}">
@@ -144,7 +146,8 @@ async fn post(
         Ok((link, landing)) => {
             let lang = lang(Some(&landing), &client);
             let words = lang.words();
-            let preferences = preference_url(&app, link.recipient, link.message_id.clone());
+            let preferences =
+                link_url(&app, Audience::Preferences, link.recipient, None, link.message_id.clone());
             let body = if asked == Asked::Undo {
                 format!(
                     r#"<p>{}</p><p><a href="{}">{}</a></p>"#,
