@@ -338,13 +338,10 @@ fn clear_erasure(db: &mut Db, change: &Change, keep: bool) -> Result<(), Error> 
                     .into(),
         });
     }
-    store::suppressions::delete(db, &change.hash.0)?;
+    // The event carries the proof of the new consent.
     let mut event = change.event(EventType::SuppressionRemoved);
     event.contact_id = None;
-    event.reason = Some(suppression.reason);
-    event.scope = Some(suppression.scope);
-    store::events::append(db, event)?;
-    Ok(())
+    super::suppressions::lift(db, suppression, event)
 }
 
 /// The recipient's own unsubscribe cannot be reversed without proof of new consent.

@@ -153,20 +153,13 @@ pub fn purge_on(db: &mut Db, retention: Retention, now: NaiveDateTime) -> Result
             ..PurgeReport::default()
         };
         for row in store::suppressions::expired_before(db, now - retention.expired_suppressions)? {
-            store::suppressions::delete(db, &row.address_hash)?;
-            store::events::append(
-                db,
-                NewEvent {
-                    occurred_at: now,
-                    kind: EventType::SuppressionRemoved.as_str().into(),
-                    address_hash: Some(row.address_hash),
-                    reason: Some(row.reason),
-                    scope: Some(row.scope),
-                    source: Source::Retention.as_str().into(),
-                    detail: Some("expired".into()),
-                    ..NewEvent::default()
-                },
-            )?;
+            let event = NewEvent {
+                occurred_at: now,
+                source: Source::Retention.as_str().into(),
+                detail: Some("expired".into()),
+                ..NewEvent::default()
+            };
+            super::suppressions::lift(db, row, event)?;
             report.suppressions_removed += 1;
         }
         for (contact_id, topic, hash) in store::subscriptions::pending_before(db, now - retention.pending)? {

@@ -7,9 +7,10 @@ use utoipa::ToSchema;
 use super::contacts::{self, ContactRef, ContactWrite, Evidence, Resubscribe};
 use super::mail;
 use crate::domain::token::{Audience, Link, Recipient};
-use crate::domain::{Category, EventType, Locale, NormalizedAddress, Reason, Source, Status, TopicKey};
+use crate::domain::{Category, Locale, NormalizedAddress, Reason, Source, Status, TopicKey};
 use crate::error::Error;
 use crate::i18n::Lang;
+use crate::store::contacts::ContactRow;
 use crate::store::events::NewEvent;
 use crate::store::{self, Db};
 use crate::App;
@@ -149,33 +150,45 @@ pub async fn subscribe(
         .map_err(|e| Error::Internal(e.to_string()))?
 }
 
-/// What a confirmation link would confirm: the names of the pending topics.
+/// What a confirmation link would confirm: the names of the pending topics, and the
+/// contact's locale.
 pub async fn pending(app: &App, link: Link) -> Result<(Vec<String>, Option<String>), Error> {
     let hasher = app.hasher.clone();
-    store::run(&app.pool, move |db| pending_on(db, &hasher, &link)).await
+    store::run(&app.pool, move |db| {
+        let pending = pending_on(db, &hasher, &link)?;
+        Ok((pending.names(), pending.contact.locale))
+    })
+    .await
 }
 
-/// The pending topics' names, and the contact's locale.
-fn pending_on(
-    db: &mut Db,
-    hasher: &crate::domain::AddressHasher,
-    link: &Link,
-) -> Result<(Vec<String>, Option<String>), Error> {
+/// A confirmation link's contact and its pending topics, with their names.
+struct Pending {
+    contact: ContactRow,
+    topics: Vec<(TopicKey, String)>,
+}
+
+impl Pending {
+    fn names(&self) -> Vec<String> {
+        self.topics.iter().map(|(_, name)| name.clone()).collect()
+    }
+}
+
+fn pending_on(db: &mut Db, hasher: &crate::domain::AddressHasher, link: &Link) -> Result<Pending, Error> {
     let Recipient::Contact(id) = link.recipient else {
         return Err(Error::Link(crate::domain::token::TokenError::Malformed));
     };
     let contact = contacts::find(db, hasher, &ContactRef::Id(id))?
         .ok_or_else(|| Error::NotFound("no such contact".into()))?;
-    let mut names = Vec::new();
+    let mut topics = Vec::new();
     for s in store::subscriptions::for_contact(db, &contact.id)?
         .into_iter()
         .filter(|s| s.status == Status::Pending.as_str())
     {
         if let Some(topic) = store::topics::find(db, &s.topic_key)? {
-            names.push(topic.name);
+            topics.push((TopicKey::from_stored(s.topic_key), topic.name));
         }
     }
-    Ok((names, contact.locale))
+    Ok(Pending { contact, topics })
 }
 
 /// Confirms every pending status of the link's contact. A new confirmed opt-in also
@@ -188,48 +201,35 @@ pub async fn confirm(
 ) -> Result<(Vec<String>, Option<String>), Error> {
     let hasher = app.hasher.clone();
     super::write(app, move |db| {
-        let shown = pending_on(db, &hasher, &link)?;
-        let Recipient::Contact(id) = link.recipient else { return Ok(shown) };
-        let contact = contacts::find(db, &hasher, &ContactRef::Id(id))?
-            .ok_or_else(|| Error::NotFound("no such contact".into()))?;
-        let pending: Vec<TopicKey> = store::subscriptions::for_contact(db, &contact.id)?
-            .into_iter()
-            .filter(|s| s.status == Status::Pending.as_str())
-            .map(|s| TopicKey::from_stored(s.topic_key))
-            .collect();
-        if pending.is_empty() {
+        let pending = pending_on(db, &hasher, &link)?;
+        let shown = (pending.names(), pending.contact.locale.clone());
+        if pending.topics.is_empty() {
             return Ok(shown);
         }
         let proof =
             Resubscribe { consent: "confirmed by double opt-in".into(), legal_basis: Some("consent".into()) };
         let write = ContactWrite {
-            subscriptions: pending.into_iter().map(|k| (k, Status::Subscribed)).collect(),
+            subscriptions: pending.topics.into_iter().map(|(k, _)| (k, Status::Subscribed)).collect(),
             unsubscribed_all: Some(false),
             source: Some(Source::Confirmation),
             resubscribe: Some(proof),
             evidence,
             ..ContactWrite::default()
         };
-        contacts::upsert_on(db, &hasher, &ContactRef::Id(id), &write)?;
+        let contact = pending.contact;
+        contacts::upsert_on(db, &hasher, &ContactRef::from(link.recipient), &write)?;
         if let Some(suppression) = store::suppressions::find(db, &contact.address_hash)? {
             // An unsubscribe's suppression, or an erasure's: the person asked again and
             // confirmed from their own mailbox.
             if suppression.reason == Reason::Unsubscribe.as_str()
                 || suppression.reason == Reason::Erasure.as_str()
             {
-                store::suppressions::delete(db, &contact.address_hash)?;
-                store::events::append(
-                    db,
-                    NewEvent {
-                        occurred_at: store::now(),
-                        kind: EventType::SuppressionRemoved.as_str().into(),
-                        address_hash: Some(contact.address_hash.clone()),
-                        reason: Some(suppression.reason),
-                        scope: Some(suppression.scope),
-                        source: Source::Confirmation.as_str().into(),
-                        ..NewEvent::default()
-                    },
-                )?;
+                let event = NewEvent {
+                    occurred_at: store::now(),
+                    source: Source::Confirmation.as_str().into(),
+                    ..NewEvent::default()
+                };
+                super::suppressions::lift(db, suppression, event)?;
             }
         }
         Ok(shown)

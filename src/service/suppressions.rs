@@ -196,6 +196,18 @@ pub(crate) fn apply(
     Ok(outcome)
 }
 
+/// Lifts a suppression and records it in the ledger. `event` says when, by whom and
+/// why; what was lifted is filled in here.
+pub(crate) fn lift(db: &mut Db, row: SuppressionRow, mut event: NewEvent) -> Result<(), Error> {
+    store::suppressions::delete(db, &row.address_hash)?;
+    event.kind = EventType::SuppressionRemoved.as_str().into();
+    event.address_hash = Some(row.address_hash);
+    event.reason = Some(row.reason);
+    event.scope = Some(row.scope);
+    store::events::append(db, event)?;
+    Ok(())
+}
+
 fn view_of(db: &mut Db, hash: &AddressHash) -> Result<SuppressionView, Error> {
     store::suppressions::find(db, &hash.0)?.map(SuppressionView::from).ok_or_else(not_found)
 }
@@ -233,20 +245,12 @@ pub async fn delete(app: &App, address: NormalizedAddress) -> Result<(), Error> 
         if row.reason == Reason::Erasure.as_str() {
             return Err(erased());
         }
-        store::suppressions::delete(db, &hash.0)?;
-        store::events::append(
-            db,
-            NewEvent {
-                occurred_at: store::now(),
-                kind: EventType::SuppressionRemoved.as_str().into(),
-                address_hash: Some(row.address_hash),
-                reason: Some(row.reason),
-                scope: Some(row.scope),
-                source: Source::Api.as_str().into(),
-                ..NewEvent::default()
-            },
-        )?;
-        Ok(())
+        let event = NewEvent {
+            occurred_at: store::now(),
+            source: Source::Api.as_str().into(),
+            ..NewEvent::default()
+        };
+        lift(db, row, event)
     })
     .await
 }
