@@ -10,7 +10,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 
 use super::{page, verify};
-use crate::domain::token::Audience;
+use crate::domain::token::{Audience, Link};
 use crate::domain::Source;
 use crate::html::escape;
 use crate::http::client::Client;
@@ -26,6 +26,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::head().to(landing))
             .route(web::post().to(post)),
     );
+}
+
+/// The "choose what you receive" paragraph: a preference link for the same recipient.
+fn manage(app: &App, link: &Link, lang: Lang) -> String {
+    let url = link_url(app, Audience::Preferences, link.recipient, None, link.message_id.clone());
+    format!(r#"<p><a href="{}">{}</a></p>"#, escape(&url), escape(lang.words().manage))
 }
 
 fn lang(landing: Option<&Landing>, client: &Client) -> Lang {
@@ -52,8 +58,6 @@ async fn landing(app: web::Data<App>, token: web::Path<String>, client: Client) 
                 ),
                 None => format!("{}{}", words.unsubscribe_all, words.question_mark),
             };
-            let preferences =
-                link_url(&app, Audience::Preferences, link.recipient, None, link.message_id.clone());
             let body = format!(
                 r#"<p class="question">{question}</p>
 <form method="post" action="/u/{token}">
@@ -61,12 +65,11 @@ async fn landing(app: web::Data<App>, token: web::Path<String>, client: Client) 
 <button type="submit" class="primary">{button}</button>
 </form>
 <p class="note">{note}</p>
-<p><a href="{preferences}">{manage}</a></p>"#,
+{manage}"#,
                 token = escape(&token),
                 button = escape(words.unsubscribe_button),
                 note = escape(words.transactional_note),
-                preferences = escape(&preferences),
-                manage = escape(words.manage),
+                manage = manage(&app, &link, lang),
             );
             page(StatusCode::OK, lang, words.unsubscribe_title, &body, false)
         }
@@ -146,15 +149,8 @@ async fn post(
         Ok((link, landing)) => {
             let lang = lang(Some(&landing), &client);
             let words = lang.words();
-            let preferences =
-                link_url(&app, Audience::Preferences, link.recipient, None, link.message_id.clone());
             let body = if asked == Asked::Undo {
-                format!(
-                    r#"<p>{}</p><p><a href="{}">{}</a></p>"#,
-                    escape(words.resubscribed),
-                    escape(&preferences),
-                    escape(words.manage)
-                )
+                format!(r#"<p>{}</p>{}"#, escape(words.resubscribed), manage(&app, &link, lang))
             } else {
                 let what = match &landing.topic {
                     Some(topic) => format!("{} <strong>{}</strong>.", words.unsubscribed_from, escape(topic)),
@@ -167,12 +163,11 @@ async fn post(
 <input type="hidden" name="action" value="undo">
 <button type="submit" class="secondary">{undo}</button>
 </form>
-<p><a href="{preferences}">{manage}</a></p>"#,
+{manage}"#,
                     note = escape(words.transactional_note),
                     token = escape(&token),
                     undo = escape(words.undo_button),
-                    preferences = escape(&preferences),
-                    manage = escape(words.manage),
+                    manage = manage(&app, &link, lang),
                 )
             };
             page(StatusCode::OK, lang, words.unsubscribed_title, &body, false)
