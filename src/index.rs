@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -351,7 +351,10 @@ pub struct Index {
     data: RwLock<Data>,
     applied: AtomicI64,
     loaded: AtomicBool,
-    last_sync: Mutex<Option<Instant>>,
+    /// When the ledger was last read, in milliseconds since `started` (0: never).
+    /// An atomic, not a lock: every check reads it.
+    last_sync_ms: AtomicU64,
+    started: Instant,
     /// One applier at a time, so events apply in sequence order.
     applying: Mutex<()>,
     stale_after: Duration,
@@ -367,7 +370,8 @@ impl Index {
             data: RwLock::new(Data::default()),
             applied: AtomicI64::new(0),
             loaded: AtomicBool::new(false),
-            last_sync: Mutex::new(None),
+            last_sync_ms: AtomicU64::new(0),
+            started: Instant::now(),
             applying: Mutex::new(()),
             stale_after,
         }
@@ -454,7 +458,8 @@ impl Index {
                 break;
             }
         }
-        *self.last_sync.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+        let ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX).max(1);
+        self.last_sync_ms.store(ms, Ordering::SeqCst);
         Ok(())
     }
 
@@ -475,10 +480,13 @@ impl Index {
         if !self.is_loaded() {
             return Err(Error::Unavailable("the decision index is still loading".into()));
         }
-        let last = *self.last_sync.lock().unwrap_or_else(|e| e.into_inner());
-        match last {
-            Some(at) if at.elapsed() <= self.stale_after => Ok(()),
-            _ => Err(Error::Unavailable("the decision index has not read the ledger lately".into())),
+        let last = self.last_sync_ms.load(Ordering::SeqCst);
+        let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let stale_after = u64::try_from(self.stale_after.as_millis()).unwrap_or(u64::MAX);
+        if last > 0 && now.saturating_sub(last) <= stale_after {
+            Ok(())
+        } else {
+            Err(Error::Unavailable("the decision index has not read the ledger lately".into()))
         }
     }
 
