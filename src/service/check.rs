@@ -91,15 +91,6 @@ fn address(email: &str) -> Result<NormalizedAddress, Error> {
     NormalizedAddress::parse(email).map_err(|e| Error::invalid("email", e.to_string()))
 }
 
-fn check_message_id(message_id: &Option<String>) -> Result<(), Error> {
-    match message_id {
-        Some(id) if id.is_empty() || id.len() > 256 => {
-            Err(Error::invalid("message_id", "must be 1 to 256 characters"))
-        }
-        _ => Ok(()),
-    }
-}
-
 fn unknown_topic(topic: &str) -> Error {
     Error::not_found(format!("there is no topic {topic:?}"))
 }
@@ -159,7 +150,7 @@ impl<'a> Links<'a> {
 }
 
 pub fn check(app: &App, request: CheckRequest) -> Result<CheckResult, Error> {
-    check_message_id(&request.message_id)?;
+    super::check_message_id(&request.message_id)?;
     let address = address(&request.email)?;
     app.index.ensure_fresh()?;
     let hash = app.hasher.hash(&address);
@@ -179,7 +170,7 @@ pub fn check(app: &App, request: CheckRequest) -> Result<CheckResult, Error> {
 }
 
 pub fn check_batch(app: &App, request: BatchRequest) -> Result<BatchResponse, Error> {
-    check_message_id(&request.message_id)?;
+    super::check_message_id(&request.message_id)?;
     if request.emails.len() > MAX_BATCH {
         return Err(Error::invalid(
             "emails",
@@ -227,7 +218,7 @@ pub fn check_batch(app: &App, request: BatchRequest) -> Result<BatchResponse, Er
 /// The links for one address and topic, without a decision. 422 for a transactional
 /// topic: its mail carries no unsubscribe link.
 pub fn links(app: &App, request: LinksRequest) -> Result<LinksResponse, Error> {
-    check_message_id(&request.message_id)?;
+    super::check_message_id(&request.message_id)?;
     let address = address(&request.email)?;
     app.index.ensure_fresh()?;
     match app.index.category(&request.topic) {

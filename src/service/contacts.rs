@@ -257,15 +257,6 @@ fn check_resubscribe(resubscribe: &Option<Resubscribe>) -> Result<(), Error> {
     Ok(())
 }
 
-fn check_message_id(value: &Option<String>) -> Result<(), Error> {
-    match value {
-        Some(id) if id.is_empty() || id.chars().count() > 998 => {
-            Err(Error::invalid("message_id", "must be 1 to 998 characters"))
-        }
-        _ => Ok(()),
-    }
-}
-
 fn parse_stored<T: std::str::FromStr>(value: &str) -> Result<T, Error>
 where
     T::Err: std::fmt::Display,
@@ -520,7 +511,7 @@ pub(crate) fn upsert_on(
 fn validate_write(write: &ContactWrite) -> Result<(), Error> {
     check_external_id(&write.external_id)?;
     check_resubscribe(&write.resubscribe)?;
-    check_message_id(&write.message_id)
+    super::check_message_id(&write.message_id)
 }
 
 pub async fn upsert(

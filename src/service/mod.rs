@@ -61,6 +61,17 @@ pub fn link_url(
     format!("{}/{path}/{}", app.config.base_url, app.tokens.sign(&link))
 }
 
+/// A sender's message id, as API writes and links carry it: it goes into signed URLs,
+/// so it is kept short.
+pub(crate) fn check_message_id(message_id: &Option<String>) -> Result<(), Error> {
+    match message_id {
+        Some(id) if id.is_empty() || id.len() > 256 => {
+            Err(Error::invalid("message_id", "must be 1 to 256 characters"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Times leave the service as RFC 3339 UTC.
 pub(crate) fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
