@@ -64,6 +64,37 @@ pub struct Config {
     pub soft_bounce_window_days: u64,
     /// …and how long it lasts.
     pub soft_bounce_suppress_days: u64,
+    /// A PEM file of SNS signing certificates: SES notifications are then verified.
+    pub sns_certificates: Option<std::path::PathBuf>,
+    /// SendGrid's signed-webhook verification key: SendGrid events are then verified.
+    pub sendgrid_verification_key: Option<String>,
+    /// Mailgun's webhook signing key: Mailgun webhooks are then verified.
+    pub mailgun_signing_key: Option<String>,
+    /// Providers' groups of mail (`provider:group`) whose unsubscribes are topic
+    /// unsubscribes, and their topics.
+    pub feedback_topics: Vec<FeedbackTopic>,
+}
+
+/// `provider:group=topic` in `PREFCENTER_FEEDBACK_TOPICS`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedbackTopic {
+    pub provider: String,
+    pub group: String,
+    pub topic: crate::domain::TopicKey,
+}
+
+impl FeedbackTopic {
+    fn parse(spec: &str) -> Result<Self, String> {
+        let wrong = || format!("PREFCENTER_FEEDBACK_TOPICS: {spec:?} is not provider:group=topic");
+        let (source, topic) = spec.split_once('=').ok_or_else(wrong)?;
+        let (provider, group) = source.split_once(':').ok_or_else(wrong)?;
+        if !["sendgrid", "postmark", "mailgun"].contains(&provider.trim()) || group.trim().is_empty() {
+            return Err(wrong());
+        }
+        let topic = crate::domain::TopicKey::parse(topic.trim())
+            .map_err(|e| format!("PREFCENTER_FEEDBACK_TOPICS: {spec:?}: {e}"))?;
+        Ok(Self { provider: provider.trim().into(), group: group.trim().into(), topic })
+    }
 }
 
 /// The file's keys: the settings' names without the `PREFCENTER_` prefix, in lower case.
@@ -95,6 +126,10 @@ struct FileSettings {
     soft_bounce_threshold: Option<u64>,
     soft_bounce_window_days: Option<u64>,
     soft_bounce_suppress_days: Option<u64>,
+    sns_certificates: Option<String>,
+    sendgrid_verification_key: Option<String>,
+    mailgun_signing_key: Option<String>,
+    feedback_topics: Option<String>,
 }
 
 impl Config {
@@ -191,7 +226,20 @@ impl Config {
         let soft_bounce_window_days = number("SOFT_BOUNCE_WINDOW_DAYS", file.soft_bounce_window_days, 7)?;
         let soft_bounce_suppress_days =
             number("SOFT_BOUNCE_SUPPRESS_DAYS", file.soft_bounce_suppress_days, 7)?;
+        let sns_certificates = pick("SNS_CERTIFICATES", file.sns_certificates).map(Into::into);
+        let sendgrid_verification_key = pick("SENDGRID_VERIFICATION_KEY", file.sendgrid_verification_key);
+        let mailgun_signing_key = pick("MAILGUN_SIGNING_KEY", file.mailgun_signing_key);
+        let feedback_topics = pick("FEEDBACK_TOPICS", file.feedback_topics)
+            .unwrap_or_default()
+            .split(',')
+            .filter(|spec| !spec.trim().is_empty())
+            .map(FeedbackTopic::parse)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
+            sns_certificates,
+            sendgrid_verification_key,
+            mailgun_signing_key,
+            feedback_topics,
             soft_bounce_threshold,
             soft_bounce_window_days,
             soft_bounce_suppress_days,
@@ -274,5 +322,19 @@ mod tests {
         assert!(load("", &[("PREFCENTER_BASE_URL", "ftp://x")]).is_err());
         assert!(load("", &[("PREFCENTER_WORKERS", "0")]).is_err());
         assert!(load("bindd = \"x\"", &[]).is_err(), "a mistyped key in the file is an error");
+    }
+
+    #[test]
+    fn feedback_topics_map_providers_groups() {
+        let config = load("feedback_topics = \"sendgrid:123=news, postmark:broadcast=offers\"", &[]).unwrap();
+        let mapped: Vec<_> = config
+            .feedback_topics
+            .iter()
+            .map(|t| (t.provider.as_str(), t.group.as_str(), t.topic.as_str()))
+            .collect();
+        assert_eq!(mapped, [("sendgrid", "123", "news"), ("postmark", "broadcast", "offers")]);
+        for wrong in ["sendgrid=news", "ses:1=news", "sendgrid:1=Not A Key", "sendgrid:=news"] {
+            assert!(load("", &[("PREFCENTER_FEEDBACK_TOPICS", wrong)]).is_err(), "{wrong}");
+        }
     }
 }

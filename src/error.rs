@@ -44,6 +44,10 @@ pub enum Error {
     RateLimited { retry_after: u64 },
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// A provider's notification whose signature is missing or wrong, while its
+    /// verification is configured.
+    #[error("{0}")]
+    BadSignature(String),
     /// A signed link that cannot be used.
     #[error("{0}")]
     Link(crate::domain::token::TokenError),
@@ -78,6 +82,7 @@ impl Error {
             Error::Invalid { .. } => "invalid",
             Error::RateLimited { .. } => "rate_limited",
             Error::MethodNotAllowed(_) => "method_not_allowed",
+            Error::BadSignature(_) => "invalid_signature",
             Error::Link(crate::domain::token::TokenError::Expired) => "expired_link",
             Error::Link(_) => "invalid_link",
             Error::Unavailable(_) => "unavailable",
@@ -97,6 +102,7 @@ impl Error {
             Error::Invalid { .. } => "Invalid values",
             Error::RateLimited { .. } => "Too many requests",
             Error::MethodNotAllowed(_) => "Method not allowed",
+            Error::BadSignature(_) => "Signature not verified",
             Error::Link(_) => "Unusable link",
             Error::Unavailable(_) => "Service unavailable",
             Error::Internal(_) => "Internal error",
@@ -130,6 +136,7 @@ impl ResponseError for Error {
             Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Error::BadSignature(_) => StatusCode::UNAUTHORIZED,
             Error::Link(crate::domain::token::TokenError::Expired) => StatusCode::GONE,
             Error::Link(_) => StatusCode::BAD_REQUEST,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -171,11 +178,21 @@ impl ResponseError for Error {
                 response.insert_header((header::RETRY_AFTER, "1"));
             }
             Error::Unauthorized => {
-                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+                // Basic too: SNS sends the credentials of its URL only when challenged.
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer, Basic realm=\"prefcenter\""));
             }
             _ => {}
         }
         response.body(serde_json::to_string(&problem).unwrap_or_default())
+    }
+}
+
+impl From<crate::domain::feedback::Refusal> for Error {
+    fn from(refusal: crate::domain::feedback::Refusal) -> Self {
+        match refusal {
+            crate::domain::feedback::Refusal::Malformed(why) => Error::Malformed(why),
+            crate::domain::feedback::Refusal::Signature(why) => Error::BadSignature(why),
+        }
     }
 }
 

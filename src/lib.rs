@@ -44,6 +44,7 @@ pub struct App {
     pub keys: KeyCache,
     pub index: Arc<index::Index>,
     pub purged: service::privacy::PurgeMetrics,
+    pub providers: service::feedback::Providers,
 }
 
 /// Opens the database, runs pending migrations, loads (or on first start generates)
@@ -80,6 +81,7 @@ pub fn prepare(config: Config) -> Result<App, String> {
     let tokens = TokenKeys::parse(&signing).map_err(|e| format!("signing keys: {e}"))?;
     let index = Arc::new(index::Index::new(Duration::from_millis(config.index_stale_ms)));
     let (mailer, mail_from) = Mailer::from_config(&config)?;
+    let providers = service::feedback::Providers::from_config(&config)?;
     Ok(App {
         config,
         pool,
@@ -92,6 +94,7 @@ pub fn prepare(config: Config) -> Result<App, String> {
         keys: KeyCache::default(),
         index,
         purged: service::privacy::PurgeMetrics::new(),
+        providers,
     })
 }
 

@@ -4,6 +4,7 @@
 pub mod address;
 pub mod api_key;
 pub mod decision;
+pub mod feedback;
 pub mod locale;
 pub mod pseudonym;
 pub mod token;

@@ -5,6 +5,8 @@
 use std::future::{ready, Ready};
 use std::marker::PhantomData;
 
+use base64::Engine;
+
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
@@ -23,12 +25,29 @@ pub fn bearer(req: &HttpRequest) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| credential.trim()).filter(|c| !c.is_empty())
 }
 
+/// The API key of a request: a bearer credential, or the password of basic
+/// credentials (the user name is free) for providers whose webhooks can only carry
+/// credentials in their URL.
+fn api_key(req: &HttpRequest) -> Option<String> {
+    if let Some(secret) = bearer(req) {
+        return Some(secret.to_owned());
+    }
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let (_, password) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
+    (!password.is_empty()).then(|| password.to_owned())
+}
+
 pub async fn require_api_key(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let result = match (bearer(req.request()), req.app_data::<web::Data<App>>()) {
-        (Some(secret), Some(app)) => api_keys::authenticate(app, secret).await,
+    let result = match (api_key(req.request()), req.app_data::<web::Data<App>>()) {
+        (Some(secret), Some(app)) => api_keys::authenticate(app, &secret).await,
         (None, _) => Err(Error::Unauthorized),
         (Some(_), None) => Err(Error::Internal("application state is missing".into())),
     };

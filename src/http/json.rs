@@ -27,7 +27,6 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req.app_data::<BodyLimit>().map_or(DEFAULT_LIMIT, |l| l.0);
         let is_json = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -37,6 +36,27 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                 m.type_() == mime::APPLICATION
                     && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
             });
+        let body = Body::from_request(req, payload);
+        Box::pin(async move {
+            if !is_json {
+                return Err(Error::UnsupportedMediaType("the body must be application/json".into()));
+            }
+            crate::error::parse_json(&body.await?.0).map(Json)
+        })
+    }
+}
+
+/// The raw body, whatever its content type, within the route's [`BodyLimit`]: for
+/// providers' webhooks, whose signatures cover the exact bytes (and SNS, which calls
+/// its JSON text/plain).
+pub struct Body(pub web::Bytes);
+
+impl FromRequest for Body {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req.app_data::<BodyLimit>().map_or(DEFAULT_LIMIT, |l| l.0);
         let declared_length = req
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -44,9 +64,6 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             .and_then(|v| v.parse::<usize>().ok());
         let mut payload = payload.take();
         Box::pin(async move {
-            if !is_json {
-                return Err(Error::UnsupportedMediaType("the body must be application/json".into()));
-            }
             if declared_length.is_some_and(|n| n > limit) {
                 return Err(Error::TooLarge(limit));
             }
@@ -59,7 +76,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                 }
                 body.extend_from_slice(&chunk);
             }
-            crate::error::parse_json(&body).map(Json)
+            Ok(Body(body.freeze()))
         })
     }
 }

@@ -16,7 +16,8 @@ use super::{api, ops, pages};
         api::suppressions::put, api::suppressions::get, api::suppressions::delete, api::suppressions::list,
         api::suppressions::import, api::suppressions::export,
         api::changes::list,
-        api::feedback::generic,
+        api::feedback::generic, api::feedback::ses, api::feedback::ses_confirmations, api::feedback::sendgrid,
+        api::feedback::postmark, api::feedback::mailgun,
         pages::preferences::get, pages::preferences::put, pages::preferences::export, pages::preferences::erase,
         api::contacts::export, api::contacts::erase,
         pages::signup::request_link, pages::signup::subscribe,
@@ -39,7 +40,7 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An API key secret, pc_…"))
+                    .description(Some("An API key secret, pc_…; provider webhooks may send it as the password of basic credentials"))
                     .build(),
             ),
         );

@@ -102,6 +102,10 @@ pub struct ContactWrite {
     /// be mailed again, only its confirmation may lift the erasure.
     #[serde(skip)]
     pub keep_erasure: bool,
+    /// The mail provider that reported the change (`source` is then `feedback`): its
+    /// events' source reads `feedback:<provider>`, with the provider's text as detail.
+    #[serde(skip)]
+    pub reported_by: Option<(&'static str, Option<String>)>,
 }
 
 /// The body of `PATCH /v1/contacts/{contact}`: a correction.
@@ -211,7 +215,9 @@ pub struct EventPage {
 struct Change<'a> {
     contact_id: String,
     hash: AddressHash,
-    source: Source,
+    /// `source`, or `feedback:<provider>`.
+    source: String,
+    detail: Option<&'a str>,
     message_id: Option<&'a str>,
     resubscribe: Option<&'a Resubscribe>,
     evidence: &'a Evidence,
@@ -225,7 +231,8 @@ impl Change<'_> {
             kind: kind.as_str().into(),
             contact_id: Some(self.contact_id.clone()),
             address_hash: Some(self.hash.0.to_vec()),
-            source: self.source.as_str().into(),
+            source: self.source.clone(),
+            detail: self.detail.map(str::to_owned),
             message_id: self.message_id.map(str::to_owned),
             consent: self.resubscribe.map(|r| r.consent.clone()),
             legal_basis: self.resubscribe.and_then(|r| r.legal_basis.clone()),
@@ -394,7 +401,11 @@ pub(crate) fn upsert_on(
         contact_id: row.id.clone(),
         hash: AddressHash::from_slice(&row.address_hash)
             .ok_or_else(|| Error::Internal("stored hash".into()))?,
-        source,
+        source: match write.reported_by {
+            Some((provider, _)) => format!("{}:{provider}", source.as_str()),
+            None => source.as_str().into(),
+        },
+        detail: write.reported_by.as_ref().and_then(|(_, detail)| detail.as_deref()),
         message_id: write.message_id.as_deref(),
         resubscribe: write.resubscribe.as_ref(),
         evidence: &write.evidence,

@@ -1,71 +1,73 @@
 //! Bounces and complaints reported by mail providers become suppressions; their
 //! unsubscribes become unsubscribes. Each notification is applied once (a redelivery
-//! changes nothing), each in its own savepoint (a bad one never undoes the good).
+//! changes nothing), each in its own savepoint (a bad one never undoes the good), all
+//! of a delivery in one transaction (a crash leaves none of it half-applied).
 
-use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
-use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+use chrono::{NaiveDateTime, TimeDelta};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::contacts::{self, ContactRef, ContactWrite};
 use super::suppressions::{self, Policy, SuppressionWrite};
-use crate::domain::{NormalizedAddress, Reason, Source, Status, TopicKey};
+use crate::domain::feedback::mailgun::MailgunKey;
+use crate::domain::feedback::sendgrid::SendgridKey;
+use crate::domain::feedback::ses::SnsCertificates;
+use crate::domain::feedback::{Entry, Kind, Notice};
+use crate::domain::{AddressHasher, NormalizedAddress, Reason, Source, Status, TopicKey};
 use crate::error::Error;
 use crate::store::{self, Db};
-use crate::App;
+use crate::{App, Config};
 
-/// What a provider reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    HardBounce,
-    SoftBounce,
-    Complaint,
-    Unsubscribe,
+/// What the settings say about providers: the keys their signatures are checked
+/// with (none: not checked), and the groups of mail whose unsubscribes are topics'.
+#[derive(Clone, Default)]
+pub struct Providers {
+    pub sns_certificates: Option<SnsCertificates>,
+    pub sendgrid_key: Option<SendgridKey>,
+    pub mailgun_key: Option<MailgunKey>,
+    topics: HashMap<(String, String), TopicKey>,
 }
 
-/// One notification about one address, whichever provider sent it.
-#[derive(Debug, Clone)]
-pub struct Notice {
-    /// The provider's id for the notification, when it gives one: the key of
-    /// idempotence.
-    pub id: Option<String>,
-    pub email: String,
-    pub kind: Kind,
-    pub topic: Option<TopicKey>,
-    pub message_id: Option<String>,
-    /// The provider's diagnostic text.
-    pub detail: Option<String>,
-    pub occurred_at: NaiveDateTime,
-}
+impl Providers {
+    pub fn from_config(config: &Config) -> Result<Self, String> {
+        let sns_certificates = match &config.sns_certificates {
+            Some(path) => {
+                let pem = std::fs::read(path).map_err(|e| {
+                    format!("PREFCENTER_SNS_CERTIFICATES: cannot read {}: {e}", path.display())
+                })?;
+                Some(
+                    SnsCertificates::from_pem(&pem)
+                        .map_err(|e| format!("PREFCENTER_SNS_CERTIFICATES: {e}"))?,
+                )
+            }
+            None => None,
+        };
+        let sendgrid_key = match &config.sendgrid_verification_key {
+            Some(key) => Some(
+                SendgridKey::parse(key).map_err(|e| format!("PREFCENTER_SENDGRID_VERIFICATION_KEY: {e}"))?,
+            ),
+            None => None,
+        };
+        Ok(Self {
+            sns_certificates,
+            sendgrid_key,
+            mailgun_key: config.mailgun_signing_key.as_deref().map(MailgunKey::new),
+            topics: config
+                .feedback_topics
+                .iter()
+                .map(|t| ((t.provider.clone(), t.group.clone()), t.topic.clone()))
+                .collect(),
+        })
+    }
 
-/// The generic form (`POST /v1/feedback/generic`), one object or an array of them.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GenericNotice {
-    pub email: String,
-    #[serde(rename = "type")]
-    pub kind: Kind,
-    #[schema(value_type = Option<String>)]
-    pub topic: Option<TopicKey>,
-    pub message_id: Option<String>,
-    pub detail: Option<String>,
-    /// Your id for this notification: sending it again then changes nothing.
-    pub id: Option<String>,
-    /// When it happened (default: now); soft bounces are counted by it.
-    pub occurred_at: Option<DateTime<Utc>>,
-}
-
-impl From<GenericNotice> for Notice {
-    fn from(n: GenericNotice) -> Self {
-        Notice {
-            id: n.id,
-            email: n.email,
-            kind: n.kind,
-            topic: n.topic,
-            message_id: n.message_id,
-            detail: n.detail,
-            occurred_at: n.occurred_at.map_or_else(store::now, |t| t.naive_utc()),
-        }
+    /// The topic an unsubscribe names, directly or through the provider's group.
+    fn topic(&self, provider: &str, notice: &Notice) -> Option<TopicKey> {
+        notice.topic.clone().or_else(|| {
+            let group = notice.group.as_ref()?;
+            self.topics.get(&(provider.to_owned(), group.clone())).cloned()
+        })
     }
 }
 
@@ -76,6 +78,8 @@ pub struct FeedbackReport {
     pub applied: u64,
     /// Notifications seen before, left alone.
     pub duplicates: u64,
+    /// Events that change nothing here (deliveries, opens, deferrals…).
+    pub ignored: u64,
     pub failed: u64,
     pub errors: Vec<EntryError>,
 }
@@ -96,7 +100,7 @@ pub struct SoftBounces {
 }
 
 impl SoftBounces {
-    pub fn from_config(config: &crate::Config) -> Self {
+    pub fn from_config(config: &Config) -> Self {
         Self {
             threshold: config.soft_bounce_threshold as i64,
             window: TimeDelta::days(config.soft_bounce_window_days as i64),
@@ -108,9 +112,10 @@ impl SoftBounces {
 /// Applies one notice; `false` when it was a duplicate.
 fn apply(
     db: &mut Db,
-    app_hasher: &crate::domain::AddressHasher,
-    provider: &str,
+    hasher: &AddressHasher,
+    provider: &'static str,
     rules: SoftBounces,
+    topic: Option<&TopicKey>,
     notice: &Notice,
 ) -> Result<bool, Error> {
     let address =
@@ -120,7 +125,7 @@ fn apply(
             return Ok(false);
         }
     }
-    let hash = app_hasher.hash(&address);
+    let hash = hasher.hash(&address);
     let source = format!("feedback:{provider}");
     let suppress = |db: &mut Db, reason: Reason, expires_at: Option<NaiveDateTime>| {
         let write = SuppressionWrite {
@@ -153,38 +158,51 @@ fn apply(
             let mut write = ContactWrite {
                 source: Some(Source::Feedback),
                 message_id: notice.message_id.clone(),
+                reported_by: Some((provider, notice.detail.clone())),
                 ..ContactWrite::default()
             };
-            match &notice.topic {
+            match topic {
                 Some(topic) => {
                     store::topics::find(db, topic.as_str())?
-                        .ok_or_else(|| Error::invalid("topic", "there is no such topic"))?;
+                        .ok_or_else(|| Error::invalid("topic", format!("there is no topic {topic:?}")))?;
                     write.subscriptions.insert(topic.clone(), Status::Unsubscribed);
                 }
                 None => write.unsubscribed_all = Some(true),
             }
-            contacts::upsert_on(db, app_hasher, &ContactRef::Address(address), &write)?;
+            contacts::upsert_on(db, hasher, &ContactRef::Address(address), &write)?;
         }
     }
     Ok(true)
 }
 
-/// Applies a delivery of notices from `provider`, each entry in its own savepoint;
-/// `entries` holds the ones that could not even be read as errors, in place.
-pub async fn ingest(
-    app: &App,
-    provider: &'static str,
-    entries: Vec<Result<Notice, String>>,
-) -> Result<FeedbackReport, Error> {
+/// Applies a delivery from `provider`, each notice in its own savepoint.
+pub async fn ingest(app: &App, provider: &'static str, entries: Vec<Entry>) -> Result<FeedbackReport, Error> {
     let hasher = app.hasher.clone();
     let rules = SoftBounces::from_config(&app.config);
+    let entries: Vec<_> = entries
+        .into_iter()
+        .map(|entry| match entry {
+            Entry::Notice(notice) => {
+                let topic = app.providers.topic(provider, &notice);
+                Entry::Notice(Notice { topic, ..notice })
+            }
+            other => other,
+        })
+        .collect();
     super::write(app, move |db| {
         let mut report = FeedbackReport { received: entries.len() as u64, ..FeedbackReport::default() };
         for (index, entry) in entries.into_iter().enumerate() {
-            let outcome = entry.and_then(|notice| {
-                store::savepoint(db, |db| apply(db, &hasher, provider, rules, &notice))
-                    .map_err(|e| e.to_string())
-            });
+            let outcome = match entry {
+                Entry::Notice(notice) => store::savepoint(db, |db| {
+                    apply(db, &hasher, provider, rules, notice.topic.as_ref(), &notice)
+                })
+                .map_err(|e| e.to_string()),
+                Entry::Ignored => {
+                    report.ignored += 1;
+                    continue;
+                }
+                Entry::Unusable(why) => Err(why),
+            };
             match outcome {
                 Ok(true) => report.applied += 1,
                 Ok(false) => report.duplicates += 1,
@@ -199,21 +217,45 @@ pub async fn ingest(
     .await
 }
 
-/// Reads the generic form: one notice or an array of them.
-pub fn generic(body: serde_json::Value) -> Result<Vec<Result<Notice, String>>, Error> {
-    let entries = match body {
-        serde_json::Value::Array(items) => items,
-        object @ serde_json::Value::Object(_) => vec![object],
-        _ => return Err(Error::invalid("body", "a notice object or an array of them")),
-    };
-    if entries.len() > 10_000 {
-        return Err(Error::invalid("body", "at most 10,000 notices a delivery"));
-    }
-    Ok(entries
+/// An SNS subscription waiting to be confirmed, as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PendingConfirmation {
+    pub topic_arn: String,
+    /// Visit (GET) this address to confirm the subscription.
+    pub subscribe_url: String,
+    pub received_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Keeps SNS's request to confirm a subscription, for the operator to act on.
+pub async fn ask_confirmation(app: &App, topic_arn: String, subscribe_url: String) -> Result<(), Error> {
+    tracing::warn!(
+        topic_arn,
+        subscribe_url,
+        "SNS asks to confirm a subscription: visit the SubscribeURL (also listed at GET /v1/feedback/ses/confirmations)"
+    );
+    store::run(&app.pool, move |db| {
+        store::sns_confirmations::record(db, &topic_arn, &subscribe_url, store::now()).map_err(Error::from)
+    })
+    .await
+}
+
+/// Forgets a topic's pending confirmation: a notification from it proves it
+/// confirmed, an unsubscribe makes it moot.
+pub async fn settle_confirmation(app: &App, topic_arn: String) -> Result<(), Error> {
+    store::run(&app.pool, move |db| {
+        store::sns_confirmations::settle(db, &topic_arn).map(drop).map_err(Error::from)
+    })
+    .await
+}
+
+pub async fn pending_confirmations(app: &App) -> Result<Vec<PendingConfirmation>, Error> {
+    let rows = store::run(&app.pool, |db| store::sns_confirmations::pending(db).map_err(Error::from)).await?;
+    Ok(rows
         .into_iter()
-        .map(|entry| {
-            let bytes = serde_json::to_vec(&entry).map_err(|e| e.to_string())?;
-            crate::error::parse_json::<GenericNotice>(&bytes).map(Notice::from).map_err(|e| e.to_string())
+        .map(|r| PendingConfirmation {
+            topic_arn: r.topic_arn,
+            subscribe_url: r.subscribe_url,
+            received_at: r.received_at.and_utc(),
         })
         .collect())
 }

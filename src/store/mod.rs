@@ -7,6 +7,7 @@ pub mod contacts;
 pub mod events;
 pub mod schema;
 pub mod settings;
+pub mod sns_confirmations;
 pub mod subscriptions;
 pub mod suppressions;
 pub mod topics;

@@ -98,6 +98,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    sns_confirmations (topic_arn) {
+        topic_arn -> Text,
+        subscribe_url -> Text,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     ledger_head (id) {
         id -> Integer,
         seq -> BigInt,
@@ -142,6 +150,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     suppressions,
     soft_bounces,
     feedback_receipts,
+    sns_confirmations,
     ledger_head,
     events,
 );

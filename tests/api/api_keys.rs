@@ -24,7 +24,7 @@ each_backend! {
     fn missing_or_wrong_credentials_are_401(app) {
         let reply = app.get("/v1/topics").anonymous().send();
         reply.problem(401, "unauthorized");
-        assert_eq!(reply.header("www-authenticate"), Some("Bearer"));
+        assert_eq!(reply.header("www-authenticate"), Some("Bearer, Basic realm=\"prefcenter\""));
         app.get("/v1/topics").key("pc_0000000000_00000000000000000000000000000000").send().problem(401, "unauthorized");
         app.get("/v1/topics").key("not-even-a-key").send().problem(401, "unauthorized");
         app.get("/v1/topics").anonymous().header("authorization", "Basic YTpi").send().problem(401, "unauthorized");

@@ -90,7 +90,9 @@ each_backend! {
         assert_eq!(app.reason("ok@example.com", "receipts"), "suppressed:hard_bounce");
         app.get("/v1/contacts/y%40example.com").send().problem(404, "not_found");
         app.post("/v1/feedback/generic").body("application/json", "{broken").send().problem(400, "malformed");
-        app.post("/v1/feedback/generic").json(json!("a string")).send().problem(422, "invalid");
+        app.post("/v1/feedback/generic").json(json!("a string")).send().problem(400, "malformed");
+        let problem = app.post("/v1/feedback/generic").json(json!({"email": "x@example.com"})).send().problem(400, "malformed");
+        assert!(problem["detail"].as_str().unwrap().contains("type"), "{problem}");
         app.post("/v1/feedback/nope").json(json!([])).send().problem(404, "not_found");
         app.post("/v1/feedback/generic").key(&app.key(&["check"])).json(json!([])).send().problem(403, "forbidden");
     }

@@ -16,6 +16,7 @@ mod feedback;
 mod ops;
 mod privacy;
 mod processes;
+mod providers;
 mod recipients;
 mod signup;
 mod smtp;

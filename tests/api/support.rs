@@ -24,21 +24,28 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 /// Declares a test that runs once per backend: `mod name { fn sqlite(); fn postgres(); }`.
+/// `fn name(app) with adjust { … }` starts the server with `adjust(&mut Config)` applied.
 macro_rules! each_backend {
-    ($($(#[$meta:meta])* fn $name:ident($app:pat) $body:block)*) => {$(
+    ($($(#[$meta:meta])* fn $name:ident($app:pat) $(with $settings:path)? $body:block)*) => {$(
         $(#[$meta])*
         mod $name {
             #[allow(unused_imports)]
             use super::*;
             #[test]
             fn sqlite() {
-                let $app = $crate::support::TestApp::start($crate::support::TestDb::sqlite());
+                let $app = $crate::support::TestApp::start_with(
+                    $crate::support::TestDb::sqlite(),
+                    |_config: &mut prefcenter::Config| { $($settings(_config);)? },
+                );
                 $body
             }
             #[test]
             fn postgres() {
                 let Some(db) = $crate::support::TestDb::postgres() else { return };
-                let $app = $crate::support::TestApp::start(db);
+                let $app = $crate::support::TestApp::start_with(
+                    db,
+                    |_config: &mut prefcenter::Config| { $($settings(_config);)? },
+                );
                 $body
             }
         }
@@ -193,6 +200,7 @@ impl TestApp {
                     "suppressions",
                     "soft_bounces",
                     "feedback_receipts",
+                    "sns_confirmations",
                     "events",
                 ];
                 let mut all = String::new();
