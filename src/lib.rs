@@ -45,6 +45,7 @@ pub struct App {
     pub index: Arc<index::Index>,
     pub purged: service::privacy::PurgeMetrics,
     pub providers: service::feedback::Providers,
+    pub writer: service::group_commit::Writer,
 }
 
 /// Opens the database, runs pending migrations, loads (or on first start generates)
@@ -82,6 +83,8 @@ pub fn prepare(config: Config) -> Result<App, String> {
     let index = Arc::new(index::Index::new(Duration::from_millis(config.index_stale_ms)));
     let (mailer, mail_from) = Mailer::from_config(&config)?;
     let providers = service::feedback::Providers::from_config(&config)?;
+    let writer = service::group_commit::Writer::start(pool.clone(), index.clone())
+        .map_err(|e| format!("cannot start the writer thread: {e}"))?;
     Ok(App {
         config,
         pool,
@@ -95,6 +98,7 @@ pub fn prepare(config: Config) -> Result<App, String> {
         index,
         purged: service::privacy::PurgeMetrics::new(),
         providers,
+        writer,
     })
 }
 

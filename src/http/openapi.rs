@@ -22,7 +22,7 @@ use super::{api, ops, pages};
         api::contacts::export, api::contacts::erase,
         pages::signup::request_link, pages::signup::subscribe,
         api::topics::create, api::topics::list, api::topics::get, api::topics::update, api::topics::delete,
-        api::contacts::upsert, api::contacts::get, api::contacts::correct, api::contacts::set_status, api::contacts::events,
+        api::contacts::upsert, api::contacts::import, api::contacts::get, api::contacts::correct, api::contacts::set_status, api::contacts::events,
         api::api_keys::create, api::api_keys::list, api::api_keys::revoke,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),

@@ -371,6 +371,24 @@ pub(crate) fn upsert_on(
     target: &ContactRef,
     write: &ContactWrite,
 ) -> Result<(ContactView, bool), Error> {
+    let written = apply(db, hasher, target, write)?;
+    Ok((view(db, written.row)?, written.created))
+}
+
+/// What [`apply`] did to a contact.
+pub(crate) struct Written {
+    pub row: ContactRow,
+    pub created: bool,
+    pub changed: bool,
+}
+
+/// [`upsert_on`] without reading the contact back.
+pub(crate) fn apply(
+    db: &mut Db,
+    hasher: &AddressHasher,
+    target: &ContactRef,
+    write: &ContactWrite,
+) -> Result<Written, Error> {
     let now = store::now();
     // What a new contact would be known by: an id names only an existing one.
     let identity = match target {
@@ -516,10 +534,10 @@ pub(crate) fn upsert_on(
         row.updated_at = now;
         store::contacts::update(db, &row)?;
     }
-    Ok((view(db, row)?, created))
+    Ok(Written { row, created, changed: changed || created })
 }
 
-fn validate_write(write: &ContactWrite) -> Result<(), Error> {
+pub(crate) fn validate_write(write: &ContactWrite) -> Result<(), Error> {
     check_external_id(&write.external_id)?;
     check_resubscribe(&write.resubscribe)?;
     super::check_message_id(&write.message_id)

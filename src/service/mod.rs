@@ -4,8 +4,10 @@
 pub mod api_keys;
 pub mod changes;
 pub mod check;
+pub mod contact_import;
 pub mod contacts;
 pub mod feedback;
+pub mod group_commit;
 pub mod mail;
 pub mod privacy;
 pub mod recipients;
@@ -18,27 +20,25 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use crate::domain::token::{Audience, Link, Recipient};
 use crate::domain::TopicKey;
 use crate::error::Error;
-use crate::store::{self, Db};
+use crate::store::Db;
 use crate::App;
 
-/// Runs `work` in a write transaction (`store::write`) on the blocking pool, then
-/// brings this process's decision index up to the new ledger head before answering,
-/// so that the caller's next check sees its own write.
+/// Runs `work` in a write transaction, answering once it is committed and this
+/// process's decision index has it (see [`group_commit`]).
 pub(crate) async fn write<T, F>(app: &App, work: F) -> Result<T, Error>
 where
     F: FnOnce(&mut Db) -> Result<T, Error> + Send + 'static,
     T: Send + 'static,
 {
-    let index = app.index.clone();
-    store::run(&app.pool, move |db| {
-        let out = store::write(db, work)?;
-        if let Err(e) = index.catch_up(db) {
-            // The tailer retries; until then checks may answer from the state before.
-            tracing::warn!(error = %e, "the index could not apply a write at once");
-        }
-        Ok(out)
-    })
-    .await
+    app.writer.write(work).await
+}
+
+/// A bulk import, fed one line at a time by the HTTP layer's streaming loop.
+pub trait LineImporter {
+    /// Takes one line (without its newline); `true` when a chunk is ready to flush.
+    fn push_line(&mut self, raw: &[u8]) -> bool;
+    /// Applies the lines taken since the last flush, in one transaction.
+    fn flush(&mut self, app: &App) -> impl std::future::Future<Output = Result<(), Error>>;
 }
 
 /// The URL of a freshly signed link: `/u/…`, `/p/…` or `/c/…` by audience, valid for

@@ -342,42 +342,6 @@ impl Importer {
         }
     }
 
-    /// Takes one line of the file; returns whether a chunk is ready for [`flush`].
-    pub fn push_line(&mut self, raw: &[u8]) -> bool {
-        self.line += 1;
-        let line = self.line;
-        let text = match std::str::from_utf8(raw) {
-            Ok(t) => t.trim_end_matches('\r'),
-            Err(_) => {
-                self.report.lines += 1;
-                self.fail(line, "the line is not UTF-8".into());
-                return false;
-            }
-        };
-        if text.trim().is_empty() {
-            return false;
-        }
-        if self.format == Format::Csv
-            && line == 1
-            && text.trim_start().to_ascii_lowercase().starts_with("email")
-        {
-            let header = csv_fields(text).unwrap_or_default();
-            self.columns = Some(
-                header.into_iter().enumerate().map(|(i, h)| (h.trim().to_ascii_lowercase(), i)).collect(),
-            );
-            return false;
-        }
-        self.report.lines += 1;
-        match self.parse(text) {
-            Ok((address, write)) => match validate(&write, store::now()) {
-                Ok(()) => self.pending.push((line, address, write)),
-                Err(e) => self.fail(line, e.to_string()),
-            },
-            Err(e) => self.fail(line, e),
-        }
-        self.pending.len() >= CHUNK
-    }
-
     fn parse(&self, text: &str) -> Result<(NormalizedAddress, SuppressionWrite), String> {
         let (email, write) = match self.format {
             Format::Ndjson => {
@@ -416,10 +380,48 @@ impl Importer {
         let address = NormalizedAddress::parse(&email).map_err(|e| format!("email: {e}"))?;
         Ok((address, write))
     }
+}
+
+impl super::LineImporter for Importer {
+    /// Takes one line of the file; returns whether a chunk is ready for [`flush`].
+    fn push_line(&mut self, raw: &[u8]) -> bool {
+        self.line += 1;
+        let line = self.line;
+        let text = match std::str::from_utf8(raw) {
+            Ok(t) => t.trim_end_matches('\r'),
+            Err(_) => {
+                self.report.lines += 1;
+                self.fail(line, "the line is not UTF-8".into());
+                return false;
+            }
+        };
+        if text.trim().is_empty() {
+            return false;
+        }
+        if self.format == Format::Csv
+            && line == 1
+            && text.trim_start().to_ascii_lowercase().starts_with("email")
+        {
+            let header = csv_fields(text).unwrap_or_default();
+            self.columns = Some(
+                header.into_iter().enumerate().map(|(i, h)| (h.trim().to_ascii_lowercase(), i)).collect(),
+            );
+            return false;
+        }
+        self.report.lines += 1;
+        match self.parse(text) {
+            Ok((address, write)) => match validate(&write, store::now()) {
+                Ok(()) => self.pending.push((line, address, write)),
+                Err(e) => self.fail(line, e.to_string()),
+            },
+            Err(e) => self.fail(line, e),
+        }
+        self.pending.len() >= CHUNK
+    }
 
     /// Applies the pending lines in one transaction. A line that fails is reported
     /// and skipped: a bad line never aborts the good ones.
-    pub async fn flush(&mut self, app: &App) -> Result<(), Error> {
+    async fn flush(&mut self, app: &App) -> Result<(), Error> {
         if self.pending.is_empty() {
             return Ok(());
         }

@@ -196,4 +196,52 @@ each_backend! {
         let lifted = app.events("gone@example.com");
         assert_eq!(lifted.len(), 1, "a new contact, with a new history: {lifted:?}");
     }
+
+    fn contacts_are_imported_in_bulk_with_their_events(app) {
+        app.topic("news").opt_out().create();
+        app.topic("offers").create();
+        app.contact("kept@example.com", json!({"subscriptions": {"news": "unsubscribed"}, "source": "one_click"}));
+        let lines = [
+            json!({"email": "Ann@Example.com", "locale": "fr", "subscriptions": {"news": "subscribed", "offers": "subscribed"}}).to_string(),
+            json!({"email": "bob@example.com", "unsubscribed_all": true}).to_string(),
+            String::new(),
+            json!({"email": "not-an-address", "subscriptions": {}}).to_string(),
+            json!({"email": "cy@example.com", "subscriptions": {"nope": "subscribed"}}).to_string(),
+            json!({"email": "dee@example.com", "colour": "red"}).to_string(),
+            // A recipient's unsubscribe is not reversed without consent proof.
+            json!({"email": "kept@example.com", "subscriptions": {"news": "subscribed"}}).to_string(),
+            "{broken".to_owned(),
+        ];
+        let body = lines.join("\n");
+        let reply = app.post("/v1/contacts/import").body("application/x-ndjson", body.clone()).send();
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let report = reply.json();
+        assert_eq!((report["lines"].as_u64(), report["created"].as_u64(), report["failed"].as_u64()), (Some(7), Some(2), Some(5)), "{report}");
+        // Lines that cannot be read are reported as read, the others as applied.
+        let mut failed: Vec<u64> = report["errors"].as_array().unwrap().iter().map(|e| e["line"].as_u64().unwrap()).collect();
+        failed.sort();
+        assert_eq!(failed, [4, 5, 6, 7, 8]);
+        let kept = report["errors"].as_array().unwrap().iter().find(|e| e["line"] == 7).unwrap();
+        assert!(kept["error"].as_str().unwrap().contains("consent"), "{report}");
+
+        let ann = app.get("/v1/contacts/ann%40example.com").send().json();
+        assert_eq!((ann["locale"].as_str(), &ann["subscriptions"]), (Some("fr"), &json!({"news": "subscribed", "offers": "subscribed"})));
+        assert_eq!(app.reason("bob@example.com", "news"), "unsubscribed_all");
+        assert_eq!(app.get("/v1/contacts/kept%40example.com").send().json()["subscriptions"], json!({"news": "unsubscribed"}));
+        app.get("/v1/contacts/cy%40example.com").send().problem(404, "not_found");
+        let events = app.events("ann@example.com");
+        assert_eq!(statuses(&events), [
+            ("contact_created".to_owned(), None, None),
+            ("subscription_changed".to_owned(), Some("news".to_owned()), Some("subscribed".to_owned())),
+            ("subscription_changed".to_owned(), Some("offers".to_owned()), Some("subscribed".to_owned())),
+        ]);
+        assert!(events.iter().all(|e| e["source"] == "import"), "{events:?}");
+
+        // The same file again changes nothing.
+        let again = app.post("/v1/contacts/import").body("application/x-ndjson", body).send().json();
+        assert_eq!((again["unchanged"].as_u64(), again["created"].as_u64(), again["updated"].as_u64()), (Some(2), Some(0), Some(0)), "{again}");
+        assert_eq!(app.events("ann@example.com").len(), 3);
+        app.post("/v1/contacts/import").body("text/csv", "email\na@example.com").send().problem(415, "unsupported_media_type");
+        app.post("/v1/contacts/import").key(&app.key(&["suppressions"])).body("application/x-ndjson", "").send().problem(403, "forbidden");
+    }
 }

@@ -2,10 +2,6 @@
 
 use std::time::Instant;
 
-use prefcenter::domain::{AddressHasher, NormalizedAddress};
-use prefcenter::store::contacts::ContactRow;
-use prefcenter::store::subscriptions::SubscriptionRow;
-use prefcenter::store::{self, Db};
 use serde_json::json;
 
 /// What share of contacts get which state.
@@ -21,58 +17,45 @@ pub fn address(i: usize) -> String {
     format!("user{i}@example.com")
 }
 
-/// Inserts contacts and statuses straight through the store, 1,000 rows a statement
-/// (there is no bulk contact import route yet).
-pub fn contacts(db: &mut Db, hasher: &AddressHasher, n: usize, mix: Mix) -> Result<(usize, f64), String> {
+/// Imports the contacts with their statuses through the running server's import
+/// route (`POST /v1/contacts/import`), 100,000 lines a request.
+pub fn contacts(base: &str, key: &str, n: usize, mix: Mix) -> Result<(usize, f64), String> {
+    let client = reqwest::blocking::Client::builder().timeout(None).build().map_err(|e| e.to_string())?;
     let started = Instant::now();
-    let now = store::now();
     let mut statuses = 0;
-    for chunk_start in (0..n).step_by(1000) {
-        let range = chunk_start..(chunk_start + 1000).min(n);
-        let mut contacts = Vec::with_capacity(range.len());
-        let mut subscriptions = Vec::new();
-        for i in range {
-            let address = NormalizedAddress::parse(&address(i)).map_err(|e| e.to_string())?;
-            let id = uuid::Uuid::new_v4().to_string();
+    for chunk_start in (0..n).step_by(100_000) {
+        let mut body = String::new();
+        for i in chunk_start..(chunk_start + 100_000).min(n) {
             let with_statuses = match mix {
                 Mix::Realistic => i % 10 == 3,
                 Mix::TwoStatuses => true,
             };
+            let mut line = json!({"email": address(i)});
             if with_statuses {
-                for (topic, status) in [
-                    ("news", if i % 3 == 0 { "unsubscribed" } else { "subscribed" }),
-                    ("offers", "subscribed"),
-                ] {
-                    subscriptions.push(SubscriptionRow {
-                        contact_id: id.clone(),
-                        topic_key: topic.into(),
-                        status: status.into(),
-                        source: "import".into(),
-                        updated_at: now,
-                    });
-                }
+                let news = if i % 3 == 0 { "unsubscribed" } else { "subscribed" };
+                line["subscriptions"] = json!({"news": news, "offers": "subscribed"});
+                statuses += 2;
             }
-            contacts.push(ContactRow {
-                id,
-                email: Some(address.to_string()),
-                address_hash: hasher.hash(&address).0.to_vec(),
-                locale: None,
-                external_id: None,
-                unsubscribed_all: mix == Mix::Realistic && i % 20 == 7,
-                unsubscribed_all_source: None,
-                created_at: now,
-                updated_at: now,
-            });
+            if mix == Mix::Realistic && i % 20 == 7 {
+                line["unsubscribed_all"] = json!(true);
+            }
+            body.push_str(&line.to_string());
+            body.push('\n');
         }
-        statuses += subscriptions.len();
-        store::write(db, |db| {
-            store::contacts::insert_many(db, &contacts)?;
-            for part in subscriptions.chunks(1000) {
-                store::subscriptions::insert_many(db, part)?;
-            }
-            Ok(())
-        })
-        .map_err(|e| e.to_string())?;
+        let reply = client
+            .post(format!("{base}/v1/contacts/import"))
+            .bearer_auth(key)
+            .header("content-type", "application/x-ndjson")
+            .body(body)
+            .send()
+            .map_err(|e| e.to_string())?;
+        if !reply.status().is_success() {
+            return Err(format!("the contact import answered {}", reply.status()));
+        }
+        let report: serde_json::Value = reply.json().map_err(|e| e.to_string())?;
+        if report["failed"].as_u64() != Some(0) {
+            return Err(format!("the contact import failed lines: {report}"));
+        }
     }
     Ok((statuses, n as f64 / started.elapsed().as_secs_f64()))
 }

@@ -1,20 +1,25 @@
 //! `/v1/contacts` (scope `contacts`). A contact is named in the path by its id or its
 //! URL-encoded address.
 
-use actix_web::{web, HttpResponse};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::domain::Source;
 use crate::error::{Error, Problem};
 use crate::http::auth::{Caller, Contacts};
 use crate::http::json::Json;
 use crate::http::resource;
+use crate::service::contact_import::ContactImporter;
 use crate::service::contacts::{
     self, ContactPatch, ContactRef, ContactView, ContactWrite, EventPage, EventsQuery, StatusWrite,
 };
 use crate::service::privacy::{self, Export};
+use crate::service::suppressions::{Format, ImportReport};
 use crate::App;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // Before `/contacts/{contact}`, which would otherwise take "import" for a contact.
+    cfg.service(resource("/contacts/import").route(web::post().to(import)));
     cfg.service(
         resource("/contacts/{contact}")
             .route(web::put().to(upsert))
@@ -140,4 +145,27 @@ pub async fn erase(
     let target = ContactRef::parse(&contact)?;
     privacy::erase(&app, target, Source::Api).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Import contacts with their statuses: NDJSON (`application/x-ndjson`), one
+/// `{"email", …the fields of PUT /v1/contacts/{email}}` a line, `source` `import`
+/// unless named. Streamed, 1,000 lines a transaction, the same rules and events as one
+/// `PUT` each; bad lines are reported and skipped.
+#[utoipa::path(post, path = "/v1/contacts/import", tag = "contacts",
+    request_body(content = String, content_type = "application/x-ndjson", description = "One contact per line"),
+    security(("api_key" = ["contacts"])),
+    responses((status = 200, body = ImportReport), (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json")))]
+pub async fn import(
+    _: Caller<Contacts>,
+    app: web::Data<App>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, Error> {
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    if crate::http::import::format_of(content_type) != Some(Format::Ndjson) {
+        return Err(Error::UnsupportedMediaType("a contact import is application/x-ndjson".into()));
+    }
+    let importer = crate::http::import::stream(&app, &req, payload, ContactImporter::new(&app)).await?;
+    Ok(HttpResponse::Ok().json(importer.report))
 }

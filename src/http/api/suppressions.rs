@@ -2,7 +2,6 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use futures_util::StreamExt;
 
 use crate::domain::NormalizedAddress;
 use crate::error::{Error, Problem};
@@ -90,18 +89,6 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(suppressions::list(&app, query.into_inner()).await?))
 }
 
-fn format_of(content_type: Option<&str>) -> Option<Format> {
-    let mime: mime::Mime = content_type?.parse().ok()?;
-    match (mime.type_().as_str(), mime.subtype().as_str()) {
-        ("application", "x-ndjson" | "ndjson" | "jsonl" | "x-jsonlines") => Some(Format::Ndjson),
-        ("text", "csv") => Some(Format::Csv),
-        _ => None,
-    }
-}
-
-/// The longest line an import accepts.
-const MAX_LINE: usize = 64 * 1024;
-
 /// Import suppressions from NDJSON (`application/x-ndjson`) or CSV (`text/csv`,
 /// `email,reason,scope,note[,expires_at]`, with or without a header), streamed and
 /// applied 1,000 lines to a transaction. Bad lines are reported and skipped; an
@@ -115,47 +102,12 @@ pub async fn import(
     _: Caller<Suppressions>,
     app: web::Data<App>,
     req: HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    let format = format_of(content_type)
+    let format = crate::http::import::format_of(content_type)
         .ok_or_else(|| Error::UnsupportedMediaType("an import is application/x-ndjson or text/csv".into()))?;
-    let limit = app.config.import_limit;
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(Error::TooLarge(limit));
-    }
-    let mut importer = Importer::new(&app, format);
-    let mut buffer = web::BytesMut::new();
-    let mut total = 0usize;
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| Error::Malformed(format!("the body could not be read: {e}")))?;
-        total += chunk.len();
-        if total > limit {
-            return Err(Error::TooLarge(limit));
-        }
-        buffer.extend_from_slice(&chunk);
-        while let Some(end) = buffer.iter().position(|b| *b == b'\n') {
-            let line = buffer.split_to(end + 1);
-            if importer.push_line(&line[..end]) {
-                importer.flush(&app).await?;
-            }
-        }
-        if buffer.len() > MAX_LINE {
-            return Err(Error::Malformed(format!(
-                "line {} is longer than {MAX_LINE} bytes",
-                importer.report.lines + 1
-            )));
-        }
-    }
-    if !buffer.is_empty() {
-        importer.push_line(&buffer);
-    }
-    importer.flush(&app).await?;
+    let importer = crate::http::import::stream(&app, &req, payload, Importer::new(&app, format)).await?;
     Ok(HttpResponse::Ok().json(importer.report))
 }
 

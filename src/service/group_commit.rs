@@ -1,0 +1,129 @@
+//! Group commit: the writes that arrive together share one transaction.
+//!
+//! Every write transaction holds the ledger's head row until it commits (that is what
+//! keeps sequence numbers gap-free and visible in order), so one process commits one
+//! transaction at a time and each commit waits for its fsync. Rather than making each
+//! request pay for a commit of its own, one writer thread per process takes every
+//! write that is waiting, runs each in its own savepoint of one transaction, commits
+//! once, brings the decision index up to date, and only then answers them all: each
+//! answer still comes after its write is durable, and a write that fails rolls back
+//! alone. With nothing else waiting, a write is a transaction of its own, as before.
+
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+
+use crate::error::Error;
+use crate::index::Index;
+use crate::store::{self, Db, Pool};
+
+/// The most writes one transaction takes: enough to amortise a commit, few enough
+/// that the first of them does not wait long for the last.
+const MOST_PER_COMMIT: usize = 64;
+
+/// A write waiting for the writer thread.
+trait Job: Send {
+    /// Runs the write in its own savepoint of the shared transaction.
+    fn run(&mut self, db: &mut Db);
+    /// Answers: the write's own outcome once committed, or why nothing was.
+    fn finish(self: Box<Self>, uncommitted: Option<&str>);
+}
+
+struct Pending<T, F> {
+    work: Option<F>,
+    outcome: Option<Result<T, Error>>,
+    reply: oneshot::Sender<Result<T, Error>>,
+}
+
+impl<T, F> Job for Pending<T, F>
+where
+    T: Send,
+    F: FnOnce(&mut Db) -> Result<T, Error> + Send,
+{
+    fn run(&mut self, db: &mut Db) {
+        if let Some(work) = self.work.take() {
+            self.outcome = Some(store::savepoint(db, work));
+        }
+    }
+
+    fn finish(self: Box<Self>, uncommitted: Option<&str>) {
+        let answer = match (self.outcome, uncommitted) {
+            // A write that failed by itself says why, committed or not.
+            (Some(Err(e)), _) => Err(e),
+            (_, Some(why)) => Err(Error::Unavailable(format!("the write was not committed: {why}"))),
+            (Some(Ok(out)), None) => Ok(out),
+            (None, None) => Err(Error::Internal("a write was never run".into())),
+        };
+        // The caller may have gone (a dropped request); its write stands.
+        let _ = self.reply.send(answer);
+    }
+}
+
+/// The way in to this process's writer thread.
+pub struct Writer {
+    jobs: mpsc::Sender<Box<dyn Job>>,
+}
+
+impl Writer {
+    /// Starts the writer thread; it ends when the `Writer` is dropped.
+    pub fn start(pool: Pool, index: Arc<Index>) -> std::io::Result<Self> {
+        let (jobs, waiting) = mpsc::channel::<Box<dyn Job>>();
+        std::thread::Builder::new().name("prefcenter-writer".into()).spawn(move || {
+            while let Ok(first) = waiting.recv() {
+                let mut batch = vec![first];
+                batch.extend(waiting.try_iter().take(MOST_PER_COMMIT - 1));
+                commit(&pool, &index, batch);
+            }
+        })?;
+        Ok(Self { jobs })
+    }
+
+    /// Runs `work` in a write transaction (`store::write`) shared with the other
+    /// writes waiting now, and answers once it is committed and this process's
+    /// decision index has caught up with it (so the caller's next check sees it).
+    pub async fn write<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        F: FnOnce(&mut Db) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Box::new(Pending { work: Some(work), outcome: None, reply }))
+            .map_err(|_| Error::Unavailable("the writer has stopped".into()))?;
+        answer.await.map_err(|_| Error::Internal("the writer dropped a write".into()))?
+    }
+}
+
+fn commit(pool: &Pool, index: &Index, mut batch: Vec<Box<dyn Job>>) {
+    let mut db = match pool.get() {
+        Ok(db) => db,
+        Err(e) => {
+            let why = format!("no database connection: {e}");
+            batch.into_iter().for_each(|job| job.finish(Some(&why)));
+            return;
+        }
+    };
+    // A write that panics must not take the writer (and every later write) with it.
+    let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        store::write(&mut db, |db| {
+            batch.iter_mut().for_each(|job| job.run(db));
+            Ok(())
+        })
+    }));
+    let uncommitted = match committed {
+        Ok(Ok(())) => {
+            if let Err(e) = index.catch_up(&mut db) {
+                // The tailer retries; until then checks may answer from the state before.
+                tracing::warn!(error = %e, "the index could not apply a write at once");
+            }
+            None
+        }
+        Ok(Err(e)) => Some(e.to_string()),
+        Err(_) => {
+            tracing::error!("a write panicked; its transaction was abandoned");
+            Some("a write failed unexpectedly".to_owned())
+        }
+    };
+    batch.into_iter().for_each(|job| job.finish(uncommitted.as_deref()));
+}
