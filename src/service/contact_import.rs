@@ -81,8 +81,9 @@ impl super::LineImporter for ContactImporter {
         }
         let rows = std::mem::take(&mut self.pending);
         let hasher = self.hasher.clone();
-        let results = super::write(app, move |db| {
-            Ok(rows
+        let (created, results) = super::write(app, move |db| {
+            let (created, rest) = contacts::create_new(db, &hasher, rows)?;
+            let results = rest
                 .into_iter()
                 .map(|(line, address, write)| {
                     // A savepoint per line: a failing line rolls back alone.
@@ -91,9 +92,11 @@ impl super::LineImporter for ContactImporter {
                     });
                     (line, outcome.map_err(|e| e.to_string()))
                 })
-                .collect::<Vec<_>>())
+                .collect::<Vec<_>>();
+            Ok((created, results))
         })
         .await?;
+        self.report.created += created.len() as u64;
         for (line, outcome) in results {
             match outcome {
                 Ok(written) if written.created => self.report.created += 1,

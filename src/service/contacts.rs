@@ -537,6 +537,98 @@ pub(crate) fn apply(
     Ok(Written { row, created, changed: changed || created })
 }
 
+/// The bulk form of [`apply`] for what imports mostly hold: contacts not seen before.
+/// Of `lines`, creates in a handful of statements those whose address no contact and
+/// no suppression holds (once each), whose topics are all current and that set no
+/// external id, with the rows and events [`apply`] would write; returns the others,
+/// for [`apply`] one at a time, and the lines created.
+#[allow(clippy::type_complexity)]
+pub(crate) fn create_new<L: Copy>(
+    db: &mut Db,
+    hasher: &AddressHasher,
+    lines: Vec<(L, NormalizedAddress, ContactWrite)>,
+) -> Result<(Vec<L>, Vec<(L, NormalizedAddress, ContactWrite)>), Error> {
+    let now = store::now();
+    let hashes: Vec<Vec<u8>> = lines.iter().map(|(_, a, _)| hasher.hash(a).0.to_vec()).collect();
+    let mut taken: std::collections::HashSet<Vec<u8>> = store::contacts::emails(db, &hashes)?
+        .into_iter()
+        .chain(store::suppressions::emails(db, &hashes)?)
+        .map(|(hash, _)| hash)
+        .collect();
+    let current: std::collections::HashSet<String> =
+        store::topics::list(db, false)?.into_iter().map(|t| t.key).collect();
+    let (mut created, mut rest) = (Vec::new(), Vec::new());
+    let (mut contacts, mut statuses, mut events) = (Vec::new(), Vec::new(), Vec::new());
+    for ((line, address, write), hash) in lines.into_iter().zip(hashes) {
+        let new = !taken.contains(&hash)
+            && matches!(write.external_id, None | Some(None))
+            && write.subscriptions.keys().all(|k| current.contains(k.as_str()));
+        if !new {
+            rest.push((line, address, write));
+            continue;
+        }
+        taken.insert(hash.clone());
+        let source = write.source.unwrap_or(Source::Api);
+        let row = ContactRow {
+            id: Uuid::new_v4().to_string(),
+            email: Some(address.to_string()),
+            address_hash: hash.clone(),
+            locale: write.locale.clone().flatten().map(|l| l.to_string()),
+            external_id: None,
+            unsubscribed_all: write.unsubscribed_all == Some(true),
+            unsubscribed_all_source: (write.unsubscribed_all == Some(true)).then(|| source.as_str().into()),
+            created_at: now,
+            updated_at: now,
+        };
+        let change = Change {
+            contact_id: row.id.clone(),
+            hash: AddressHash::from_slice(&hash).ok_or_else(|| Error::Internal("hash".into()))?,
+            source: source.as_str().into(),
+            detail: None,
+            message_id: write.message_id.as_deref(),
+            resubscribe: write.resubscribe.as_ref(),
+            evidence: &write.evidence,
+            now,
+        };
+        events.push(change.event(EventType::ContactCreated));
+        for (key, status) in &write.subscriptions {
+            statuses.push(SubscriptionRow {
+                contact_id: row.id.clone(),
+                topic_key: key.to_string(),
+                status: status.as_str().into(),
+                source: source.as_str().into(),
+                updated_at: now,
+            });
+            let mut event = change.event(EventType::SubscriptionChanged);
+            event.topic_key = Some(key.to_string());
+            event.new_status = Some(status.as_str().into());
+            events.push(event);
+        }
+        if row.unsubscribed_all {
+            let mut event = change.event(EventType::UnsubscribedAllChanged);
+            event.old_status = Some(Status::Subscribed.as_str().into());
+            event.new_status = Some(Status::Unsubscribed.as_str().into());
+            events.push(event);
+        }
+        contacts.push(row);
+        created.push(line);
+    }
+    if !events.is_empty() {
+        let first = store::events::reserve(db, events.len() as i64)?;
+        for (seq, event) in (first..).zip(events.iter_mut()) {
+            event.seq = seq;
+        }
+        for part in contacts.chunks(1000) {
+            store::contacts::insert_many(db, part)?;
+        }
+        for part in statuses.chunks(1000) {
+            store::subscriptions::insert_many(db, part)?;
+        }
+        store::events::insert_many(db, &events)?;
+    }
+    Ok((created, rest))
+}
+
 pub(crate) fn validate_write(write: &ContactWrite) -> Result<(), Error> {
     check_external_id(&write.external_id)?;
     check_resubscribe(&write.resubscribe)?;

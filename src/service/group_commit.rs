@@ -24,8 +24,10 @@ const MOST_PER_COMMIT: usize = 64;
 
 /// A write waiting for the writer thread.
 trait Job: Send {
-    /// Runs the write in its own savepoint of the shared transaction.
-    fn run(&mut self, db: &mut Db);
+    /// Runs the write in its own savepoint of the shared transaction (or in the
+    /// transaction itself when it is `alone`: its failure then rolls back only it).
+    fn run(&mut self, db: &mut Db, alone: bool);
+    fn failed(&self) -> bool;
     /// Answers: the write's own outcome once committed, or why nothing was.
     fn finish(self: Box<Self>, uncommitted: Option<&str>);
 }
@@ -41,10 +43,14 @@ where
     T: Send,
     F: FnOnce(&mut Db) -> Result<T, Error> + Send,
 {
-    fn run(&mut self, db: &mut Db) {
+    fn run(&mut self, db: &mut Db, alone: bool) {
         if let Some(work) = self.work.take() {
-            self.outcome = Some(store::savepoint(db, work));
+            self.outcome = Some(if alone { work(db) } else { store::savepoint(db, work) });
         }
+    }
+
+    fn failed(&self) -> bool {
+        matches!(self.outcome, Some(Err(_)))
     }
 
     fn finish(self: Box<Self>, uncommitted: Option<&str>) {
@@ -107,8 +113,13 @@ fn commit(pool: &Pool, index: &Index, mut batch: Vec<Box<dyn Job>>) {
     // A write that panics must not take the writer (and every later write) with it.
     let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         store::write(&mut db, |db| {
-            batch.iter_mut().for_each(|job| job.run(db));
-            Ok(())
+            let alone = batch.len() == 1;
+            batch.iter_mut().for_each(|job| job.run(db, alone));
+            match batch.as_slice() {
+                // A lone write that failed rolls its transaction back, as it would alone.
+                [job] if job.failed() => Err(Error::Unavailable("rolled back".into())),
+                _ => Ok(()),
+            }
         })
     }));
     let uncommitted = match committed {

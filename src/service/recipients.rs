@@ -197,14 +197,16 @@ async fn change(
         };
         match &link.topic {
             Some(key) => {
-                topic_name(db, key, None)?;
+                store::topics::find(db, key.as_str())?
+                    .filter(|t| t.archived_at.is_none())
+                    .ok_or_else(|| Error::NotFound("this link names a topic that no longer exists".into()))?;
                 write.subscriptions.insert(key.clone(), status);
             }
             None => write.unsubscribed_all = Some(status == Status::Unsubscribed),
         }
         // A repeated click finds the status already set: upsert_on then writes and
         // records nothing.
-        contacts::upsert_on(db, &hasher, &ContactRef::from(link.recipient), &write).map(drop)
+        contacts::apply(db, &hasher, &ContactRef::from(link.recipient), &write).map(drop)
     })
     .await?;
     // Read after the commit: the write lock is held no longer than the write needs.

@@ -67,10 +67,29 @@ pub fn lock_ledger(db: &mut Db) -> QueryResult<()> {
 
 /// Appends `event` with the next sequence number, which it returns.
 pub fn append(db: &mut Db, mut event: NewEvent) -> QueryResult<i64> {
-    diesel::update(ledger_head::table.find(1)).set(ledger_head::seq.eq(ledger_head::seq + 1)).execute(db)?;
-    event.seq = ledger_head::table.find(1).select(ledger_head::seq).first(db)?;
+    event.seq = crate::per_backend!(db, |conn| diesel::update(ledger_head::table.find(1))
+        .set(ledger_head::seq.eq(ledger_head::seq + 1))
+        .returning(ledger_head::seq)
+        .get_result(conn))?;
     diesel::insert_into(events::table).values(&event).execute(db)?;
     Ok(event.seq)
+}
+
+/// Takes the next `n` sequence numbers and returns the first: for [`insert_many`].
+pub fn reserve(db: &mut Db, n: i64) -> QueryResult<i64> {
+    let last: i64 = crate::per_backend!(db, |conn| diesel::update(ledger_head::table.find(1))
+        .set(ledger_head::seq.eq(ledger_head::seq + n))
+        .returning(ledger_head::seq)
+        .get_result(conn))?;
+    Ok(last - n + 1)
+}
+
+/// Inserts events whose numbers [`reserve`] gave, 1,000 a statement.
+pub fn insert_many(db: &mut Db, rows: &[NewEvent]) -> QueryResult<()> {
+    for part in rows.chunks(1000) {
+        crate::per_backend!(db, |conn| diesel::insert_into(events::table).values(part).execute(conn))?;
+    }
+    Ok(())
 }
 
 /// A contact's events after `after`, oldest first.

@@ -236,6 +236,24 @@ each_backend! {
             ("subscription_changed".to_owned(), Some("offers".to_owned()), Some("subscribed".to_owned())),
         ]);
         assert!(events.iter().all(|e| e["source"] == "import"), "{events:?}");
+        // The bulk path records what one PUT each would.
+        let put = json!({"locale": "fr", "unsubscribed_all": true, "subscriptions": {"news": "subscribed"}, "source": "import",
+            "resubscribe": {"consent": "form v2"}});
+        app.contact("one@example.com", put.clone());
+        let mut line = put;
+        line["email"] = json!("many@example.com");
+        app.post("/v1/contacts/import").body("application/x-ndjson", line.to_string()).send();
+        let shape = |email: &str| {
+            let contact = app.get(&format!("/v1/contacts/{}", encode(email))).send().json();
+            let events: Vec<Value> = app.events(email).into_iter().map(|mut e| {
+                for field in ["seq", "occurred_at", "contact_id", "email", "email_hash"] {
+                    e.as_object_mut().unwrap().remove(field);
+                }
+                e
+            }).collect();
+            (without_times(contact).as_object().unwrap().iter().filter(|(k, _)| *k != "id" && *k != "email").map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>(), events)
+        };
+        assert_eq!(shape("one@example.com"), shape("many@example.com"));
 
         // The same file again changes nothing.
         let again = app.post("/v1/contacts/import").body("application/x-ndjson", body).send().json();
