@@ -133,6 +133,7 @@ pub fn server(
     let metrics = http::metrics()?;
     app.index.gauges.register(&metrics.registry).map_err(std::io::Error::other)?;
     app.purged.register(&metrics.registry).map_err(std::io::Error::other)?;
+    app.writer.metrics.register(&metrics.registry).map_err(std::io::Error::other)?;
     service::privacy::spawn_purger(
         Arc::downgrade(&app.clone().into_inner()),
         Duration::from_secs(app.config.purge_interval_minutes * 60),

@@ -69,20 +69,59 @@ where
 /// The way in to this process's writer thread.
 pub struct Writer {
     jobs: mpsc::Sender<Box<dyn Job>>,
+    pub metrics: CommitMetrics,
+}
+
+/// How well commits are shared: what bounds write throughput, for operators.
+#[derive(Clone)]
+pub struct CommitMetrics {
+    writes: prometheus::Histogram,
+    seconds: prometheus::Histogram,
+}
+
+impl CommitMetrics {
+    fn new() -> Self {
+        let histogram = |name: &str, help: &str, buckets: Vec<f64>| {
+            prometheus::Histogram::with_opts(prometheus::HistogramOpts::new(name, help).buckets(buckets))
+                .expect("a valid metric")
+        };
+        Self {
+            writes: histogram(
+                "prefcenter_writes_per_commit",
+                "Writes that shared one transaction",
+                vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0],
+            ),
+            seconds: histogram(
+                "prefcenter_commit_seconds",
+                "Time from a transaction's start to its commit, its writes included",
+                prometheus::exponential_buckets(0.0005, 2.0, 12).expect("valid buckets"),
+            ),
+        }
+    }
+
+    pub fn register(&self, registry: &prometheus::Registry) -> prometheus::Result<()> {
+        registry.register(Box::new(self.writes.clone()))?;
+        registry.register(Box::new(self.seconds.clone()))
+    }
 }
 
 impl Writer {
     /// Starts the writer thread; it ends when the `Writer` is dropped.
     pub fn start(pool: Pool, index: Arc<Index>) -> std::io::Result<Self> {
         let (jobs, waiting) = mpsc::channel::<Box<dyn Job>>();
+        let metrics = CommitMetrics::new();
+        let observed = metrics.clone();
         std::thread::Builder::new().name("prefcenter-writer".into()).spawn(move || {
             while let Ok(first) = waiting.recv() {
                 let mut batch = vec![first];
                 batch.extend(waiting.try_iter().take(MOST_PER_COMMIT - 1));
+                observed.writes.observe(batch.len() as f64);
+                let timer = observed.seconds.start_timer();
                 commit(&pool, &index, batch);
+                timer.observe_duration();
             }
         })?;
-        Ok(Self { jobs })
+        Ok(Self { jobs, metrics })
     }
 
     /// Runs `work` in a write transaction (`store::write`) shared with the other

@@ -24,6 +24,9 @@ each_backend! {
         assert!(metrics.body.contains("prefcenter_http_requests_total"), "{}", metrics.body);
         assert!(metrics.body.contains(r#"endpoint="/v1/contacts/{contact}""#), "{}", metrics.body);
         assert!(!metrics.body.contains("secret.person"), "no address may reach the metrics");
+        // The writer's commits: the contact above was at least one.
+        let commits = metrics.body.lines().find_map(|l| l.strip_prefix("prefcenter_writes_per_commit_count ")).unwrap();
+        assert!(commits.trim().parse::<u64>().unwrap() >= 1, "{commits}");
     }
 
     fn the_openapi_document_lists_every_route(app) {
@@ -40,7 +43,9 @@ each_backend! {
             ("/v1/check", "post"), ("/v1/check/batch", "post"), ("/v1/links", "post"),
             ("/v1/suppressions", "get"), ("/v1/suppressions/{email}", "put"), ("/v1/suppressions/{email}", "get"),
             ("/v1/suppressions/{email}", "delete"), ("/v1/suppressions/import", "post"), ("/v1/suppressions/export", "get"),
-            ("/v1/changes", "get"),
+            ("/v1/changes", "get"), ("/v1/contacts/import", "post"),
+            ("/v1/feedback/generic", "post"), ("/v1/feedback/ses", "post"), ("/v1/feedback/ses/confirmations", "get"),
+            ("/v1/feedback/sendgrid", "post"), ("/v1/feedback/postmark", "post"), ("/v1/feedback/mailgun", "post"),
         ];
         for (path, method) in expected {
             assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is missing");

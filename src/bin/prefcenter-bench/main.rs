@@ -351,10 +351,16 @@ fn run(args: &Args, url: &str, contacts: usize, duration: Duration) -> Result<()
         ),
         batch_rps,
     );
+    let commits_before = commit_totals(&server.base);
     let unsubscribes = with_ratio(
         load::run("POST /u/{token} (one-click, durable writes)", clicks, 1, args.connections, duration),
         bare_rps,
     );
+    // How the writer shared its commits among the one-click writes.
+    let sharing = commit_totals(&server.base).zip(commits_before).map(|(after, before)| {
+        let commits = (after.0 - before.0).max(1.0);
+        ((after.1 - before.1) / commits, (after.2 - before.2) / commits * 1000.0)
+    });
     let preferences = with_ratio(
         load::run("GET /v1/preferences", preference_tokens, 1, args.connections, duration),
         bare_rps,
@@ -392,6 +398,9 @@ fn run(args: &Args, url: &str, contacts: usize, duration: Duration) -> Result<()
             bytes as f64 / index_addresses.unwrap_or(1).max(1) as f64
         );
     }
+    if let Some((writes, ms)) = sharing {
+        println!("one-click writes: {writes:.1} a commit on average, {ms:.2} ms a commit (writes included)");
+    }
     let report = json!({
         "contacts": contacts,
         "mix": format!("{:?}", args.mix),
@@ -402,8 +411,22 @@ fn run(args: &Args, url: &str, contacts: usize, duration: Duration) -> Result<()
         "startup": {"ready_seconds": ready_after.as_secs_f64(), "index_load_ms": load_ms},
         "memory": {"rss_bytes": rss, "index_bytes": index_bytes, "index_addresses": index_addresses},
         "scenarios": results,
+        "one_click_commits": sharing.map(|(writes, ms)| json!({"writes_per_commit": writes, "ms_per_commit": ms})),
     });
     std::fs::write(&args.out, serde_json::to_string_pretty(&report).unwrap()).map_err(|e| e.to_string())?;
     println!("results written to {}", args.out);
     Ok(())
+}
+
+/// The writer's totals from the server's metrics: (commits, writes, seconds).
+fn commit_totals(base: &str) -> Option<(f64, f64, f64)> {
+    let text = reqwest::blocking::get(format!("{base}/metrics")).ok()?.text().ok()?;
+    let value = |name: &str| {
+        text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse::<f64>().ok())
+    };
+    Some((
+        value("prefcenter_writes_per_commit_count")?,
+        value("prefcenter_writes_per_commit_sum")?,
+        value("prefcenter_commit_seconds_sum")?,
+    ))
 }
