@@ -3,7 +3,7 @@
 //! to a transaction under the same rules, and with the same events, as one `PUT` each.
 
 use super::contacts::{self, ContactRef, ContactWrite};
-use super::suppressions::{ImportReport, LineError};
+use super::suppressions::ImportReport;
 use crate::domain::{AddressHasher, NormalizedAddress, Source};
 use crate::error::Error;
 use crate::store;
@@ -22,13 +22,6 @@ pub struct ContactImporter {
 impl ContactImporter {
     pub fn new(app: &App) -> Self {
         Self { hasher: app.hasher.clone(), line: 0, pending: Vec::new(), report: ImportReport::default() }
-    }
-
-    fn fail(&mut self, line: u64, error: String) {
-        self.report.failed += 1;
-        if self.report.errors.len() < 1000 {
-            self.report.errors.push(LineError { line, error });
-        }
     }
 }
 
@@ -61,7 +54,7 @@ impl super::LineImporter for ContactImporter {
         let line = self.line;
         let Ok(text) = std::str::from_utf8(raw) else {
             self.report.lines += 1;
-            self.fail(line, "the line is not UTF-8".into());
+            self.report.fail(line, "the line is not UTF-8".into());
             return false;
         };
         if text.trim().is_empty() {
@@ -70,7 +63,7 @@ impl super::LineImporter for ContactImporter {
         self.report.lines += 1;
         match parse(text) {
             Ok((address, write)) => self.pending.push((line, address, write)),
-            Err(e) => self.fail(line, e),
+            Err(e) => self.report.fail(line, e),
         }
         self.pending.len() >= CHUNK
     }
@@ -102,7 +95,7 @@ impl super::LineImporter for ContactImporter {
                 Ok(written) if written.created => self.report.created += 1,
                 Ok(written) if written.changed => self.report.updated += 1,
                 Ok(_) => self.report.unchanged += 1,
-                Err(e) => self.fail(line, e),
+                Err(e) => self.report.fail(line, e),
             }
         }
         Ok(())

@@ -86,6 +86,16 @@ pub struct ImportReport {
     pub errors: Vec<LineError>,
 }
 
+impl ImportReport {
+    /// Counts a failed line, keeping the first 1,000 reasons.
+    pub fn fail(&mut self, line: u64, error: String) {
+        self.failed += 1;
+        if self.errors.len() < 1000 {
+            self.errors.push(LineError { line, error });
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LineError {
     pub line: u64,
@@ -335,13 +345,6 @@ impl Importer {
         }
     }
 
-    fn fail(&mut self, line: u64, error: String) {
-        self.report.failed += 1;
-        if self.report.errors.len() < 1000 {
-            self.report.errors.push(LineError { line, error });
-        }
-    }
-
     fn parse(&self, text: &str) -> Result<(NormalizedAddress, SuppressionWrite), String> {
         let (email, write) = match self.format {
             Format::Ndjson => {
@@ -391,7 +394,7 @@ impl super::LineImporter for Importer {
             Ok(t) => t.trim_end_matches('\r'),
             Err(_) => {
                 self.report.lines += 1;
-                self.fail(line, "the line is not UTF-8".into());
+                self.report.fail(line, "the line is not UTF-8".into());
                 return false;
             }
         };
@@ -412,9 +415,9 @@ impl super::LineImporter for Importer {
         match self.parse(text) {
             Ok((address, write)) => match validate(&write, store::now()) {
                 Ok(()) => self.pending.push((line, address, write)),
-                Err(e) => self.fail(line, e.to_string()),
+                Err(e) => self.report.fail(line, e.to_string()),
             },
-            Err(e) => self.fail(line, e),
+            Err(e) => self.report.fail(line, e),
         }
         self.pending.len() >= CHUNK
     }
@@ -445,7 +448,7 @@ impl super::LineImporter for Importer {
                 Ok(Outcome::Created) => self.report.created += 1,
                 Ok(Outcome::Updated) => self.report.updated += 1,
                 Ok(Outcome::Unchanged) => self.report.unchanged += 1,
-                Err(e) => self.fail(line, e),
+                Err(e) => self.report.fail(line, e),
             }
         }
         Ok(())

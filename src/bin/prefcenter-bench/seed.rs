@@ -42,17 +42,7 @@ pub fn contacts(base: &str, key: &str, n: usize, mix: Mix) -> Result<(usize, f64
             body.push_str(&line.to_string());
             body.push('\n');
         }
-        let reply = client
-            .post(format!("{base}/v1/contacts/import"))
-            .bearer_auth(key)
-            .header("content-type", "application/x-ndjson")
-            .body(body)
-            .send()
-            .map_err(|e| e.to_string())?;
-        if !reply.status().is_success() {
-            return Err(format!("the contact import answered {}", reply.status()));
-        }
-        let report: serde_json::Value = reply.json().map_err(|e| e.to_string())?;
+        let report = import(&client, &format!("{base}/v1/contacts/import"), key, body)?;
         if report["failed"].as_u64() != Some(0) {
             return Err(format!("the contact import failed lines: {report}"));
         }
@@ -70,19 +60,28 @@ pub fn suppressions(base: &str, key: &str, n: usize) -> Result<(usize, f64), Str
         body.push('\n');
         count += 1;
     }
+    let client = reqwest::blocking::Client::builder().timeout(None).build().map_err(|e| e.to_string())?;
     let started = Instant::now();
-    let reply = reqwest::blocking::Client::builder()
-        .timeout(None)
-        .build()
-        .map_err(|e| e.to_string())?
-        .post(format!("{base}/v1/suppressions/import"))
+    import(&client, &format!("{base}/v1/suppressions/import"), key, body)?;
+    Ok((count, count as f64 / started.elapsed().as_secs_f64()))
+}
+
+/// Posts an NDJSON body to an import route; its report.
+fn import(
+    client: &reqwest::blocking::Client,
+    url: &str,
+    key: &str,
+    body: String,
+) -> Result<serde_json::Value, String> {
+    let reply = client
+        .post(url)
         .bearer_auth(key)
         .header("content-type", "application/x-ndjson")
         .body(body)
         .send()
         .map_err(|e| e.to_string())?;
     if !reply.status().is_success() {
-        return Err(format!("import answered {}", reply.status()));
+        return Err(format!("{url} answered {}", reply.status()));
     }
-    Ok((count, count as f64 / started.elapsed().as_secs_f64()))
+    reply.json().map_err(|e| e.to_string())
 }
