@@ -238,6 +238,20 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Erro
     Ok(value)
 }
 
+/// Reads an already-parsed JSON value as `T`; the error names the wrong field. For
+/// bodies read a part at a time (import lines, provider arrays).
+pub fn parse_value<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let field = e.path().to_string();
+        let message = strip_position(&e.into_inner().to_string());
+        if field == "." {
+            message
+        } else {
+            format!("{field}: {message}")
+        }
+    })
+}
+
 /// serde_json ends its messages with " at line 1 column 42", which means nothing to
 /// someone reading a field error.
 fn strip_position(message: &str) -> String {

@@ -2,6 +2,7 @@
 //! extractor reads the body (so an unauthenticated request is a 401 whatever its body
 //! says); each handler then names the scope it needs with a [`Caller`] argument.
 
+use std::borrow::Cow;
 use std::future::{ready, Ready};
 use std::marker::PhantomData;
 
@@ -28,9 +29,9 @@ pub fn bearer(req: &HttpRequest) -> Option<&str> {
 /// The API key of a request: a bearer credential, or the password of basic
 /// credentials (the user name is free) for providers whose webhooks can only carry
 /// credentials in their URL.
-fn api_key(req: &HttpRequest) -> Option<String> {
+fn api_key(req: &HttpRequest) -> Option<Cow<'_, str>> {
     if let Some(secret) = bearer(req) {
-        return Some(secret.to_owned());
+        return Some(Cow::Borrowed(secret));
     }
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, encoded) = value.split_once(' ')?;
@@ -39,7 +40,7 @@ fn api_key(req: &HttpRequest) -> Option<String> {
     }
     let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
     let (_, password) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
-    (!password.is_empty()).then(|| password.to_owned())
+    (!password.is_empty()).then(|| Cow::Owned(password.to_owned()))
 }
 
 pub async fn require_api_key(

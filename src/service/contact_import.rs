@@ -3,10 +3,9 @@
 //! to a transaction under the same rules, and with the same events, as one `PUT` each.
 
 use super::contacts::{self, ContactRef, ContactWrite};
-use super::suppressions::ImportReport;
+use super::suppressions::{line_by_line, ImportReport, Outcome};
 use crate::domain::{AddressHasher, NormalizedAddress, Source};
 use crate::error::Error;
-use crate::store;
 use crate::App;
 
 /// Lines per transaction.
@@ -38,11 +37,7 @@ fn parse(text: &str) -> Result<(NormalizedAddress, ContactWrite), String> {
         None => return Err("email: missing".into()),
     };
     let address = NormalizedAddress::parse(&email).map_err(|e| format!("email: {e}"))?;
-    let mut write: ContactWrite = serde_path_to_error::deserialize(serde_json::Value::Object(object))
-        .map_err(|e| {
-            let path = e.path().to_string();
-            format!("{path}: {}", e.into_inner())
-        })?;
+    let mut write: ContactWrite = crate::error::parse_value(serde_json::Value::Object(object))?;
     write.source.get_or_insert(Source::Import);
     contacts::validate_write(&write).map_err(|e| e.to_string())?;
     Ok((address, write))
@@ -74,30 +69,21 @@ impl super::LineImporter for ContactImporter {
         }
         let rows = std::mem::take(&mut self.pending);
         let hasher = self.hasher.clone();
-        let (created, results) = super::write(app, move |db| {
+        let results = super::write(app, move |db| {
             let (created, rest) = contacts::create_new(db, &hasher, rows)?;
-            let results = rest
-                .into_iter()
-                .map(|(line, address, write)| {
-                    // A savepoint per line: a failing line rolls back alone.
-                    let outcome = store::savepoint(db, |db| {
-                        contacts::apply(db, &hasher, &ContactRef::Address(address), &write)
-                    });
-                    (line, outcome.map_err(|e| e.to_string()))
+            let mut results: Vec<_> = created.into_iter().map(|line| (line, Ok(Outcome::Created))).collect();
+            results.extend(line_by_line(db, rest, |db, address, write| {
+                let written = contacts::apply(db, &hasher, &ContactRef::Address(address), &write)?;
+                Ok(match (written.created, written.changed) {
+                    (true, _) => Outcome::Created,
+                    (false, true) => Outcome::Updated,
+                    (false, false) => Outcome::Unchanged,
                 })
-                .collect::<Vec<_>>();
-            Ok((created, results))
+            }));
+            Ok(results)
         })
         .await?;
-        self.report.created += created.len() as u64;
-        for (line, outcome) in results {
-            match outcome {
-                Ok(written) if written.created => self.report.created += 1,
-                Ok(written) if written.changed => self.report.updated += 1,
-                Ok(_) => self.report.unchanged += 1,
-                Err(e) => self.report.fail(line, e),
-            }
-        }
+        self.report.count(results);
         Ok(())
     }
 }

@@ -115,7 +115,6 @@ fn apply(
     hasher: &AddressHasher,
     provider: &'static str,
     rules: SoftBounces,
-    topic: Option<&TopicKey>,
     notice: &Notice,
 ) -> Result<bool, Error> {
     let address =
@@ -161,12 +160,9 @@ fn apply(
                 reported_by: Some((provider, notice.detail.clone())),
                 ..ContactWrite::default()
             };
-            match topic {
-                Some(topic) => {
-                    store::topics::find(db, topic.as_str())?
-                        .ok_or_else(|| Error::invalid("topic", format!("there is no topic {topic:?}")))?;
-                    write.subscriptions.insert(topic.clone(), Status::Unsubscribed);
-                }
+            // An unknown topic fails in upsert_on, as it does for the API.
+            match &notice.topic {
+                Some(topic) => _ = write.subscriptions.insert(topic.clone(), Status::Unsubscribed),
                 None => write.unsubscribed_all = Some(true),
             }
             contacts::upsert_on(db, hasher, &ContactRef::Address(address), &write)?;
@@ -175,8 +171,14 @@ fn apply(
     Ok(true)
 }
 
-/// Applies a delivery from `provider`, each notice in its own savepoint.
-pub async fn ingest(app: &App, provider: &'static str, entries: Vec<Entry>) -> Result<FeedbackReport, Error> {
+/// Applies a delivery from `provider`, each notice in its own savepoint. `sns_topic`:
+/// the SNS topic it came from, whose pending confirmation it proves done.
+pub async fn ingest(
+    app: &App,
+    provider: &'static str,
+    entries: Vec<Entry>,
+    sns_topic: Option<String>,
+) -> Result<FeedbackReport, Error> {
     let hasher = app.hasher.clone();
     let rules = SoftBounces::from_config(&app.config);
     let entries: Vec<_> = entries
@@ -190,13 +192,16 @@ pub async fn ingest(app: &App, provider: &'static str, entries: Vec<Entry>) -> R
         })
         .collect();
     super::write(app, move |db| {
+        if let Some(topic_arn) = &sns_topic {
+            store::sns_confirmations::settle(db, topic_arn)?;
+        }
         let mut report = FeedbackReport { received: entries.len() as u64, ..FeedbackReport::default() };
         for (index, entry) in entries.into_iter().enumerate() {
             let outcome = match entry {
-                Entry::Notice(notice) => store::savepoint(db, |db| {
-                    apply(db, &hasher, provider, rules, notice.topic.as_ref(), &notice)
-                })
-                .map_err(|e| e.to_string()),
+                Entry::Notice(notice) => {
+                    store::savepoint(db, |db| apply(db, &hasher, provider, rules, &notice))
+                        .map_err(|e| e.to_string())
+                }
                 Entry::Ignored => {
                     report.ignored += 1;
                     continue;
@@ -239,8 +244,7 @@ pub async fn ask_confirmation(app: &App, topic_arn: String, subscribe_url: Strin
     .await
 }
 
-/// Forgets a topic's pending confirmation: a notification from it proves it
-/// confirmed, an unsubscribe makes it moot.
+/// Forgets a topic's pending confirmation once its subscription is gone.
 pub async fn settle_confirmation(app: &App, topic_arn: String) -> Result<(), Error> {
     store::run(&app.pool, move |db| {
         store::sns_confirmations::settle(db, &topic_arn).map(drop).map_err(Error::from)

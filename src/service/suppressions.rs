@@ -94,6 +94,30 @@ impl ImportReport {
             self.errors.push(LineError { line, error });
         }
     }
+
+    /// Counts what each line of a chunk did.
+    pub(crate) fn count(&mut self, results: Vec<(u64, Result<Outcome, String>)>) {
+        for (line, outcome) in results {
+            match outcome {
+                Ok(Outcome::Created) => self.created += 1,
+                Ok(Outcome::Updated) => self.updated += 1,
+                Ok(Outcome::Unchanged) => self.unchanged += 1,
+                Err(e) => self.fail(line, e),
+            }
+        }
+    }
+}
+
+/// Applies import lines in one savepoint each (a failing line rolls back alone), and
+/// says what each did.
+pub(crate) fn line_by_line<A, W>(
+    db: &mut Db,
+    rows: Vec<(u64, A, W)>,
+    mut apply: impl FnMut(&mut Db, A, W) -> Result<Outcome, Error>,
+) -> Vec<(u64, Result<Outcome, String>)> {
+    rows.into_iter()
+        .map(|(line, a, w)| (line, store::savepoint(db, |db| apply(db, a, w)).map_err(|e| e.to_string())))
+        .collect()
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -431,26 +455,12 @@ impl super::LineImporter for Importer {
         let rows = std::mem::take(&mut self.pending);
         let hasher = self.hasher.clone();
         let results = super::write(app, move |db| {
-            let mut results = Vec::with_capacity(rows.len());
-            for (line, address, write) in rows {
-                let hash = hasher.hash(&address);
-                // A savepoint per line: a failing line rolls back alone.
-                let outcome = store::savepoint(db, |db| {
-                    apply(db, &hash, &address, &write, Source::Import.as_str(), Policy::Widen)
-                });
-                results.push((line, outcome.map_err(|e| e.to_string())));
-            }
-            Ok(results)
+            Ok(line_by_line(db, rows, |db, address, write| {
+                apply(db, &hasher.hash(&address), &address, &write, Source::Import.as_str(), Policy::Widen)
+            }))
         })
         .await?;
-        for (line, outcome) in results {
-            match outcome {
-                Ok(Outcome::Created) => self.report.created += 1,
-                Ok(Outcome::Updated) => self.report.updated += 1,
-                Ok(Outcome::Unchanged) => self.report.unchanged += 1,
-                Err(e) => self.report.fail(line, e),
-            }
-        }
+        self.report.count(results);
         Ok(())
     }
 }

@@ -93,13 +93,8 @@ impl Refusal {
 }
 
 /// Reads a body as `T`, naming the path of what is wrong.
-fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Refusal> {
-    let mut json = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut json).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        Refusal::Malformed(if path == "." { inner.to_string() } else { format!("{path}: {inner}") })
-    })
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
+    crate::error::parse_json(body).map_err(|e| Refusal::Malformed(e.to_string()))
 }
 
 /// Reads a body holding one `T` or an array of them. A lone item that cannot be read
@@ -115,23 +110,11 @@ fn one_or_many<T: serde::de::DeserializeOwned>(
         }
         serde_json::Value::Array(items) => Ok(items
             .into_iter()
-            .map(|item| self::item::<T>(item).map_or_else(Entry::Unusable, &entry))
+            .map(|item| crate::error::parse_value::<T>(item).map_or_else(Entry::Unusable, &entry))
             .collect()),
         serde_json::Value::Object(_) => Ok(vec![entry(parse::<T>(body)?)]),
         _ => Err(Refusal::malformed("expected an object or an array of objects")),
     }
-}
-
-/// Reads one item of an array as `T`, or says why it cannot be.
-fn item<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, String> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        if path == "." {
-            e.into_inner().to_string()
-        } else {
-            format!("{path}: {}", e.into_inner())
-        }
-    })
 }
 
 /// Joins the diagnostic fragments a provider gives, skipping empty ones.

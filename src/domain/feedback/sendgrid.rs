@@ -77,14 +77,7 @@ struct Event {
 }
 
 pub fn read(body: &[u8], now: NaiveDateTime) -> Result<Vec<Entry>, Refusal> {
-    let items: Vec<serde_json::Value> = super::parse(body)?;
-    if items.len() > super::MAX_ENTRIES {
-        return Err(Refusal::malformed(format!("at most {} events a delivery", super::MAX_ENTRIES)));
-    }
-    Ok(items
-        .into_iter()
-        .map(|item| super::item::<Event>(item).map_or_else(Entry::Unusable, |e| entry(e, now)))
-        .collect())
+    super::one_or_many(body, |event| entry(event, now))
 }
 
 fn entry(event: Event, now: NaiveDateTime) -> Entry {

@@ -74,10 +74,7 @@ pub async fn ses(_: Caller<Suppressions>, app: web::Data<App>, body: Body) -> Re
             SnsOutcome::Subscription { subscription: "unsubscribed", topic_arn }
         }
         ses::Delivery::Notification { topic_arn, entries } => {
-            if let Some(topic_arn) = topic_arn {
-                service::settle_confirmation(&app, topic_arn).await?;
-            }
-            SnsOutcome::Report(service::ingest(&app, "ses", entries).await?)
+            SnsOutcome::Report(service::ingest(&app, "ses", entries, topic_arn).await?)
         }
     };
     Ok(HttpResponse::Ok().json(outcome))
@@ -152,5 +149,5 @@ async fn report(
     provider: &'static str,
     entries: Vec<feedback::Entry>,
 ) -> Result<HttpResponse, Error> {
-    Ok(HttpResponse::Ok().json(service::ingest(app, provider, entries).await?))
+    Ok(HttpResponse::Ok().json(service::ingest(app, provider, entries, None).await?))
 }
