@@ -25,8 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/feedback/ses/confirmations").route(web::get().to(ses_confirmations)))
         .service(resource("/feedback/sendgrid").app_data(LIMIT).route(web::post().to(sendgrid)))
         .service(resource("/feedback/postmark").app_data(LIMIT).route(web::post().to(postmark)))
-        .service(resource("/feedback/mailgun").app_data(LIMIT).route(web::post().to(mailgun)))
-        .service(resource("/feedback/{provider}").route(web::post().to(unknown)));
+        .service(resource("/feedback/mailgun").app_data(LIMIT).route(web::post().to(mailgun)));
 }
 
 /// Bounces, complaints and unsubscribes in a provider-neutral form: one object or an
@@ -135,13 +134,6 @@ pub async fn mailgun(
 ) -> Result<HttpResponse, Error> {
     let entries = feedback::mailgun::read(&body.0, app.providers.mailgun_key.as_ref(), store::now())?;
     report(&app, "mailgun", entries).await
-}
-
-async fn unknown(_: Caller<Suppressions>, provider: web::Path<String>) -> Result<HttpResponse, Error> {
-    Err(Error::not_found(format!(
-        "no provider {:?}: feedback comes to ses, sendgrid, postmark, mailgun or generic",
-        provider.into_inner()
-    )))
 }
 
 async fn report(
