@@ -37,6 +37,11 @@ pub struct Config {
     pub ledger_poll_ms: u64,
     /// How long the index may go without reading the ledger before checks answer 503.
     pub index_stale_ms: u64,
+    /// How long a request waits for the database (a connection, then its statements)
+    /// before it answers 503: a database that stops answering must not hang callers.
+    pub database_timeout_ms: u64,
+    /// How long a client may take to send a request's body (and its headers).
+    pub body_timeout_ms: u64,
     /// The largest bulk import body, in bytes.
     pub import_limit: usize,
     /// lettre's SMTP URL (`smtp://host:port`, `smtps://user:pass@host`); when unset,
@@ -112,6 +117,8 @@ struct FileSettings {
     unsubscribe_link_days: Option<i64>,
     ledger_poll_ms: Option<u64>,
     index_stale_ms: Option<u64>,
+    database_timeout_ms: Option<u64>,
+    body_timeout_ms: Option<u64>,
     import_limit_mb: Option<u64>,
     smtp_url: Option<String>,
     outbox_dir: Option<String>,
@@ -199,6 +206,8 @@ impl Config {
         }
         let ledger_poll_ms = number("LEDGER_POLL_MS", file.ledger_poll_ms, 250)?;
         let index_stale_ms = number("INDEX_STALE_MS", file.index_stale_ms, 5000)?;
+        let database_timeout_ms = number("DATABASE_TIMEOUT_MS", file.database_timeout_ms, 5000)?;
+        let body_timeout_ms = number("BODY_TIMEOUT_MS", file.body_timeout_ms, 30_000)?;
         let import_limit = number("IMPORT_LIMIT_MB", file.import_limit_mb, 256)? as usize * 1024 * 1024;
         let smtp_url = pick("SMTP_URL", file.smtp_url).filter(|u| !u.trim().is_empty());
         if let Some(url) = &smtp_url {
@@ -264,6 +273,8 @@ impl Config {
             unsubscribe_link_days: unsubscribe_link_days as i64,
             ledger_poll_ms,
             index_stale_ms,
+            database_timeout_ms,
+            body_timeout_ms,
             import_limit,
         })
     }

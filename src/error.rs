@@ -40,6 +40,9 @@ pub enum Error {
     UnsupportedMediaType(String),
     #[error("{detail}")]
     Invalid { detail: String, errors: Vec<FieldError> },
+    /// The client took too long to send its request's body.
+    #[error("the request body was not received in time")]
+    RequestTimeout,
     #[error("too many requests; retry after {retry_after} s")]
     RateLimited { retry_after: u64 },
     #[error("{0}")]
@@ -80,6 +83,7 @@ impl Error {
             Error::TooLarge(_) => "too_large",
             Error::UnsupportedMediaType(_) => "unsupported_media_type",
             Error::Invalid { .. } => "invalid",
+            Error::RequestTimeout => "request_timeout",
             Error::RateLimited { .. } => "rate_limited",
             Error::MethodNotAllowed(_) => "method_not_allowed",
             Error::BadSignature(_) => "invalid_signature",
@@ -100,6 +104,7 @@ impl Error {
             Error::TooLarge(_) => "Request body too large",
             Error::UnsupportedMediaType(_) => "Unsupported media type",
             Error::Invalid { .. } => "Invalid values",
+            Error::RequestTimeout => "Request timeout",
             Error::RateLimited { .. } => "Too many requests",
             Error::MethodNotAllowed(_) => "Method not allowed",
             Error::BadSignature(_) => "Signature not verified",
@@ -134,6 +139,7 @@ impl ResponseError for Error {
             Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Error::BadSignature(_) => StatusCode::UNAUTHORIZED,
@@ -184,6 +190,18 @@ impl ResponseError for Error {
             _ => {}
         }
         response.body(serde_json::to_string(&problem).unwrap_or_default())
+    }
+}
+
+impl From<actix_web::error::PayloadError> for Error {
+    /// A body that could not be read: too slow (408), or broken off (400).
+    fn from(e: actix_web::error::PayloadError) -> Self {
+        use actix_web::error::PayloadError;
+        if matches!(&e, PayloadError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut) {
+            Error::RequestTimeout
+        } else {
+            Error::Malformed(format!("the body could not be read: {e}"))
+        }
     }
 }
 

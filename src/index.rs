@@ -4,14 +4,16 @@
 //! It is loaded at start-up and then kept current by reading the event ledger after
 //! the last sequence number it applied — tailed, not invalidated, because the ledger
 //! is the one ordered record of every change made by every process. A write made
-//! through this process is applied before its answer is sent (`catch_up`); writes of
+//! through this process is applied before its answer is sent (`prepare` inside its
+//! transaction, `apply_committed` after its commit); writes of
 //! other processes arrive within one poll (250 ms, sooner on PostgreSQL where a
 //! `NOTIFY` wakes the tailer). A process that cannot read the ledger for longer than
 //! the stale bound refuses to decide (503) rather than answer from old state.
 //!
 //! Layout, for memory: an address is keyed by the first 16 bytes of its keyed hash;
 //! its entry holds a flag byte and up to two explicit statuses inline (topic ids are
-//! process-local `u16`s), 24 bytes a slot. More statuses and suppressions, both rare,
+//! process-local numbers), 24 bytes a slot. More statuses — and any status on a topic
+//! whose number does not fit a slot's 14 bits — and suppressions, all rare,
 //! live in side tables.
 
 use std::collections::HashMap;
@@ -71,14 +73,15 @@ const UNSUBSCRIBED_ALL: u8 = 1;
 const SUPPRESSED: u8 = 2;
 const OVERFLOW: u8 = 4;
 
-/// One address: flags and up to two `topic_id << 2 | status` slots (0 is empty).
+/// One address: flags and up to two `topic_id << 2 | status` slots (0 is empty) for
+/// topics numbered below [`INLINE_TOPICS`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Entry {
     flags: u8,
     slots: [u16; 2],
 }
 
-fn status_code(status: Status) -> u16 {
+fn status_code(status: Status) -> u32 {
     match status {
         Status::Subscribed => 1,
         Status::Unsubscribed => 2,
@@ -86,7 +89,7 @@ fn status_code(status: Status) -> u16 {
     }
 }
 
-fn status_of(code: u16) -> Option<Status> {
+fn status_of(code: u32) -> Option<Status> {
     match code & 3 {
         1 => Some(Status::Subscribed),
         2 => Some(Status::Unsubscribed),
@@ -97,28 +100,32 @@ fn status_of(code: u16) -> Option<Status> {
 
 #[derive(Debug, Clone, Copy)]
 struct TopicEntry {
-    id: u16,
+    id: u32,
     rules: TopicRules,
 }
 
-/// The maximum topic id: ids take 14 bits of a slot.
-const MAX_TOPIC_ID: u16 = (1 << 14) - 1;
+/// Topics numbered below this fit a slot's 14 bits; statuses on the others (a
+/// deployment with more than 16,383 topic keys) live in the overflow table, whose
+/// codes have 30 bits for the number. Numbers are never shared: two topics that
+/// collided would read each other's statuses.
+const INLINE_TOPICS: u32 = 1 << 14;
 
 #[derive(Default)]
 struct Data {
     topics: HashMap<String, TopicEntry>,
-    topic_ids: HashMap<String, u16>,
+    topic_ids: HashMap<String, u32>,
     entries: Map<Entry>,
-    overflow: Map<Vec<u16>>,
+    overflow: Map<Vec<u32>>,
     suppressions: Map<Suppression>,
 }
 
 impl Data {
-    fn topic_id(&mut self, key: &str) -> u16 {
+    fn topic_id(&mut self, key: &str) -> u32 {
         if let Some(id) = self.topic_ids.get(key) {
             return *id;
         }
-        let id = (self.topic_ids.len() as u16 + 1).min(MAX_TOPIC_ID);
+        // 2^30 topic keys would take tens of gigabytes of names first.
+        let id = u32::try_from(self.topic_ids.len() + 1).expect("fewer than 2^30 topics");
         self.topic_ids.insert(key.to_owned(), id);
         id
     }
@@ -135,13 +142,14 @@ impl Data {
 
     fn set_status(&mut self, key: Key, topic: &str, status: Option<Status>) {
         let id = self.topic_id(topic);
+        let inline = id < INLINE_TOPICS;
         let entry = self.entries.entry(key).or_default();
         let code = status.map(|s| id << 2 | status_code(s));
         // Replace the topic's slot, or take a free one, or spill over.
         let mut placed = false;
         for slot in entry.slots.iter_mut() {
-            if *slot != 0 && *slot >> 2 == id {
-                *slot = code.unwrap_or(0);
+            if *slot != 0 && u32::from(*slot) >> 2 == id {
+                *slot = code.map_or(0, |c| c as u16);
                 placed = true;
             }
         }
@@ -150,10 +158,7 @@ impl Data {
             if placed {
                 extra.retain(|s| s >> 2 != id);
             } else if let Some(s) = extra.iter_mut().find(|s| **s >> 2 == id) {
-                match code {
-                    Some(code) => *s = code,
-                    None => *s = 0,
-                }
+                *s = code.unwrap_or(0);
                 extra.retain(|s| *s != 0);
                 placed = true;
             }
@@ -164,11 +169,13 @@ impl Data {
         }
         if !placed {
             if let Some(code) = code {
-                if let Some(free) = entry.slots.iter_mut().find(|s| **s == 0) {
-                    *free = code;
-                } else {
-                    self.overflow.entry(key).or_default().push(code);
-                    entry.flags |= OVERFLOW;
+                match entry.slots.iter_mut().find(|s| **s == 0) {
+                    // Below INLINE_TOPICS the code fits 16 bits.
+                    Some(free) if inline => *free = code as u16,
+                    _ => {
+                        self.overflow.entry(key).or_default().push(code);
+                        entry.flags |= OVERFLOW;
+                    }
                 }
             }
         }
@@ -233,10 +240,14 @@ impl Data {
         self.tidy(key);
     }
 
-    fn state(&self, key: Key, topic_id: u16) -> AddressState {
+    fn state(&self, key: Key, topic_id: u32) -> AddressState {
         let Some(entry) = self.entries.get(&key) else { return AddressState::default() };
-        let mut status =
-            entry.slots.iter().find(|s| **s != 0 && **s >> 2 == topic_id).and_then(|s| status_of(*s));
+        let mut status = entry
+            .slots
+            .iter()
+            .map(|s| u32::from(*s))
+            .find(|s| *s != 0 && *s >> 2 == topic_id)
+            .and_then(status_of);
         if status.is_none() && entry.flags & OVERFLOW != 0 {
             status = self
                 .overflow
@@ -358,6 +369,20 @@ pub struct Index {
     /// One applier at a time, so events apply in sequence order.
     applying: Mutex<()>,
     stale_after: Duration,
+    /// The last sequence number this process committed and acknowledged: until the
+    /// index has applied it, checks answer 503 rather than from the state before it.
+    required: AtomicI64,
+}
+
+/// What a write transaction read of the ledger before its commit, for the index to
+/// apply once the commit succeeds: a committed write then reaches the index without
+/// another round trip to a database that may have just gone away.
+pub struct Prepared {
+    events: Vec<EventRow>,
+    topics: Option<Vec<store::topics::TopicRow>>,
+    /// The transaction's own last sequence number: when `events` stops short of it
+    /// (the index was far behind), the rest is read after the commit.
+    head: i64,
 }
 
 /// How many events one read of the ledger takes.
@@ -374,6 +399,7 @@ impl Index {
             started: Instant::now(),
             applying: Mutex::new(()),
             stale_after,
+            required: AtomicI64::new(0),
         }
     }
 
@@ -440,27 +466,84 @@ impl Index {
     fn apply_pending(&self, db: &mut Db) -> Result<(), Error> {
         loop {
             let after = self.applied.load(Ordering::SeqCst);
-            let events = store::events::after(db, after, BATCH)?;
-            if !events.is_empty() {
-                let topics_changed = events.iter().any(|e| e.kind == EventType::TopicChanged.as_str());
-                let topics = if topics_changed { Some(store::topics::list(db, true)?) } else { None };
-                let mut data = self.data.write().unwrap_or_else(|e| e.into_inner());
-                if let Some(topics) = topics {
-                    data.set_topics(topics);
-                }
-                for event in &events {
-                    data.apply(event)?;
-                }
-                drop(data);
-                self.applied.store(events.last().map_or(after, |e| e.seq), Ordering::SeqCst);
-            }
-            if (events.len() as i64) < BATCH {
+            let (events, topics) = read_after(db, after)?;
+            let complete = (events.len() as i64) < BATCH;
+            self.apply_events(&events, topics)?;
+            if complete {
                 break;
             }
         }
+        self.synced();
+        Ok(())
+    }
+
+    /// Applies events read from the ledger, skipping those already applied; the
+    /// caller holds `applying`.
+    fn apply_events(
+        &self,
+        events: &[EventRow],
+        topics: Option<Vec<store::topics::TopicRow>>,
+    ) -> Result<(), Error> {
+        let after = self.applied.load(Ordering::SeqCst);
+        let fresh: Vec<&EventRow> = events.iter().filter(|e| e.seq > after).collect();
+        let Some(last) = fresh.last().map(|e| e.seq) else { return Ok(()) };
+        let mut data = self.data.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(topics) = topics {
+            data.set_topics(topics);
+        }
+        for event in fresh {
+            data.apply(event)?;
+        }
+        drop(data);
+        self.applied.store(last, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn synced(&self) {
         let ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX).max(1);
         self.last_sync_ms.store(ms, Ordering::SeqCst);
-        Ok(())
+    }
+
+    /// Called inside a write transaction, after its writes and before its commit:
+    /// reads the events the index lacks, this transaction's own included (no other
+    /// writer can append while it holds the ledger lock).
+    pub fn prepare(&self, db: &mut Db) -> Result<Prepared, Error> {
+        if !self.is_loaded() {
+            // The load reads everything once it runs.
+            return Ok(Prepared { events: Vec::new(), topics: None, head: 0 });
+        }
+        let (events, topics) = read_after(db, self.applied.load(Ordering::SeqCst))?;
+        let head = if (events.len() as i64) < BATCH {
+            events.last().map_or(0, |e| e.seq)
+        } else {
+            store::events::head(db)?
+        };
+        Ok(Prepared { events, topics, head })
+    }
+
+    /// Called once the transaction `prepared` was read in has committed, before its
+    /// writes are answered. Applies what it read; should that stop short of the
+    /// transaction's own events, reads the rest on a fresh connection; should that
+    /// fail too, the index refuses to decide until the tailer has caught up, so no
+    /// check answers from the state before an acknowledged write.
+    pub fn apply_committed(&self, prepared: Prepared, pool: &store::Pool) {
+        let _applying = self.applying.lock().unwrap_or_else(|e| e.into_inner());
+        let head = prepared.head;
+        let mut result = self.apply_events(&prepared.events, prepared.topics);
+        if result.is_ok() && self.applied.load(Ordering::SeqCst) < head {
+            result = pool
+                .get()
+                .map_err(|e| Error::Unavailable(format!("database pool: {e}")))
+                .and_then(|mut db| self.apply_pending(&mut db));
+        }
+        if let Err(e) = result {
+            self.required.fetch_max(head, Ordering::SeqCst);
+            tracing::warn!(
+                error = %e,
+                seq = head,
+                "the index could not apply a committed write; checks answer 503 until it has"
+            );
+        }
     }
 
     fn update_gauges(&self) {
@@ -483,7 +566,9 @@ impl Index {
         let last = self.last_sync_ms.load(Ordering::SeqCst);
         let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let stale_after = u64::try_from(self.stale_after.as_millis()).unwrap_or(u64::MAX);
-        if last > 0 && now.saturating_sub(last) <= stale_after {
+        if self.applied.load(Ordering::SeqCst) < self.required.load(Ordering::SeqCst) {
+            Err(Error::Unavailable("the decision index has not yet applied a committed write".into()))
+        } else if last > 0 && now.saturating_sub(last) <= stale_after {
             Ok(())
         } else {
             Err(Error::Unavailable("the decision index has not read the ledger lately".into()))
@@ -519,8 +604,8 @@ impl Index {
         let slot = std::mem::size_of::<(Key, Entry)>() + 1;
         let bytes = data.entries.capacity() * slot
             + data.suppressions.capacity() * (std::mem::size_of::<(Key, Suppression)>() + 1)
-            + data.overflow.capacity() * (std::mem::size_of::<(Key, Vec<u16>)>() + 1)
-            + data.overflow.values().map(|v| v.capacity() * 2).sum::<usize>();
+            + data.overflow.capacity() * (std::mem::size_of::<(Key, Vec<u32>)>() + 1)
+            + data.overflow.values().map(|v| v.capacity() * 4).sum::<usize>();
         Stats {
             addresses: data.entries.len(),
             suppressions: data.suppressions.len(),
@@ -534,6 +619,17 @@ impl Index {
 
 #[derive(Debug, Clone, Copy)]
 pub struct UnknownTopic;
+
+/// Up to `BATCH` events after `after`, with the topics when one of them changed a topic.
+fn read_after(
+    db: &mut Db,
+    after: i64,
+) -> Result<(Vec<EventRow>, Option<Vec<store::topics::TopicRow>>), Error> {
+    let events = store::events::after(db, after, BATCH)?;
+    let topics_changed = events.iter().any(|e| e.kind == EventType::TopicChanged.as_str());
+    let topics = if topics_changed { Some(store::topics::list(db, true)?) } else { None };
+    Ok((events, topics))
+}
 
 /// Keeps the index current: loads it, then reads the ledger every `poll` (and, on
 /// PostgreSQL, as soon as a `NOTIFY` says something was written). Ends when the
@@ -598,7 +694,7 @@ mod tests {
                 Some(if i % 2 == 0 { Status::Subscribed } else { Status::Unsubscribed }),
             );
         }
-        let ids: Vec<u16> = ["a", "b", "c", "d"].iter().map(|t| data.topic_id(t)).collect();
+        let ids: Vec<u32> = ["a", "b", "c", "d"].iter().map(|t| data.topic_id(t)).collect();
         let got: Vec<Option<Status>> = ids.iter().map(|id| data.state(key(1), *id).status).collect();
         assert_eq!(
             got,
@@ -634,6 +730,28 @@ mod tests {
             data.state(key(2), a),
             AddressState { suppression: None, unsubscribed_all: true, status: Some(Status::Subscribed) }
         );
+    }
+
+    #[test]
+    fn topics_past_the_inline_numbers_never_share_a_status() {
+        let mut data = Data::default();
+        let keys: Vec<String> = (0..INLINE_TOPICS + 10).map(|n| format!("t{n}")).collect();
+        for key in &keys {
+            data.topic_id(key);
+        }
+        let (low, high, higher) =
+            (&keys[5], &keys[INLINE_TOPICS as usize + 2], &keys[INLINE_TOPICS as usize + 3]);
+        data.set_status(key(1), high, Some(Status::Unsubscribed));
+        data.set_status(key(1), low, Some(Status::Subscribed));
+        data.set_status(key(1), higher, Some(Status::Pending));
+        let state = |data: &Data, topic: &String| data.state(key(1), data.topic_ids[topic]).status;
+        assert_eq!(state(&data, high), Some(Status::Unsubscribed));
+        assert_eq!(state(&data, low), Some(Status::Subscribed));
+        assert_eq!(state(&data, higher), Some(Status::Pending));
+        assert_eq!(state(&data, &keys[INLINE_TOPICS as usize + 9]), None, "a topic with no status has none");
+        data.set_status(key(1), high, None);
+        assert_eq!(state(&data, high), None);
+        assert_eq!(state(&data, higher), Some(Status::Pending));
     }
 
     #[test]

@@ -52,7 +52,8 @@ pub struct App {
 /// the hashing key, and on a database without API keys creates an `admin` key and
 /// logs its secret once.
 pub fn prepare(config: Config) -> Result<App, String> {
-    let pool = store::connect(&config.database_url, config.pool_size)?;
+    let timeout = Duration::from_millis(config.database_timeout_ms);
+    let pool = store::connect(&config.database_url, config.pool_size, timeout)?;
     let mut db = pool.get().map_err(|e| format!("database: {e}"))?;
     let applied = store::migrate(&mut db)?;
     if !applied.is_empty() {
@@ -138,10 +139,14 @@ pub fn server(
         Arc::downgrade(&app.clone().into_inner()),
         Duration::from_secs(app.config.purge_interval_minutes * 60),
     );
+    let body_timeout =
+        web::Data::new(http::deadline::BodyTimeout(Duration::from_millis(app.config.body_timeout_ms)));
     let mut server = actix_web::HttpServer::new(move || {
         actix_web::App::new()
             .app_data(app.clone())
+            .app_data(body_timeout.clone())
             .configure(http::configure)
+            .wrap(actix_web::middleware::from_fn(http::deadline::bound_body))
             .wrap(metrics.clone())
             .wrap(actix_web::middleware::from_fn(http::observe::observe))
     })

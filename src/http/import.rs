@@ -34,7 +34,7 @@ pub async fn stream<I: LineImporter>(
     let mut total = 0usize;
     let mut lines = 0u64;
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| Error::Malformed(format!("the body could not be read: {e}")))?;
+        let chunk = chunk?;
         total += chunk.len();
         if total > limit {
             return Err(Error::TooLarge(limit));

@@ -69,8 +69,7 @@ impl FromRequest for Body {
             }
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk =
-                    chunk.map_err(|e| Error::Malformed(format!("the body could not be read: {e}")))?;
+                let chunk = chunk?;
                 if body.len() + chunk.len() > limit {
                     return Err(Error::TooLarge(limit));
                 }

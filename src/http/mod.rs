@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod client;
+pub mod deadline;
 pub mod import;
 pub mod json;
 pub mod limits;

@@ -15,7 +15,7 @@ use crate::domain::feedback::mailgun::MailgunKey;
 use crate::domain::feedback::sendgrid::SendgridKey;
 use crate::domain::feedback::ses::SnsCertificates;
 use crate::domain::feedback::{Entry, Kind, Notice};
-use crate::domain::{AddressHasher, NormalizedAddress, Reason, Source, Status, TopicKey};
+use crate::domain::{time, AddressHasher, NormalizedAddress, Reason, Source, Status, TopicKey};
 use crate::error::Error;
 use crate::store::{self, Db};
 use crate::{App, Config};
@@ -139,18 +139,22 @@ fn apply(
         Kind::HardBounce => suppress(db, Reason::HardBounce, None)?,
         Kind::Complaint => suppress(db, Reason::Complaint, None)?,
         Kind::SoftBounce => {
-            store::suppressions::record_soft_bounce(db, &hash.0, notice.occurred_at, provider)?;
+            // Counted by when the provider says it happened, but never later than now:
+            // a clock ahead of ours (or a forged date) must not make bounces count
+            // early, nor give a suppression an expiry the store cannot compare.
+            let occurred_at = time::reported(notice.occurred_at, store::now());
+            store::suppressions::record_soft_bounce(db, &hash.0, occurred_at, provider)?;
             let recent = store::suppressions::soft_bounces_between(
                 db,
                 &hash.0,
-                notice.occurred_at - rules.window,
-                notice.occurred_at,
+                occurred_at - rules.window,
+                occurred_at,
             )?;
             let current = store::suppressions::find(db, &hash.0)?;
             // A soft bounce never replaces a harder block.
             let blocked = current.is_some_and(|s| s.reason != Reason::SoftBounce.as_str());
             if recent >= rules.threshold && !blocked {
-                suppress(db, Reason::SoftBounce, Some(notice.occurred_at + rules.suppress_for))?;
+                suppress(db, Reason::SoftBounce, Some(time::later(occurred_at, rules.suppress_for)))?;
             }
         }
         Kind::Unsubscribe => {

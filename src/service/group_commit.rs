@@ -11,6 +11,7 @@
 
 use std::sync::mpsc;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
@@ -36,6 +37,9 @@ struct Pending<T, F> {
     work: Option<F>,
     outcome: Option<Result<T, Error>>,
     reply: oneshot::Sender<Result<T, Error>>,
+    /// When its caller stops waiting and answers 503: a write not begun by then is
+    /// not run at all, so a refused write is not applied later behind its back.
+    deadline: Instant,
 }
 
 impl<T, F> Job for Pending<T, F>
@@ -45,7 +49,13 @@ where
 {
     fn run(&mut self, db: &mut Db, alone: bool) {
         if let Some(work) = self.work.take() {
-            self.outcome = Some(if alone { work(db) } else { store::savepoint(db, work) });
+            self.outcome = Some(if Instant::now() >= self.deadline {
+                Err(Error::Unavailable("the write waited too long for the database".into()))
+            } else if alone {
+                work(db)
+            } else {
+                store::savepoint(db, work)
+            });
         }
     }
 
@@ -69,6 +79,8 @@ where
 /// The way in to this process's writer thread.
 pub struct Writer {
     jobs: mpsc::Sender<Box<dyn Job>>,
+    /// How long a caller waits for its write (the pool's connection timeout).
+    timeout: Duration,
     pub metrics: CommitMetrics,
 }
 
@@ -108,6 +120,7 @@ impl CommitMetrics {
 impl Writer {
     /// Starts the writer thread; it ends when the `Writer` is dropped.
     pub fn start(pool: Pool, index: Arc<Index>) -> std::io::Result<Self> {
+        let timeout = pool.connection_timeout();
         let (jobs, waiting) = mpsc::channel::<Box<dyn Job>>();
         let metrics = CommitMetrics::new();
         let observed = metrics.clone();
@@ -121,7 +134,7 @@ impl Writer {
                 timer.observe_duration();
             }
         })?;
-        Ok(Self { jobs, metrics })
+        Ok(Self { jobs, timeout, metrics })
     }
 
     /// Runs `work` in a write transaction (`store::write`) shared with the other
@@ -133,10 +146,16 @@ impl Writer {
         T: Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
+        let deadline = Instant::now() + self.timeout;
         self.jobs
-            .send(Box::new(Pending { work: Some(work), outcome: None, reply }))
+            .send(Box::new(Pending { work: Some(work), outcome: None, reply, deadline }))
             .map_err(|_| Error::Unavailable("the writer has stopped".into()))?;
-        answer.await.map_err(|_| Error::Internal("the writer dropped a write".into()))?
+        match actix_web::rt::time::timeout(self.timeout, answer).await {
+            Ok(answer) => answer.map_err(|_| Error::Internal("the writer dropped a write".into()))?,
+            // Begun but not committed in time (the database froze mid-write): the
+            // outcome is unknown, and a retry is safe because writes are idempotent.
+            Err(_) => Err(Error::Unavailable("the database did not answer in time".into())),
+        }
     }
 }
 
@@ -157,16 +176,17 @@ fn commit(pool: &Pool, index: &Index, mut batch: Vec<Box<dyn Job>>) {
             match batch.as_slice() {
                 // A lone write that failed rolls its transaction back, as it would alone.
                 [job] if job.failed() => Err(Error::Unavailable("rolled back".into())),
-                _ => Ok(()),
+                // Read what the index needs before the commit, not after: once COMMIT
+                // has answered, nothing more need reach the database for this
+                // process's next check to see these writes.
+                _ => index.prepare(db),
             }
         })
     }));
+    drop(db);
     let uncommitted = match committed {
-        Ok(Ok(())) => {
-            if let Err(e) = index.catch_up(&mut db) {
-                // The tailer retries; until then checks may answer from the state before.
-                tracing::warn!(error = %e, "the index could not apply a write at once");
-            }
+        Ok(Ok(prepared)) => {
+            index.apply_committed(prepared, pool);
             None
         }
         Ok(Err(e)) => Some(e.to_string()),

@@ -111,12 +111,14 @@ fn is_unsubscribed(db: &mut Db, contact: Option<&ContactRow>, link: &Link) -> Re
         .any(|s| s.topic_key == topic.as_str() && s.status == Status::Unsubscribed.as_str()))
 }
 
+/// The landing page's content, and whether the contact is unsubscribed from all
+/// promotional mail.
 fn landing_on(
     db: &mut Db,
     app_hasher: &crate::domain::AddressHasher,
     link: &Link,
     languages: &[String],
-) -> Result<Landing, Error> {
+) -> Result<(Landing, bool), Error> {
     let contact = contact_of(db, app_hasher, link)?;
     let locale = contact.as_ref().and_then(|c| c.locale.clone()).or_else(|| languages.first().cloned());
     let topic = match &link.topic {
@@ -124,13 +126,15 @@ fn landing_on(
         None => None,
     };
     let unsubscribed = is_unsubscribed(db, contact.as_ref(), link)?;
-    Ok(Landing { topic, locale, unsubscribed })
+    let unsubscribed_all = contact.is_some_and(|c| c.unsubscribed_all);
+    Ok((Landing { topic, locale, unsubscribed }, unsubscribed_all))
 }
 
 /// The landing page's content. Reads only: link scanners fetch every URL in a mail.
 pub async fn landing(app: &App, link: Link, languages: Vec<String>) -> Result<Landing, Error> {
     let hasher = app.hasher.clone();
-    store::run(&app.pool, move |db| landing_on(db, &hasher, &link, &languages)).await
+    store::run(&app.pool, move |db| landing_on(db, &hasher, &link, &languages).map(|(landing, _)| landing))
+        .await
 }
 
 /// Refuses a change for an erased address: its erasure suppression already blocks
@@ -183,6 +187,13 @@ async fn change(
     status: Status,
     resubscribe: Option<Resubscribe>,
 ) -> Result<Landing, Error> {
+    // Read before the write, and answer from it and the write's own outcome: once
+    // the change is committed, nothing may fail it (a read after the commit could,
+    // and the recipient would see an error for an unsubscribe that was made).
+    let hasher = app.hasher.clone();
+    let read = link.clone();
+    let (mut landing, unsubscribed_all) =
+        store::run(&app.pool, move |db| landing_on(db, &hasher, &read, &languages)).await?;
     let hasher = app.hasher.clone();
     let changed = link.clone();
     super::write(app, move |db| {
@@ -209,8 +220,13 @@ async fn change(
         contacts::apply(db, &hasher, &ContactRef::from(link.recipient), &write).map(drop)
     })
     .await?;
-    // Read after the commit: the write lock is held no longer than the write needs.
-    landing(app, link, languages).await
+    landing.unsubscribed = match (status, &link.topic) {
+        (Status::Unsubscribed, _) => true,
+        // Undoing one topic leaves an unsubscribe from all promotional mail standing.
+        (_, Some(_)) => unsubscribed_all,
+        (_, None) => false,
+    };
+    Ok(landing)
 }
 
 fn mask(email: &str) -> String {

@@ -26,6 +26,7 @@ pub struct SuppressionWrite {
     pub scope: Option<Scope>,
     pub note: Option<String>,
     /// When the suppression stops applying; `null` for never.
+    #[serde(default, deserialize_with = "crate::domain::time::optional")]
     pub expires_at: Option<DateTime<Utc>>,
 }
 
@@ -157,6 +158,10 @@ fn validate(write: &SuppressionWrite, now: NaiveDateTime) -> Result<(), Error> {
     }
     if write.expires_at.is_some_and(|at| at.naive_utc() <= now) {
         return Err(Error::invalid("expires_at", "must be in the future"));
+    }
+    // Imports and feedback reach here without serde's check.
+    if let Some(at) = write.expires_at {
+        crate::domain::time::bounded(at).map_err(|why| Error::invalid("expires_at", why))?;
     }
     Ok(())
 }

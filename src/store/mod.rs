@@ -87,6 +87,32 @@ impl DatabaseUrl {
         Ok(Self { backend: Backend::Sqlite, target: path.to_owned() })
     }
 
+    /// For PostgreSQL, the URL with libpq's connect timeout and TCP keepalives added
+    /// where it sets none: a server that vanished from the network is then noticed
+    /// within seconds rather than at the kernel's retransmission timeout.
+    fn with_timeouts(&self, timeout: Duration) -> Self {
+        if self.backend != Backend::Postgres {
+            return self.clone();
+        }
+        let Ok(mut url) = url::Url::parse(&self.target) else { return self.clone() };
+        let seconds = timeout.as_secs().max(1);
+        let set: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+        let defaults = [
+            ("connect_timeout", seconds.to_string()),
+            ("keepalives", "1".to_owned()),
+            ("keepalives_idle", "5".to_owned()),
+            ("keepalives_interval", "2".to_owned()),
+            ("keepalives_count", "3".to_owned()),
+            ("tcp_user_timeout", (seconds * 2000).to_string()),
+        ];
+        for (key, value) in defaults {
+            if !set.iter().any(|k| k == key) {
+                url.query_pairs_mut().append_pair(key, &value);
+            }
+        }
+        Self { backend: self.backend, target: url.to_string() }
+    }
+
     /// The URL with any password hidden, for logs and errors.
     pub fn redacted(&self) -> String {
         match url::Url::parse(&self.target) {
@@ -153,13 +179,15 @@ pub fn connect_one(url: &DatabaseUrl) -> Result<Db, String> {
 /// reached) and builds the pool. Connections are opened on demand, in the thread that
 /// needs one: a pool that keeps idle connections filled from a background thread can
 /// be caught opening one while the process exits, which crashes libpq's TLS set-up.
-pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, String> {
-    let manager = Manager { url: url.clone() };
+/// `timeout` bounds both the wait for a pooled connection and, through [`run`], the
+/// whole of a request's database work.
+pub fn connect(url: &DatabaseUrl, max_size: u32, timeout: Duration) -> Result<Pool, String> {
+    let manager = Manager { url: url.with_timeouts(timeout) };
     manager.connect().map_err(|e| format!("cannot open the database at {}: {e}", url.redacted()))?;
     r2d2::Pool::builder()
         .max_size(max_size)
         .min_idle(Some(0))
-        .connection_timeout(Duration::from_secs(5))
+        .connection_timeout(timeout)
         .build(manager)
         .map_err(|e| format!("cannot open the database at {}: {e}", url.redacted()))
 }
@@ -203,13 +231,18 @@ where
     F: FnOnce(&mut Db) -> Result<T, Error> + Send + 'static,
     T: Send + 'static,
 {
+    let timeout = pool.connection_timeout();
     let pool = pool.clone();
-    actix_web::web::block(move || {
+    let work = actix_web::web::block(move || {
         let mut conn = pool.get().map_err(|e| Error::Unavailable(format!("database pool: {e}")))?;
         work(&mut conn)
-    })
-    .await
-    .map_err(|e| Error::Internal(format!("blocking task failed: {e}")))?
+    });
+    // A database that stops answering (frozen, or a network that drops packets) holds
+    // the blocking thread, but not the caller: it gets a 503 and may retry.
+    match actix_web::rt::time::timeout(timeout, work).await {
+        Ok(done) => done.map_err(|e| Error::Internal(format!("blocking task failed: {e}")))?,
+        Err(_) => Err(Error::Unavailable("the database did not answer in time".into())),
+    }
 }
 
 /// A write transaction. It first takes the ledger's lock row, so that on SQLite the

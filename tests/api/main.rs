@@ -2,6 +2,7 @@
 //! `PREFCENTER_TEST_DATABASE_URL` is set) PostgreSQL. One binary, one module per
 //! capability, so the suite links once.
 
+mod proxy;
 mod support;
 
 mod api_keys;
@@ -12,6 +13,7 @@ mod cli;
 mod consistency;
 mod contacts;
 mod errors;
+mod faults;
 mod feedback;
 mod ops;
 mod privacy;

@@ -156,7 +156,13 @@ impl TestApp {
 
     /// Starts with some settings changed.
     pub fn start_with(db: TestDb, adjust: impl Fn(&mut Config) + 'static) -> Self {
-        let (running, pool) = launch(db.url(), &adjust);
+        let url = db.url().to_owned();
+        Self::start_at(db, &url, adjust)
+    }
+
+    /// Starts on `db` reached through `url` (a fault proxy in front of it, say).
+    pub fn start_at(db: TestDb, url: &str, adjust: impl Fn(&mut Config) + 'static) -> Self {
+        let (running, pool) = launch(url, &adjust);
         let mut conn = pool.get().expect("a connection");
         let admin = api_keys::create_on(
             &mut conn,
@@ -223,7 +229,7 @@ impl TestApp {
     pub fn sql(&self, statement: &str) {
         use diesel::connection::SimpleConnection;
         let url = prefcenter::store::DatabaseUrl::parse(self.db.url()).unwrap();
-        let pool = prefcenter::store::connect(&url, 1).expect("a connection");
+        let pool = prefcenter::store::connect(&url, 1, Duration::from_secs(5)).expect("a connection");
         pool.get().unwrap().batch_execute(statement).expect("the statement runs");
     }
 
@@ -463,6 +469,12 @@ impl Served {
                 Err(_) => panic!("no log line with {needle:?}; saw:\n{}", seen.join("\n")),
             }
         }
+    }
+
+    /// SIGKILL: the process gets no chance to finish anything.
+    pub fn kill(&self) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args(["-KILL", &pid]).status().unwrap().success());
     }
 
     pub fn terminate(mut self) -> std::process::ExitStatus {

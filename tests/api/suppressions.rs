@@ -214,3 +214,57 @@ each_backend! {
         }
     }
 }
+
+/// `prefcenter purge` on the test database, as the hourly task would run it.
+fn purge_now(app: &TestApp) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_prefcenter"))
+        .arg("purge")
+        .env("PREFCENTER_DATABASE_URL", app.db.url())
+        .env("PREFCENTER_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+each_backend! {
+    /// A time the store could not compare is refused; the latest one it can is kept,
+    /// and the retention purge leaves it alone.
+    fn far_future_expiries_are_bounded_and_survive_the_purge(mut app) {
+        app.topic("news").opt_out().create();
+        for too_far in ["+10000-01-01T00:00:00Z", "10000-01-01T00:00:00Z", "1969-12-31T23:59:59Z"] {
+            let reply = app
+                .put("/v1/suppressions/x%40example.com")
+                .json(json!({"reason": "manual", "expires_at": too_far}))
+                .send();
+            let problem = reply.problem(422, "invalid");
+            assert_eq!(problem["errors"][0]["field"], "expires_at", "{too_far}: {problem}");
+        }
+        app.get("/v1/suppressions/x%40example.com").send().problem(404, "not_found");
+        let reply = app
+            .put("/v1/suppressions/x%40example.com")
+            .json(json!({"reason": "manual", "expires_at": "9999-12-31T23:59:59Z"}))
+            .send();
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        assert_eq!(reply.json()["expires_at"], "9999-12-31T23:59:59Z");
+        // Three soft bounces dated at the end of time: counted as of now, and the
+        // suppression they make expires within the range.
+        for n in 0..3 {
+            let reply = app
+                .post("/v1/feedback/generic")
+                .json(json!({"email": "y@example.com", "type": "soft_bounce", "id": format!("sb-{n}"),
+                             "occurred_at": "9999-12-31T23:59:59Z"}))
+                .send();
+            assert_eq!(reply.status, 200, "{}", reply.body);
+        }
+        let soft = app.get("/v1/suppressions/y%40example.com").send();
+        assert_eq!(soft.status, 200, "{}", soft.body);
+        let expires = soft.json()["expires_at"].as_str().unwrap().to_owned();
+        assert!(expires.starts_with("20"), "a week from now, not from the year 9999: {expires}");
+        purge_now(&app);
+        app.restart();
+        assert_eq!(app.get("/v1/suppressions/x%40example.com").send().status, 200);
+        assert_eq!(app.get("/v1/suppressions/y%40example.com").send().status, 200);
+        assert_eq!(app.reason("x@example.com", "news"), "suppressed:manual");
+        assert_eq!(app.reason("y@example.com", "news"), "suppressed:soft_bounce");
+    }
+}

@@ -21,6 +21,7 @@ pub struct GenericNotice {
     /// Your id for this notification: sending it again then changes nothing.
     pub id: Option<String>,
     /// When it happened (default: now); soft bounces are counted by it.
+    #[serde(default, deserialize_with = "crate::domain::time::optional")]
     pub occurred_at: Option<DateTime<Utc>>,
 }
 

@@ -1,0 +1,78 @@
+//! A bound on the time a client may take to send a request's body. actix-web bounds
+//! the request head (`client_request_timeout`) but not the body: a body trickled at a
+//! byte every few seconds would hold a connection, and a worker's attention, for as
+//! long as the client likes. Here a body must keep arriving (no pause longer than the
+//! bound) and, once the bound has passed, at an average of at least [`MIN_RATE`] —
+//! slow enough for any real upload, fast enough to cut a trickle within the bound.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
+use actix_web::middleware::Next;
+use actix_web::rt::time::{sleep, Sleep};
+use actix_web::web::{self, Bytes};
+use actix_web::HttpMessage;
+use futures_util::Stream;
+
+/// Bytes a second a body must average once the bound has passed.
+pub const MIN_RATE: f64 = 1024.0;
+
+/// The bound, as app data (from `PREFCENTER_BODY_TIMEOUT_MS`).
+#[derive(Clone, Copy)]
+pub struct BodyTimeout(pub Duration);
+
+pub async fn bound_body(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Some(BodyTimeout(bound)) = req.app_data::<web::Data<BodyTimeout>>().map(|d| *d.get_ref()) {
+        let inner = req.take_payload();
+        let bounded =
+            Bounded { inner, bound, started: Instant::now(), received: 0, idle: Box::pin(sleep(bound)) };
+        req.set_payload(Payload::Stream { payload: Box::pin(bounded) });
+    }
+    next.call(req).await
+}
+
+struct Bounded {
+    inner: Payload,
+    bound: Duration,
+    started: Instant,
+    received: u64,
+    idle: Pin<Box<Sleep>>,
+}
+
+/// An I/O "timed out", which the error type answers with 408.
+fn too_slow() -> PayloadError {
+    PayloadError::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, "the body was sent too slowly"))
+}
+
+impl Stream for Bounded {
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_next(cx) {
+            Poll::Ready(Some(Ok(bytes))) => {
+                this.received += bytes.len() as u64;
+                let elapsed = this.started.elapsed();
+                if elapsed > this.bound && (this.received as f64) < elapsed.as_secs_f64() * MIN_RATE {
+                    return Poll::Ready(Some(Err(too_slow())));
+                }
+                let next_pause = actix_web::rt::time::Instant::now() + this.bound;
+                this.idle.as_mut().reset(next_pause);
+                Poll::Ready(Some(Ok(bytes)))
+            }
+            Poll::Pending => match this.idle.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(too_slow()))),
+                Poll::Pending => Poll::Pending,
+            },
+            done => done,
+        }
+    }
+}
