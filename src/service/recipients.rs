@@ -289,6 +289,22 @@ pub async fn preferences(app: &App, link: Link, languages: Vec<String>) -> Resul
     store::run(&app.pool, move |db| preferences_on(db, &hasher, &link, &languages)).await
 }
 
+/// What of `choices` differs from what the recipient has now. A page sends its whole
+/// form — every box, ticked or not — and the consent ledger must record only what the
+/// person changed: a box left ticked on an opt-out topic is not a new "subscribed".
+fn changes_only(mut choices: PreferencesWrite, now: &Preferences) -> PreferencesWrite {
+    choices.topics.retain(|key, wanted| {
+        now.topics.iter().find(|t| t.key == key.as_str()).is_none_or(|t| t.subscribed != *wanted)
+    });
+    if choices.unsubscribed_all == Some(now.unsubscribed_all) {
+        choices.unsubscribed_all = None;
+    }
+    if choices.locale.as_ref().map(|l| l.as_str()) == now.locale.as_deref() {
+        choices.locale = None;
+    }
+    choices
+}
+
 /// Applies the page's choices. The recipient makes them, so they may re-subscribe.
 pub async fn update_preferences(
     app: &App,
@@ -299,8 +315,8 @@ pub async fn update_preferences(
 ) -> Result<Preferences, Error> {
     let hasher = app.hasher.clone();
     super::write(app, move |db| {
-        refuse_if_erased(db, &link)?;
-        contact_of(db, &hasher, &link)?;
+        let before = preferences_on(db, &hasher, &link, &languages)?;
+        let choices = changes_only(choices, &before);
         let mut write = ContactWrite {
             source: Some(Source::Page),
             message_id: link.message_id.clone(),

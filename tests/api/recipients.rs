@@ -175,6 +175,31 @@ each_backend! {
         assert_eq!(app.events("a@example.com").last().unwrap()["source"], "page");
     }
 
+    /// A page posts every box; the ledger records only the boxes the person changed.
+    fn a_save_records_only_what_changed(app) {
+        topics(&app);
+        app.contact("a@example.com", json!({"locale": "en"}));
+        let before = app.events("a@example.com").len();
+        let path = preference_path(&app, "a@example.com");
+        // news is opt-out and stays ticked; offers (opt-in) is ticked now; the
+        // language and "unsubscribe from all" are as they were.
+        let form = "shown=news&shown=offers&topic.news=on&topic.offers=on&locale=en";
+        let saved = app.post(&path).anonymous().body("application/x-www-form-urlencoded", form).send();
+        assert_eq!(saved.status, 200, "{}", saved.body);
+        let token = path.trim_start_matches("/p/").to_owned();
+        let bearer = format!("Bearer {token}");
+        let again = json!({"topics": {"news": true, "offers": true}, "unsubscribed_all": false, "locale": "en"});
+        let put = app.put("/v1/preferences").anonymous().header("authorization", &bearer).json(again).send();
+        assert_eq!(put.status, 200, "{}", put.body);
+        let events = app.events("a@example.com");
+        let new: Vec<(String, String)> = events[before..]
+            .iter()
+            .map(|e| (e["topic"].as_str().unwrap_or("-").to_owned(), e["status"].as_str().unwrap_or("-").to_owned()))
+            .collect();
+        assert_eq!(new, [("offers".to_owned(), "subscribed".to_owned())], "{events:?}");
+        assert_eq!(app.reason("a@example.com", "news"), "default_subscribed");
+    }
+
     fn the_preference_page_works_without_javascript(app) {
         topics(&app);
         let path = preference_path(&app, "a@example.com");
