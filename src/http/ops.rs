@@ -1,6 +1,8 @@
 //! Liveness, readiness and the OpenAPI document (metrics are served by the Prometheus
 //! middleware at `/metrics`).
 
+use std::time::Duration;
+
 use actix_web::{web, HttpResponse};
 use diesel::connection::SimpleConnection;
 use serde_json::json;
@@ -25,20 +27,28 @@ pub async fn healthz() -> HttpResponse {
 /// otherwise, so a load balancer routes around a process that cannot decide.
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses(
     (status = 200, description = "Ready to serve"),
-    (status = 503, description = "The database does not answer, or the index is loading or stale"),
+    (status = 503, description = "The database does not answer or cannot be written (a full disk), or the index is loading or stale"),
 ))]
 pub async fn readyz(app: web::Data<App>) -> HttpResponse {
     let database = store::run(&app.pool, |db| db.batch_execute("SELECT 1").map_err(Into::into)).await;
     let index = app.index.ensure_fresh();
+    // A database that answers reads may still refuse writes (a full disk). The last
+    // write transaction says which; with none lately, an empty one is made to find out.
+    let writes = match app.writer.health.fault() {
+        Some(why) => Err(why),
+        None if app.writer.health.tried_within(Duration::from_secs(10)) => Ok(()),
+        None => app.writer.write(|_| Ok(())).await.map_err(|e| e.to_string()),
+    };
     let body = json!({
         "database": if database.is_ok() { "ok" } else { "unreachable" },
+        "writes": if writes.is_ok() { "ok" } else { "failing" },
         "index": match (&index, app.index.is_loaded()) {
             (Ok(()), _) => "current",
             (Err(_), false) => "loading",
             (Err(_), true) => "stale",
         },
     });
-    if database.is_ok() && index.is_ok() {
+    if database.is_ok() && index.is_ok() && writes.is_ok() {
         HttpResponse::Ok().json(body)
     } else {
         tracing::warn!(%body, "not ready");

@@ -10,7 +10,7 @@
 //! alone. With nothing else waiting, a write is a transaction of its own, as before.
 
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
@@ -29,6 +29,9 @@ trait Job: Send {
     /// transaction itself when it is `alone`: its failure then rolls back only it).
     fn run(&mut self, db: &mut Db, alone: bool);
     fn failed(&self) -> bool;
+    /// Whether it failed for a reason of the server's (the database, the disk), not
+    /// the request's: what tells whether this process can write at all.
+    fn fault(&self) -> bool;
     /// Answers: the write's own outcome once committed, or why nothing was.
     fn finish(self: Box<Self>, uncommitted: Option<&str>);
 }
@@ -63,6 +66,10 @@ where
         matches!(self.outcome, Some(Err(_)))
     }
 
+    fn fault(&self) -> bool {
+        matches!(self.outcome, Some(Err(Error::Internal(_) | Error::Unavailable(_))))
+    }
+
     fn finish(self: Box<Self>, uncommitted: Option<&str>) {
         let answer = match (self.outcome, uncommitted) {
             // A write that failed by itself says why, committed or not.
@@ -77,8 +84,35 @@ where
 }
 
 /// The way in to this process's writer thread.
+/// Whether the last write transaction could be made: `/readyz` says so, since a
+/// process that answers reads but cannot write (a full disk) is not ready.
+#[derive(Default)]
+pub struct Health {
+    /// Why the last transaction failed for a server reason; `None` after a success.
+    fault: Mutex<Option<String>>,
+    last: Mutex<Option<Instant>>,
+}
+
+impl Health {
+    fn record(&self, fault: Option<String>) {
+        *self.fault.lock().unwrap_or_else(|e| e.into_inner()) = fault;
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+    }
+
+    /// Why writes fail now, if the last transaction failed.
+    pub fn fault(&self) -> Option<String> {
+        self.fault.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Whether a transaction was attempted within `within`.
+    pub fn tried_within(&self, within: Duration) -> bool {
+        self.last.lock().unwrap_or_else(|e| e.into_inner()).is_some_and(|at| at.elapsed() < within)
+    }
+}
+
 pub struct Writer {
     jobs: mpsc::Sender<Box<dyn Job>>,
+    pub health: Arc<Health>,
     /// How long a caller waits for its write (the pool's connection timeout).
     timeout: Duration,
     pub metrics: CommitMetrics,
@@ -124,17 +158,19 @@ impl Writer {
         let (jobs, waiting) = mpsc::channel::<Box<dyn Job>>();
         let metrics = CommitMetrics::new();
         let observed = metrics.clone();
+        let health = Arc::new(Health::default());
+        let recorded = health.clone();
         std::thread::Builder::new().name("prefcenter-writer".into()).spawn(move || {
             while let Ok(first) = waiting.recv() {
                 let mut batch = vec![first];
                 batch.extend(waiting.try_iter().take(MOST_PER_COMMIT - 1));
                 observed.writes.observe(batch.len() as f64);
                 let timer = observed.seconds.start_timer();
-                commit(&pool, &index, batch);
+                recorded.record(commit(&pool, &index, batch));
                 timer.observe_duration();
             }
         })?;
-        Ok(Self { jobs, timeout, metrics })
+        Ok(Self { jobs, health, timeout, metrics })
     }
 
     /// Runs `work` in a write transaction (`store::write`) shared with the other
@@ -159,13 +195,15 @@ impl Writer {
     }
 }
 
-fn commit(pool: &Pool, index: &Index, mut batch: Vec<Box<dyn Job>>) {
+/// Runs and commits `batch`, answers each write, and returns why the transaction
+/// failed when that was a fault of the server's.
+fn commit(pool: &Pool, index: &Index, mut batch: Vec<Box<dyn Job>>) -> Option<String> {
     let mut db = match pool.get() {
         Ok(db) => db,
         Err(e) => {
             let why = format!("no database connection: {e}");
             batch.into_iter().for_each(|job| job.finish(Some(&why)));
-            return;
+            return Some(why);
         }
     };
     // A write that panics must not take the writer (and every later write) with it.
@@ -184,6 +222,7 @@ fn commit(pool: &Pool, index: &Index, mut batch: Vec<Box<dyn Job>>) {
         })
     }));
     drop(db);
+    let lone_failure = matches!(batch.as_slice(), [job] if job.failed());
     let uncommitted = match committed {
         Ok(Ok(prepared)) => {
             index.apply_committed(prepared, pool);
@@ -195,5 +234,13 @@ fn commit(pool: &Pool, index: &Index, mut batch: Vec<Box<dyn Job>>) {
             Some("a write failed unexpectedly".to_owned())
         }
     };
+    let fault = match &uncommitted {
+        // A lone write refused for its own reasons (a conflict, a bad value) says
+        // nothing about whether this process can write.
+        Some(_) if lone_failure && !batch.iter().any(|job| job.fault()) => None,
+        Some(why) => Some(why.clone()),
+        None => batch.iter().any(|job| job.fault()).then(|| "a write failed in the database".to_owned()),
+    };
     batch.into_iter().for_each(|job| job.finish(uncommitted.as_deref()));
+    fault
 }

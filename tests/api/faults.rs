@@ -202,3 +202,66 @@ each_backend! {
 fn short_body_timeout(config: &mut prefcenter::Config) {
     config.body_timeout_ms = 1000;
 }
+
+/// A small tmpfs mounted for one test, unmounted when dropped.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    /// `None` (said on stderr) where mounting needs a root this run does not have.
+    fn mount(at: &std::path::Path) -> Option<Self> {
+        std::fs::create_dir_all(at).unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !mounted {
+            eprintln!("full-disk test SKIPPED: mounting a tmpfs needs root");
+            return None;
+        }
+        Some(Self(at.to_owned()))
+    }
+
+    /// Fills the disk with a file, returning its path.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let path = self.0.join("filler");
+        let mut file = std::fs::File::create(&path).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        while file.write_all(&block).is_ok() {}
+        let _ = file.sync_all();
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// `/readyz` must not say ready while every write fails: on a full disk it says
+/// which part fails, and once there is room again, it recovers by itself.
+#[test]
+fn readyz_says_when_writes_fail_on_a_full_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(disk) = SmallDisk::mount(&dir.path().join("small")) else { return };
+    let url = format!("sqlite://{}", disk.0.join("prefcenter.db").display());
+    let app = TestApp::start(TestDb::Sqlite { _dir: tempfile::tempdir().unwrap(), url });
+    app.topic("news").opt_out().create();
+    assert_eq!(app.get("/readyz").anonymous().send().status, 200);
+
+    let filler = disk.fill();
+    let write = app.put("/v1/contacts/full%40example.com").json(json!({"locale": "fr"})).send();
+    assert!(write.status >= 500, "a write on a full disk: {} {}", write.status, write.body);
+    assert!(!write.body.contains("disk"), "no cause leaves the server: {}", write.body);
+    let ready = app.get("/readyz").anonymous().send();
+    assert_eq!(ready.status, 503, "{}", ready.body);
+    assert_eq!(ready.json()["writes"], "failing", "{}", ready.body);
+
+    std::fs::remove_file(filler).unwrap();
+    app.contact("full@example.com", json!({"locale": "fr"}));
+    let ready = app.get("/readyz").anonymous().send();
+    assert_eq!(ready.status, 200, "{}", ready.body);
+    drop(app);
+}
