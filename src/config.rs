@@ -44,6 +44,9 @@ pub struct Config {
     pub body_timeout_ms: u64,
     /// The largest bulk import body, in bytes.
     pub import_limit: usize,
+    /// How often each process re-reads the API keys it has cached: the bound on how
+    /// long a key revoked through another process keeps working here.
+    pub api_key_refresh_ms: u64,
     /// lettre's SMTP URL (`smtp://host:port`, `smtps://user:pass@host`); when unset,
     /// mail is written as `.eml` files to `outbox_dir`.
     pub smtp_url: Option<String>,
@@ -120,6 +123,7 @@ struct FileSettings {
     database_timeout_ms: Option<u64>,
     body_timeout_ms: Option<u64>,
     import_limit_mb: Option<u64>,
+    api_key_refresh_ms: Option<u64>,
     smtp_url: Option<String>,
     outbox_dir: Option<String>,
     mail_from: Option<String>,
@@ -209,6 +213,7 @@ impl Config {
         let database_timeout_ms = number("DATABASE_TIMEOUT_MS", file.database_timeout_ms, 5000)?;
         let body_timeout_ms = number("BODY_TIMEOUT_MS", file.body_timeout_ms, 30_000)?;
         let import_limit = number("IMPORT_LIMIT_MB", file.import_limit_mb, 256)? as usize * 1024 * 1024;
+        let api_key_refresh_ms = number("API_KEY_REFRESH_MS", file.api_key_refresh_ms, 30_000)?;
         let smtp_url = pick("SMTP_URL", file.smtp_url).filter(|u| !u.trim().is_empty());
         if let Some(url) = &smtp_url {
             lettre::SmtpTransport::from_url(url).map_err(|e| format!("PREFCENTER_SMTP_URL: {e}"))?;
@@ -276,6 +281,7 @@ impl Config {
             database_timeout_ms,
             body_timeout_ms,
             import_limit,
+            api_key_refresh_ms,
         })
     }
 }

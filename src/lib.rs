@@ -49,7 +49,7 @@ pub struct App {
 }
 
 /// Opens the database, runs pending migrations, loads (or on first start generates)
-/// the hashing key, and on a database without API keys creates an `admin` key and
+/// the hashing keys, and on a database without API keys creates an `admin` key and
 /// logs its secret once.
 pub fn prepare(config: Config) -> Result<App, String> {
     let timeout = Duration::from_millis(config.database_timeout_ms);
@@ -59,7 +59,7 @@ pub fn prepare(config: Config) -> Result<App, String> {
     if !applied.is_empty() {
         tracing::info!(migrations = ?applied, "applied database migrations");
     }
-    let ((hash_key, client_key, signing), first_admin) = store::write(&mut db, |db| {
+    let ((hash_key, client_key, signing, key_hasher), first_admin) = store::write(&mut db, |db| {
         let key = store::settings::get_or_init(db, "address_hash_key", random_key)?;
         // Kept apart from the address key: pseudonyms of clients and hashes of
         // addresses must not be linkable through a shared key.
@@ -68,8 +68,9 @@ pub fn prepare(config: Config) -> Result<App, String> {
             Some(spec) => spec.clone(),
             None => store::settings::get_or_init(db, "signing_keys", TokenKeys::generate_spec)?,
         };
+        let key_hasher = service::api_keys::hasher_on(db)?;
         let admin = service::api_keys::create_first_admin(db)?;
-        Ok::<_, Error>(((key, client_key, signing), admin))
+        Ok::<_, Error>(((key, client_key, signing, key_hasher), admin))
     })
     .map_err(|e| format!("cannot initialise the database: {e}"))?;
     drop(db);
@@ -95,7 +96,7 @@ pub fn prepare(config: Config) -> Result<App, String> {
         mailer,
         mail_from,
         limits: Default::default(),
-        keys: KeyCache::default(),
+        keys: KeyCache::new(key_hasher),
         index,
         purged: service::privacy::PurgeMetrics::new(),
         providers,
@@ -135,6 +136,11 @@ pub fn server(
     app.index.gauges.register(&metrics.registry).map_err(std::io::Error::other)?;
     app.purged.register(&metrics.registry).map_err(std::io::Error::other)?;
     app.writer.metrics.register(&metrics.registry).map_err(std::io::Error::other)?;
+    app.keys.metrics.register(&metrics.registry).map_err(std::io::Error::other)?;
+    service::api_keys::spawn_refresher(
+        Arc::downgrade(&app.clone().into_inner()),
+        Duration::from_millis(app.config.api_key_refresh_ms),
+    );
     service::privacy::spawn_purger(
         Arc::downgrade(&app.clone().into_inner()),
         Duration::from_secs(app.config.purge_interval_minutes * 60),

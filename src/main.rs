@@ -185,8 +185,10 @@ fn api_key(config: &Config, command: ApiKeyCommand) -> Result<(), String> {
                 .iter()
                 .map(|s| s.trim().parse::<KeyScope>().map_err(|e| format!("--scopes: {e}")))
                 .collect::<Result<Vec<_>, _>>()?;
-            let created =
-                api_keys::create_on(&mut db, &NewKey { name, scopes }).map_err(|e| e.to_string())?;
+            // In a write transaction: on a database no server has prepared yet, it also
+            // makes the key API-key hashes are keyed with.
+            let created = store::write(&mut db, |db| api_keys::create_on(db, &NewKey { name, scopes }))
+                .map_err(|e| e.to_string())?;
             let scopes: Vec<&str> = created.key.scopes.iter().map(|s| s.as_str()).collect();
             println!(
                 "created API key {} ({}) with scopes {}",

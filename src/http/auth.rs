@@ -48,7 +48,10 @@ pub async fn require_api_key(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let result = match (api_key(req.request()), req.app_data::<web::Data<App>>()) {
-        (Some(secret), Some(app)) => api_keys::authenticate(app, &secret).await,
+        (Some(secret), Some(app)) => {
+            let network = super::client::network(req.request(), app);
+            api_keys::authenticate(app, &secret, &network).await
+        }
         (None, _) => Err(Error::Unauthorized),
         (Some(_), None) => Err(Error::Internal("application state is missing".into())),
     };

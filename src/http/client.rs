@@ -42,6 +42,12 @@ fn client_ip(req: &HttpRequest, trusted: &[IpAddr]) -> Option<IpAddr> {
         .or(Some(peer))
 }
 
+/// The pseudonym of the client's network (its /24 or /48), what per-network limits
+/// count against; empty when the peer is unknown.
+pub fn network(req: &HttpRequest, app: &App) -> String {
+    client_ip(req, &app.config.trusted_proxies).map(|ip| app.pseudonymizer.client(ip)).unwrap_or_default()
+}
+
 fn languages(req: &HttpRequest) -> Vec<String> {
     let Some(value) = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()) else {
         return Vec::new();

@@ -1,30 +1,25 @@
 //! API keys: creating, listing and revoking them, and authenticating a presented
-//! secret without paying argon2 on every request.
+//! secret with a keyed hash from memory (see `cache`), never argon2 on the request path.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, RwLock};
-use std::time::{Duration, Instant};
+mod cache;
+mod failures;
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::utc;
-use crate::domain::api_key::{self, NewSecret, Scopes};
+use crate::domain::api_key::{self, NewSecret, Scopes, SecretHasher};
 use crate::domain::KeyScope;
 use crate::error::Error;
 use crate::store::{self, api_keys::ApiKeyRow, Db};
 use crate::App;
 
-/// How long a verified secret is trusted without asking the database again. It bounds
-/// how long a key revoked through another process keeps working there.
-const CACHE_TTL: Duration = Duration::from_secs(30);
-/// Failed verifications allowed per key per window before the key answers 429: a
-/// flood of wrong secrets must not become a flood of argon2 work.
-const MAX_FAILURES: u32 = 5;
-const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+pub use cache::{KeyCache, KeyMetrics, ARGON2_AT_ONCE};
+pub use failures::{FAILURE_WINDOW, MAX_FAILURES};
 
 /// Who is calling, once their key has been verified.
 #[derive(Debug, Clone)]
@@ -74,9 +69,8 @@ impl From<ApiKeyRow> for KeyView {
 }
 
 fn validate(input: &NewKey) -> Result<Scopes, Error> {
-    let name = input.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(Error::invalid("name", "a name of 1 to 100 characters is required"));
+    if let Some(problem) = api_key::name_problem(input.name.trim()) {
+        return Err(Error::invalid("name", problem));
     }
     let scopes = Scopes::new(input.scopes.iter().copied());
     if scopes.is_empty() {
@@ -88,7 +82,7 @@ fn validate(input: &NewKey) -> Result<Scopes, Error> {
 /// Creates a key on a connection (the CLI's path, and the API's through [`create`]).
 pub fn create_on(db: &mut Db, input: &NewKey) -> Result<CreatedKey, Error> {
     let scopes = validate(input)?;
-    let secret = NewSecret::generate();
+    let secret = NewSecret::generate(&hasher_on(db)?);
     let row = ApiKeyRow {
         id: Uuid::new_v4().to_string(),
         name: input.name.trim().to_owned(),
@@ -99,8 +93,17 @@ pub fn create_on(db: &mut Db, input: &NewKey) -> Result<CreatedKey, Error> {
         revoked_at: None,
     };
     store::api_keys::insert(db, &row)?;
-    tracing::info!(key_id = %row.id, name = %row.name, scopes = %row.scopes, "created API key");
+    // The name is logged quoted and escaped: whatever it holds stays on one line.
+    tracing::info!(key_id = %row.id, name = ?row.name, scopes = %row.scopes, "created API key");
     Ok(CreatedKey { key: row.into(), secret: secret.secret })
+}
+
+/// The server key of API-key hashes: made on first use and kept in `settings`, like
+/// the address-hashing key. Call inside `store::write` where two processes may start
+/// at once.
+pub fn hasher_on(db: &mut Db) -> Result<SecretHasher, Error> {
+    let stored = store::settings::get_or_init(db, "api_key_hmac_key", SecretHasher::generate_setting)?;
+    SecretHasher::from_setting(&stored).map_err(Error::Internal)
 }
 
 /// On a database with no key at all, creates the `admin` key and returns its secret.
@@ -143,94 +146,42 @@ pub async fn revoke(app: &App, id: String) -> Result<(), Error> {
     Ok(())
 }
 
-/// Verifies a presented secret: from the cache when it was verified lately, else by
-/// its lookup prefix and argon2 on the blocking pool.
-pub async fn authenticate(app: &App, presented: &str) -> Result<Caller, Error> {
-    let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
-    if let Some(caller) = app.keys.get(&digest) {
-        return Ok(caller);
-    }
-    let lookup = api_key::lookup_of(presented).ok_or(Error::Unauthorized)?.to_owned();
-    app.keys.check_failures(&lookup)?;
-    let secret = presented.to_owned();
-    let lookup_for_db = lookup.clone();
-    let verified = store::run(&app.pool, move |db| {
-        let row = store::api_keys::active_by_lookup(db, &lookup_for_db)?;
-        Ok(row.filter(|row| api_key::verify(&secret, &row.secret_hash)))
-    })
-    .await?;
-    match verified {
-        Some(row) => {
-            let caller = Caller { key_id: row.id, scopes: Scopes::from_stored(&row.scopes) };
-            app.keys.insert(digest, caller.clone());
-            Ok(caller)
-        }
-        None => {
-            app.keys.record_failure(lookup);
-            Err(Error::Unauthorized)
-        }
-    }
+/// Verifies a presented secret for a request from `network` (the pseudonym of the
+/// client's network, which failures count against).
+pub async fn authenticate(app: &App, presented: &str, network: &str) -> Result<Caller, Error> {
+    app.keys.authenticate(&app.pool, presented, network).await
 }
 
-/// Verified secrets by SHA-256 digest (never the secret itself), and recent failures
-/// per lookup prefix.
-#[derive(Default)]
-pub struct KeyCache {
-    verified: RwLock<HashMap<[u8; 32], (Caller, Instant)>>,
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
-}
-
-impl KeyCache {
-    /// The cached verification of `secret`, if it is fresh: the whole cost of a
-    /// request's authentication after its key's first use.
-    pub fn cached(&self, secret: &str) -> Option<Caller> {
-        self.get(&Sha256::digest(secret.as_bytes()).into())
-    }
-
-    /// Remembers that `secret` verified as `caller` (as `authenticate` does).
-    pub fn remember(&self, secret: &str, caller: Caller) {
-        self.insert(Sha256::digest(secret.as_bytes()).into(), caller);
-    }
-
-    fn get(&self, digest: &[u8; 32]) -> Option<Caller> {
-        let verified = self.verified.read().unwrap_or_else(|e| e.into_inner());
-        verified.get(digest).filter(|(_, at)| at.elapsed() < CACHE_TTL).map(|(caller, _)| caller.clone())
-    }
-
-    fn insert(&self, digest: [u8; 32], caller: Caller) {
-        let mut verified = self.verified.write().unwrap_or_else(|e| e.into_inner());
-        if verified.len() >= 10_000 {
-            verified.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
-        }
-        verified.insert(digest, (caller, Instant::now()));
-    }
-
-    /// Forgets every cached verification of the key `key_id`.
-    fn evict(&self, key_id: &str) {
-        let mut verified = self.verified.write().unwrap_or_else(|e| e.into_inner());
-        verified.retain(|_, (caller, _)| caller.key_id != key_id);
-    }
-
-    fn check_failures(&self, lookup: &str) -> Result<(), Error> {
-        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        match failures.get(lookup) {
-            Some((count, since)) if *count >= MAX_FAILURES && since.elapsed() < FAILURE_WINDOW => {
-                let retry_after = (FAILURE_WINDOW - since.elapsed()).as_secs().max(1);
-                Err(Error::RateLimited { retry_after })
+/// Re-reads the cached keys every `interval` (see `cache`), so that a key revoked
+/// through another process stops working here within that bound. Ends with the
+/// application.
+pub fn spawn_refresher(app: std::sync::Weak<App>, interval: Duration) {
+    std::thread::Builder::new()
+        .name("api-key-refresh".into())
+        .spawn(move || {
+            let mut last = std::time::Instant::now();
+            loop {
+                std::thread::sleep(interval.min(Duration::from_millis(200)));
+                let Some(app) = app.upgrade() else { return };
+                if last.elapsed() < interval {
+                    continue;
+                }
+                last = std::time::Instant::now();
+                let result = app
+                    .pool
+                    .get()
+                    .map_err(|e| Error::Unavailable(format!("database pool: {e}")))
+                    .and_then(|mut db| app.keys.refresh(&mut db));
+                let outcome = match result {
+                    Ok(_) => "ok",
+                    Err(e) => {
+                        // Keys already verified keep working meanwhile.
+                        tracing::warn!(error = %e, "could not re-read the API keys");
+                        "failed"
+                    }
+                };
+                app.keys.metrics.refreshes.with_label_values(&[outcome]).inc();
             }
-            _ => Ok(()),
-        }
-    }
-
-    fn record_failure(&self, lookup: String) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if failures.len() >= 10_000 {
-            failures.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
-        }
-        let entry = failures.entry(lookup).or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= FAILURE_WINDOW {
-            *entry = (0, Instant::now());
-        }
-        entry.0 += 1;
-    }
+        })
+        .expect("a thread for API-key refreshes");
 }

@@ -51,3 +51,25 @@ pub fn revoke(db: &mut Db, id: &str, at: NaiveDateTime) -> QueryResult<bool> {
         .execute(db)
         .map(|n| n == 1)
 }
+
+/// The rows, revoked or not, that these lookups name: what a cache of keys re-reads
+/// to learn of revocations made elsewhere.
+pub fn by_lookups(db: &mut Db, lookups: &[String]) -> QueryResult<Vec<ApiKeyRow>> {
+    let mut rows = Vec::with_capacity(lookups.len());
+    // Well below both backends' limits on bound parameters.
+    for chunk in lookups.chunks(500) {
+        rows.extend(
+            api_keys::table.filter(api_keys::lookup.eq_any(chunk)).select(ApiKeyRow::as_select()).load(db)?,
+        );
+    }
+    Ok(rows)
+}
+
+/// Replaces a key's stored hash, unless it changed since it was read as `old`;
+/// `false` when nothing was replaced.
+pub fn replace_hash(db: &mut Db, id: &str, old: &str, new: &str) -> QueryResult<bool> {
+    diesel::update(api_keys::table.find(id).filter(api_keys::secret_hash.eq(old)))
+        .set(api_keys::secret_hash.eq(new))
+        .execute(db)
+        .map(|n| n == 1)
+}

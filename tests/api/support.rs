@@ -146,6 +146,9 @@ pub struct TestApp {
     running: Option<Running>,
     pub admin: String,
     http: Client,
+    /// The running server's own pool, for tests that take its connections away
+    /// (dropped before the database).
+    pub pool: prefcenter::store::Pool,
     pub db: TestDb,
 }
 
@@ -171,7 +174,7 @@ impl TestApp {
         .expect("an admin key")
         .secret;
         drop(conn);
-        Self { running: Some(running), admin, http: Client::new(), db }
+        Self { running: Some(running), admin, http: Client::new(), db, pool }
     }
 
     /// Everything the database holds, as text: on SQLite the database files
@@ -247,7 +250,9 @@ impl TestApp {
     /// Stops the server and starts a new one on the same database.
     pub fn restart(&mut self) {
         self.stop();
-        self.running = Some(launch(self.db.url(), &|_| {}).0);
+        let (running, pool) = launch(self.db.url(), &|_| {});
+        self.running = Some(running);
+        self.pool = pool;
     }
 
     pub fn request(&self, method: Method, path: &str) -> Call {
