@@ -78,6 +78,9 @@ fn validate(input: &NewKey) -> Result<Scopes, Error> {
     if name.is_empty() || name.chars().count() > 100 {
         return Err(Error::invalid("name", "a name of 1 to 100 characters is required"));
     }
+    // Here rather than at parsing: the command line creates keys too.
+    crate::domain::text::check(name, crate::domain::text::Shape::Line)
+        .map_err(|e| Error::invalid("name", e))?;
     let scopes = Scopes::new(input.scopes.iter().copied());
     if scopes.is_empty() {
         return Err(Error::invalid("scopes", "at least one scope is required"));
