@@ -142,6 +142,7 @@ pub fn server(
         actix_web::App::new()
             .app_data(app.clone())
             .configure(http::configure)
+            .wrap(actix_web::middleware::from_fn(http::edge::edge))
             .wrap(metrics.clone())
             .wrap(actix_web::middleware::from_fn(http::observe::observe))
     })
