@@ -13,6 +13,8 @@ mod consistency;
 mod contacts;
 mod errors;
 mod feedback;
+mod fuzz;
+mod hostile;
 mod ops;
 mod privacy;
 mod processes;
