@@ -241,19 +241,31 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Erro
         let field = e.path().to_string();
         let inner = e.into_inner();
         match inner.classify() {
-            serde_json::error::Category::Data => {
-                let field = if field == "." { "body".to_owned() } else { field };
-                let message = strip_position(&inner.to_string());
-                Error::Invalid {
-                    detail: format!("{field}: {message}"),
-                    errors: vec![FieldError::new(field, message)],
-                }
-            }
-            _ => Error::Malformed(format!("the body is not valid JSON: {inner}")),
+            serde_json::error::Category::Data => invalid_at(field, &inner),
+            // serde_json reports a value of the wrong JSON type for an enum
+            // (`{"reason": 7}`) as a syntax error, "expected value". Whether the body
+            // is JSON at all is a question of its own: if it is, the fault is the value.
+            _ => match serde_json::from_slice::<serde_json::Value>(body) {
+                Ok(parsed) => match serde_path_to_error::deserialize::<_, T>(parsed) {
+                    Err(e) => {
+                        let field = e.path().to_string();
+                        invalid_at(field, &e.into_inner())
+                    }
+                    Ok(_) => invalid_at(field, &inner),
+                },
+                Err(_) => Error::Malformed(format!("the body is not valid JSON: {inner}")),
+            },
         }
     })?;
     deserializer.end().map_err(|e| Error::Malformed(format!("the body is not valid JSON: {e}")))?;
     Ok(value)
+}
+
+/// 422 for the value at `field` (serde_path_to_error's path; `.` is the whole body).
+fn invalid_at(field: String, error: &dyn std::fmt::Display) -> Error {
+    let field = if field == "." { "body".to_owned() } else { field };
+    let message = strip_position(&error.to_string());
+    Error::Invalid { detail: format!("{field}: {message}"), errors: vec![FieldError::new(field, message)] }
 }
 
 /// Reads an already-parsed JSON value as `T`; the error names the wrong field. For

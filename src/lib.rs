@@ -153,6 +153,7 @@ pub fn server(
             .app_data(body_timeout.clone())
             .configure(http::configure)
             .wrap(actix_web::middleware::from_fn(http::deadline::bound_body))
+            .wrap(actix_web::middleware::from_fn(http::edge::edge))
             .wrap(metrics.clone())
             .wrap(actix_web::middleware::from_fn(http::observe::observe))
     })

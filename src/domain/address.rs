@@ -2,14 +2,30 @@
 //!
 //! Policy, applied in this order:
 //! 1. surrounding white space is trimmed;
-//! 2. the domain goes through IDNA (UTS #46), so `bücher.example` and
+//! 2. the whole address is put in Unicode normalization form NFKC, so that
+//!    compatibility variants — fullwidth `ａｌｉｃｅ＠ｅｘａｍｐｌｅ．ｃｏｍ`, ligatures,
+//!    composed and decomposed accents — are one address with their plain form. A
+//!    fullwidth local part is an input method's accident or a spoof, not a mailbox of
+//!    its own, and two stored forms of one mailbox would let one stay subscribed after
+//!    the other unsubscribed. (IDNA applies the same mapping to the domain anyway.)
+//!    Lookalikes across scripts (a Cyrillic `а` for a Latin `a`) stay distinct: they
+//!    can be different people's mailboxes;
+//! 3. an address holding a control character, a line separator, a noncharacter or a
+//!    character that shows nothing (format characters such as U+200B, U+202E, U+FEFF,
+//!    and the other default-ignorable code points) is refused: such an address can
+//!    only be a mistake or a disguise of another one;
+//! 4. the domain goes through IDNA (UTS #46), so `bücher.example` and
 //!    `xn--bcher-kva.example` are one address, and is lower-cased;
-//! 3. the local part is lower-cased too. RFC 5321 lets a receiving server treat
+//! 5. the local part is lower-cased too (and normalized again, since lower-casing
+//!    can undo NFKC). RFC 5321 lets a receiving server treat
 //!    `Alice` and `alice` as different mailboxes, but no mailbox provider of note does,
 //!    and treating them as two people would let `Alice@` stay subscribed after
 //!    `alice@` unsubscribed. A suppression list must err towards not sending;
-//! 4. nothing else is rewritten: `+tags` and dots are kept, because whether they
+//! 6. nothing else is rewritten: `+tags` and dots are kept, because whether they
 //!    are significant is the receiving domain's business, not ours.
+//!
+//! Rows written before steps 2 and 3 existed are not re-keyed: an address stored then
+//! in a compatibility form keeps the hash of that form.
 //!
 //! The result must then be a valid RFC 5321 path: a dot-atom or quoted local part of at
 //! most 64 octets, a domain of at least two labels, at most 254 octets in all.
@@ -18,6 +34,11 @@
 use std::fmt;
 
 use email_address::{EmailAddress, Options};
+use icu_normalizer::ComposingNormalizerBorrowed;
+
+use super::text::{self, Shape};
+
+const NFKC: ComposingNormalizerBorrowed<'static> = ComposingNormalizerBorrowed::new_nfkc();
 
 /// The longest address that fits in an SMTP path (RFC 5321 §4.5.3.1.3).
 const MAX_ADDRESS_LEN: usize = 254;
@@ -35,8 +56,12 @@ impl NormalizedAddress {
     /// Normalizes `input` by the policy in the module documentation, or says why it
     /// is not an address.
     pub fn parse(input: &str) -> Result<Self, InvalidAddress> {
-        let trimmed = input.trim();
-        let (local, domain) = trimmed.rsplit_once('@').ok_or(InvalidAddress("an address needs an @"))?;
+        let folded = NFKC.normalize(input.trim());
+        // The rules of an identifier: no controls, nothing invisible.
+        if text::first_refused(&folded, Shape::Identifier).is_some() {
+            return Err(InvalidAddress("the address holds a control or invisible character"));
+        }
+        let (local, domain) = folded.rsplit_once('@').ok_or(InvalidAddress("an address needs an @"))?;
         if local.is_empty() {
             return Err(InvalidAddress("the part before the @ is empty"));
         }
@@ -45,7 +70,7 @@ impl NormalizedAddress {
         }
         let domain = idna::domain_to_ascii_strict(domain)
             .map_err(|_| InvalidAddress("the domain is not a valid domain name"))?;
-        let local = local.to_lowercase();
+        let local = NFKC.normalize(&local.to_lowercase()).into_owned();
         let address = format!("{local}@{domain}");
         if address.len() > MAX_ADDRESS_LEN {
             return Err(InvalidAddress("the address is longer than 254 characters"));
@@ -147,6 +172,37 @@ mod tests {
     }
 
     #[test]
+    fn compatibility_forms_are_one_address() {
+        assert_eq!(norm("ａｌｉｃｅ＠ｅｘａｍｐｌｅ．ｃｏｍ").unwrap(), "alice@example.com");
+        assert_eq!(norm("Ａlice@example.com").unwrap(), "alice@example.com");
+        assert_eq!(norm("ﬁnn@example.com").unwrap(), "finn@example.com", "a ligature");
+        assert_eq!(norm("jo\u{308}rg@example.de").unwrap(), norm("jörg@example.de").unwrap(), "decomposed");
+        assert_ne!(
+            norm("\u{430}lice@example.com").unwrap(),
+            "alice@example.com",
+            "Cyrillic а is another letter"
+        );
+    }
+
+    #[test]
+    fn invisible_and_control_characters_are_refused() {
+        for bad in [
+            "a\u{200b}lice@example.com",
+            "alice\u{202e}@example.com",
+            "\u{feff}alice@example.com",
+            "alice@exa\u{200b}mple.com",
+            "al\u{ad}ice@example.com",
+            "al\u{3164}ice@example.com",
+            "a\0lice@example.com",
+            "a\u{1}@example.com",
+            "alice\u{2028}@example.com",
+            "alice@example.com\u{85}x",
+        ] {
+            assert!(norm(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
     fn rejects_what_is_not_an_address() {
         for bad in [
             "",
@@ -184,7 +240,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn normalization_is_idempotent(input in "[ ]{0,2}[A-Za-z0-9._+ü-]{1,20}@[A-Za-zü0-9-]{1,12}\\.[A-Za-z]{2,6}[ ]{0,2}") {
+        fn normalization_is_idempotent(input in "[ ]{0,2}[A-Za-z0-9._+üＡａﬁİ-]{1,20}[@＠][A-Za-zü0-9Ｂｂ-]{1,12}\\.[A-Za-z]{2,6}[ ]{0,2}") {
             if let Ok(once) = NormalizedAddress::parse(&input) {
                 let twice = NormalizedAddress::parse(once.as_str()).expect("a normalized address stays valid");
                 prop_assert_eq!(once, twice);

@@ -7,6 +7,7 @@ pub mod decision;
 pub mod feedback;
 pub mod locale;
 pub mod pseudonym;
+pub mod text;
 pub mod time;
 pub mod token;
 pub mod vocabulary;

@@ -67,8 +67,21 @@ struct Claims {
     t: String,
     iat: i64,
     exp: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// An extra: a link whose message id cannot be used still unsubscribes.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "usable_message_id")]
     m: Option<String>,
+}
+
+/// The message id a link carries, or `None` when it is not a usable one (not a
+/// string, or text the API would refuse now: links signed before it checked, or by a
+/// key used elsewhere). The unsubscribe is what the link is for; the message id only
+/// annotates the event it records, and must never be why that event is lost.
+fn usable_message_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let value = serde_json::Value::deserialize(d)?;
+    Ok(value
+        .as_str()
+        .filter(|m| !m.is_empty() && super::text::is_valid(m, super::text::Shape::Identifier))
+        .map(str::to_owned))
 }
 
 /// Why a token was refused. None of these may change anything.
@@ -317,6 +330,23 @@ mod tests {
             jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&[1u8; 32])).unwrap()
         };
         assert_eq!(keys.verify(&typed, Audience::Unsubscribe, NOW), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn an_unusable_message_id_is_dropped_and_the_link_still_verifies() {
+        let keys = keys(&k1());
+        for bad in ["m\u{0}1", "\u{202e}m", "", &"m".repeat(2000)] {
+            let mut with_bad = link();
+            with_bad.message_id = Some(bad.to_owned());
+            let verified = keys.verify(&keys.sign(&with_bad), Audience::Unsubscribe, NOW).unwrap();
+            assert_eq!(verified, Link { message_id: None, ..link() }, "{bad:?}");
+        }
+        // Not even a string, in a token signed with the right key.
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some("k1".into());
+        let claims = serde_json::json!({"sub": Uuid::from_u128(42).simple().to_string(), "aud": "unsubscribe", "t": "news", "iat": NOW, "exp": NOW + 60, "m": 7});
+        let token = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&[1u8; 32])).unwrap();
+        assert_eq!(keys.verify(&token, Audience::Unsubscribe, NOW).unwrap().message_id, None);
     }
 
     #[test]

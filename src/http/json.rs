@@ -99,6 +99,8 @@ mod tests {
     #[allow(dead_code)]
     struct Inner {
         count: u32,
+        #[serde(default)]
+        scope: Option<crate::domain::Scope>,
     }
 
     fn field_of(e: Error) -> String {
@@ -119,5 +121,16 @@ mod tests {
         );
         assert_eq!(field_of(parse::<Body>(b"{\"name\":\"a\",\"extra\":1}").unwrap_err()), "extra");
         assert!(parse::<Body>(b"{\"name\":\"a\"}").is_ok());
+        // An enum given a value of another JSON type: serde_json calls it a syntax error.
+        for scope in ["7", "true", "[]", "null"] {
+            let body = format!("{{\"name\":\"a\",\"inner\":{{\"count\":1,\"scope\":{scope}}}}}");
+            let result = parse::<Body>(body.as_bytes());
+            if scope == "null" {
+                assert!(result.is_ok());
+            } else {
+                assert_eq!(field_of(result.unwrap_err()), "inner.scope", "{body}");
+            }
+        }
+        assert!(matches!(parse::<Body>(b"{\"name\":\"a\",\"inner\":{\"scope\":7"), Err(Error::Malformed(_))));
     }
 }

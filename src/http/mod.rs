@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod client;
 pub mod deadline;
+pub mod edge;
 pub mod import;
 pub mod json;
 pub mod limits;
@@ -13,7 +14,7 @@ pub mod openapi;
 pub mod ops;
 pub mod pages;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
 
 use crate::error::Error;
@@ -47,15 +48,12 @@ pub fn metrics() -> std::io::Result<PrometheusMetrics> {
         .map_err(|e| std::io::Error::other(e.to_string()))
 }
 
-/// A resource whose unsupported methods answer 405 as problem+json.
+/// A resource. Its unsupported methods get actix's 405, which lists the resource's
+/// methods in `Allow`; [`edge`] makes it a problem+json and answers HEAD where GET is.
 pub(crate) fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
+    web::resource(path)
 }
 
 async fn no_route() -> Result<HttpResponse, Error> {
     Err(Error::not_found("no route matches this path"))
-}
-
-async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, Error> {
-    Err(Error::MethodNotAllowed(format!("{} is not allowed here", req.method())))
 }

@@ -21,6 +21,7 @@ pub struct CheckRequest {
     pub topic: String,
     /// The sender's id for the message, carried into the unsubscribe link and the
     /// event it records.
+    #[serde(default, deserialize_with = "crate::domain::text::optional_identifier")]
     pub message_id: Option<String>,
 }
 
@@ -45,6 +46,7 @@ pub struct BatchRequest {
     pub topic: String,
     /// Up to 10,000 addresses.
     pub emails: Vec<String>,
+    #[serde(default, deserialize_with = "crate::domain::text::optional_identifier")]
     pub message_id: Option<String>,
 }
 
@@ -77,6 +79,7 @@ pub struct BatchResponse {
 pub struct LinksRequest {
     pub email: String,
     pub topic: String,
+    #[serde(default, deserialize_with = "crate::domain::text::optional_identifier")]
     pub message_id: Option<String>,
 }
 

@@ -14,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{topics, utc};
+use crate::domain::text;
 use crate::domain::{
     AddressHash, AddressHasher, EventType, Locale, NormalizedAddress, Reason, Source, Status, TopicKey,
 };
@@ -66,8 +67,10 @@ impl ContactRef {
 #[serde(deny_unknown_fields)]
 pub struct Resubscribe {
     /// How consent was given, e.g. "signed up again at checkout, form v3".
+    #[serde(deserialize_with = "text::line")]
     pub consent: String,
     /// The legal basis, when the operator records one (e.g. "consent").
+    #[serde(default, deserialize_with = "text::optional_line")]
     pub legal_basis: Option<String>,
 }
 
@@ -84,7 +87,7 @@ pub struct ContactWrite {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, example = "fr")]
     pub locale: Option<Option<Locale>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "text::present_identifier")]
     #[schema(value_type = Option<String>)]
     pub external_id: Option<Option<String>>,
     #[serde(default)]
@@ -94,6 +97,7 @@ pub struct ContactWrite {
     pub resubscribe: Option<Resubscribe>,
     /// Who made the change; `api` when left out.
     pub source: Option<Source>,
+    #[serde(default, deserialize_with = "text::optional_identifier")]
     pub message_id: Option<String>,
     /// Filled by the recipients' routes, never from a request body.
     #[serde(skip)]
@@ -117,7 +121,7 @@ pub struct ContactPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub locale: Option<Option<Locale>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "text::present_identifier")]
     #[schema(value_type = Option<String>)]
     pub external_id: Option<Option<String>>,
 }
@@ -129,6 +133,7 @@ pub struct StatusWrite {
     pub status: Status,
     pub resubscribe: Option<Resubscribe>,
     pub source: Option<Source>,
+    #[serde(default, deserialize_with = "text::optional_identifier")]
     pub message_id: Option<String>,
 }
 

@@ -185,12 +185,13 @@ pub async fn ingest(
 ) -> Result<FeedbackReport, Error> {
     let hasher = app.hasher.clone();
     let rules = SoftBounces::from_config(&app.config);
+    let now = store::now();
     let entries: Vec<_> = entries
         .into_iter()
         .map(|entry| match entry {
             Entry::Notice(notice) => {
                 let topic = app.providers.topic(provider, &notice);
-                Entry::Notice(Notice { topic, ..notice })
+                Notice { topic, ..notice }.settle(now)
             }
             other => other,
         })

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::utc;
-use crate::domain::{AddressHash, AddressHasher, EventType, NormalizedAddress, Reason, Scope, Source};
+use crate::domain::{text, AddressHash, AddressHasher, EventType, NormalizedAddress, Reason, Scope, Source};
 use crate::error::Error;
 use crate::store::events::NewEvent;
 use crate::store::suppressions::SuppressionRow;
@@ -155,6 +155,10 @@ fn validate(write: &SuppressionWrite, now: NaiveDateTime) -> Result<(), Error> {
     }
     if write.note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE) {
         return Err(Error::invalid("note", format!("must be at most {MAX_NOTE} characters")));
+    }
+    // Here rather than at parsing: JSON, NDJSON and CSV all come through.
+    if let Some(note) = &write.note {
+        text::check(note, text::Shape::Paragraph).map_err(|e| Error::invalid("note", e))?;
     }
     if write.expires_at.is_some_and(|at| at.naive_utc() <= now) {
         return Err(Error::invalid("expires_at", "must be in the future"));

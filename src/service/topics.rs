@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::utc;
-use crate::domain::{Category, EventType, Locale, Source, TopicKey};
+use crate::domain::{text, Category, EventType, Locale, Source, TopicKey};
 use crate::error::Error;
 use crate::store::events::NewEvent;
 use crate::store::topics::{TopicRow, TranslationRow};
@@ -18,8 +18,9 @@ use crate::App;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Translation {
+    #[serde(deserialize_with = "text::line")]
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text::paragraph")]
     pub description: String,
 }
 
@@ -27,8 +28,9 @@ pub struct Translation {
 #[serde(deny_unknown_fields)]
 pub struct NewTopic {
     pub key: TopicKey,
+    #[serde(deserialize_with = "text::line")]
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text::paragraph")]
     pub description: String,
     pub category: Category,
     /// `true`: an opt-out topic, sent to everyone who has not unsubscribed.
@@ -54,7 +56,9 @@ fn yes() -> bool {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TopicPatch {
+    #[serde(default, deserialize_with = "text::optional_line")]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "text::optional_paragraph")]
     pub description: Option<String>,
     pub category: Option<Category>,
     pub default_subscribed: Option<bool>,

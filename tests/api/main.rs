@@ -15,6 +15,8 @@ mod contacts;
 mod errors;
 mod faults;
 mod feedback;
+mod fuzz;
+mod hostile;
 mod ops;
 mod privacy;
 mod processes;

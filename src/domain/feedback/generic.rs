@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::{Entry, Kind, Notice, Refusal};
-use crate::domain::TopicKey;
+use crate::domain::{text, TopicKey};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -16,9 +16,12 @@ pub struct GenericNotice {
     pub kind: Kind,
     #[schema(value_type = Option<String>)]
     pub topic: Option<TopicKey>,
+    #[serde(default, deserialize_with = "text::optional_identifier")]
     pub message_id: Option<String>,
+    #[serde(default, deserialize_with = "text::optional_paragraph")]
     pub detail: Option<String>,
     /// Your id for this notification: sending it again then changes nothing.
+    #[serde(default, deserialize_with = "text::optional_identifier")]
     pub id: Option<String>,
     /// When it happened (default: now); soft bounces are counted by it.
     #[serde(default, deserialize_with = "crate::domain::time::optional")]

@@ -12,10 +12,11 @@ pub mod postmark;
 pub mod sendgrid;
 pub mod ses;
 
-use chrono::{DateTime, NaiveDateTime};
+use chrono::{DateTime, NaiveDateTime, TimeDelta};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::text::{self, Shape};
 use super::TopicKey;
 
 /// The most entries one delivery may hold.
@@ -62,6 +63,37 @@ impl Notice {
             detail: None,
             occurred_at,
         }
+    }
+}
+
+impl Notice {
+    /// How far ahead of this server's clock a provider's may run.
+    pub fn clock_skew() -> TimeDelta {
+        TimeDelta::minutes(5)
+    }
+
+    /// The notice as it may be applied at `now`, or why it cannot be.
+    ///
+    /// - A soft bounce dated later than `now` (beyond [`Notice::clock_skew`]) is not
+    ///   counted: soft bounces are counted by their time, and one from the future would
+    ///   count towards the threshold before it happened (and push the suppression's
+    ///   expiry as far). Within the skew, and for every other kind (they do not depend
+    ///   on when), the time is `now` at the latest.
+    /// - A provider's text is kept, cleaned of what no field may hold ([`text`]): a
+    ///   bounce is never lost for its diagnostic. A message id that is not usable is
+    ///   dropped, as a link's is.
+    pub fn settle(self, now: NaiveDateTime) -> Entry {
+        if self.kind == Kind::SoftBounce && self.occurred_at > now + Self::clock_skew() {
+            return Entry::Unusable("occurred_at: a soft bounce dated in the future is not counted".into());
+        }
+        Entry::Notice(Notice {
+            id: self.id.map(|id| text::clean(&id, Shape::Identifier)),
+            group: self.group.map(|group| text::clean(&group, Shape::Identifier)),
+            message_id: self.message_id.filter(|m| text::is_valid(m, Shape::Identifier)),
+            detail: self.detail.map(|detail| text::clean(&detail, Shape::Paragraph)),
+            occurred_at: self.occurred_at.min(now),
+            ..self
+        })
     }
 }
 
@@ -131,4 +163,39 @@ fn from_unix(seconds: f64) -> Option<NaiveDateTime> {
 
 fn from_rfc3339(text: &str) -> Option<NaiveDateTime> {
     DateTime::parse_from_rfc3339(text).ok().map(|t| t.naive_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> NaiveDateTime {
+        from_rfc3339(s).unwrap()
+    }
+
+    #[test]
+    fn a_notice_is_settled_before_it_is_applied() {
+        let now = at("2030-01-01T12:00:00Z");
+        let future = at("9999-12-31T00:00:00Z");
+        let mut soft = Notice::new(Kind::SoftBounce, "a@example.com", future);
+        assert!(matches!(soft.clone().settle(now), Entry::Unusable(_)), "a soft bounce from the future");
+        soft.occurred_at = now + TimeDelta::minutes(1);
+        assert!(
+            matches!(soft.settle(now), Entry::Notice(n) if n.occurred_at == now),
+            "clock skew is forgiven"
+        );
+        let mut hard = Notice::new(Kind::HardBounce, "a@example.com", future);
+        hard.detail = Some("550\u{0} user\r\nunknown".into());
+        hard.message_id = Some("m\u{0}".into());
+        hard.id = Some("id\u{0}".into());
+        match hard.settle(now) {
+            Entry::Notice(n) => {
+                assert_eq!(n.occurred_at, now);
+                assert_eq!(n.detail.as_deref(), Some("550\u{fffd} user\r\nunknown"));
+                assert_eq!(n.message_id, None);
+                assert_eq!(n.id.as_deref(), Some("id\u{fffd}"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -83,12 +83,14 @@ struct Envelope {
     #[serde(rename = "Type")]
     kind: String,
     message_id: String,
+    // Stored as they come (pending confirmations): no controls.
+    #[serde(deserialize_with = "crate::domain::text::identifier")]
     topic_arn: String,
     message: String,
     timestamp: String,
     subject: Option<String>,
     token: Option<String>,
-    #[serde(rename = "SubscribeURL")]
+    #[serde(rename = "SubscribeURL", default, deserialize_with = "crate::domain::text::optional_identifier")]
     subscribe_url: Option<String>,
     signature_version: Option<String>,
     signature: Option<String>,

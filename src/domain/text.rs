@@ -1,0 +1,234 @@
+//! Free text from outside: which characters a field may hold, checked once where a
+//! request is read (serde adapters for JSON bodies, [`check`] for other edges), so a
+//! control character never reaches the database or a log line.
+//!
+//! Why it matters: PostgreSQL refuses U+0000 in text, so a NUL that got as far as a
+//! query failed the whole request; a newline in a one-line value forges log and CSV
+//! lines; bidi overrides and invisible characters make one identifier look like
+//! another. The rules, by [`Shape`]:
+//!
+//! - every shape refuses control characters (Unicode category Cc: U+0000–U+001F,
+//!   U+007F–U+009F), except tab, line feed and carriage return in a [`Shape::Paragraph`],
+//!   and Unicode noncharacters (U+FFFE, U+FFFF, …);
+//! - one-line shapes also refuse the line and paragraph separators U+2028 and U+2029;
+//! - an [`Shape::Identifier`] also refuses format characters (category Cf: bidi
+//!   controls such as U+202E, zero-width spaces and joiners, U+FEFF) and every other
+//!   default-ignorable code point (Hangul fillers, variation selectors): what names a
+//!   thing must not hide part of itself. Text meant for people (names, notes) keeps
+//!   them: right-to-left languages need their marks;
+//! - each shape bounds its length in characters; services bound tighter where a field
+//!   has its own limit.
+
+use icu_properties::props::{DefaultIgnorableCodePoint, GeneralCategory, NoncharacterCodePoint};
+use icu_properties::{CodePointMapData, CodePointSetData};
+use serde::{Deserialize, Deserializer};
+
+/// What a free-text field holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Names a thing for machines: a sender's message id or contact id, a
+    /// notification id. One line, no invisible characters.
+    Identifier,
+    /// One line meant for people: a name, how consent was given.
+    Line,
+    /// Several lines meant for people: a note, a description, a diagnostic.
+    Paragraph,
+}
+
+impl Shape {
+    /// The most characters a value of this shape may have.
+    pub const fn max_chars(self) -> usize {
+        match self {
+            // RFC 5322's line limit: the longest Message-ID a mail can carry.
+            Shape::Identifier => 998,
+            Shape::Line => 1000,
+            Shape::Paragraph => 10_000,
+        }
+    }
+
+    fn refuses(self, c: char) -> Option<&'static str> {
+        if c.is_control() {
+            let whitespace = matches!(c, '\t' | '\n' | '\r');
+            return (!(whitespace && self == Shape::Paragraph)).then_some("a control character");
+        }
+        if CodePointSetData::new::<NoncharacterCodePoint>().contains(c) {
+            return Some("a noncharacter");
+        }
+        if matches!(c, '\u{2028}' | '\u{2029}') && self != Shape::Paragraph {
+            return Some("a line separator");
+        }
+        if self == Shape::Identifier && is_invisible(c) {
+            return Some("an invisible or bidi control character");
+        }
+        None
+    }
+}
+
+/// Format characters (Cf: bidi controls, zero-width characters, the byte order mark)
+/// and the other default-ignorable code points: characters that show nothing.
+pub fn is_invisible(c: char) -> bool {
+    CodePointMapData::<GeneralCategory>::new().get(c) == GeneralCategory::Format
+        || CodePointSetData::new::<DefaultIgnorableCodePoint>().contains(c)
+}
+
+/// Says why `value` cannot be a field of this shape, naming the first character that
+/// is refused; the message is safe to show.
+pub fn check(value: &str, shape: Shape) -> Result<(), String> {
+    if let Some((c, what)) = value.chars().find_map(|c| shape.refuses(c).map(|what| (c, what))) {
+        return Err(format!("must not hold {what} (U+{:04X})", c as u32));
+    }
+    let max = shape.max_chars();
+    if value.chars().nth(max).is_some() {
+        return Err(format!("must be at most {max} characters"));
+    }
+    Ok(())
+}
+
+/// The first character of `value` that a field of this shape refuses.
+pub fn first_refused(value: &str, shape: Shape) -> Option<char> {
+    value.chars().find(|&c| shape.refuses(c).is_some())
+}
+
+/// Whether `value` may be a field of this shape.
+pub fn is_valid(value: &str, shape: Shape) -> bool {
+    check(value, shape).is_ok()
+}
+
+/// `value` with every refused character replaced by U+FFFD and cut to the shape's
+/// length: for text a third party sends that must be kept even when it is unclean (a
+/// provider's bounce diagnostic), never for what a caller can correct.
+pub fn clean(value: &str, shape: Shape) -> String {
+    value
+        .chars()
+        .map(|c| if shape.refuses(c).is_some() { char::REPLACEMENT_CHARACTER } else { c })
+        .take(shape.max_chars())
+        .collect()
+}
+
+fn checked<'de, D: Deserializer<'de>>(d: D, shape: Shape) -> Result<String, D::Error> {
+    let value = String::deserialize(d)?;
+    check(&value, shape).map_err(serde::de::Error::custom)?;
+    Ok(value)
+}
+
+fn checked_option<'de, D: Deserializer<'de>>(d: D, shape: Shape) -> Result<Option<String>, D::Error> {
+    let value = Option::<String>::deserialize(d)?;
+    if let Some(value) = &value {
+        check(value, shape).map_err(serde::de::Error::custom)?;
+    }
+    Ok(value)
+}
+
+// serde adapters: `#[serde(deserialize_with = "text::line")]`. An `Option` field that
+// uses one needs `#[serde(default)]` too, since serde then no longer treats it as
+// optional by itself. The error lands on the field, so the answer names it.
+
+pub fn identifier<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    checked(d, Shape::Identifier)
+}
+
+pub fn optional_identifier<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    checked_option(d, Shape::Identifier)
+}
+
+/// For a field that may be absent (keep), `null` (clear) or a value (set).
+pub fn present_identifier<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    checked_option(d, Shape::Identifier).map(Some)
+}
+
+pub fn line<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    checked(d, Shape::Line)
+}
+
+pub fn optional_line<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    checked_option(d, Shape::Line)
+}
+
+pub fn paragraph<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    checked(d, Shape::Paragraph)
+}
+
+pub fn optional_paragraph<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    checked_option(d, Shape::Paragraph)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn controls_are_refused_but_a_paragraph_keeps_its_lines() {
+        for shape in [Shape::Identifier, Shape::Line, Shape::Paragraph] {
+            for bad in ["a\0b", "\u{1}", "\u{1b}[31m", "\u{7f}", "\u{85}", "\u{9f}", "\u{fffe}", "\u{10ffff}"]
+            {
+                assert!(check(bad, shape).is_err(), "{bad:?} as {shape:?}");
+            }
+            assert!(check("", shape).is_ok());
+            assert!(check("Lettre d'information — été", shape).is_ok());
+        }
+        assert!(check("550 5.1.1\r\nuser unknown\ttab", Shape::Paragraph).is_ok());
+        assert!(check("line\u{2029}break", Shape::Paragraph).is_ok());
+        for one_line in [Shape::Identifier, Shape::Line] {
+            for bad in ["a\nb", "a\rb", "a\tb", "a\u{2028}b"] {
+                assert!(check(bad, one_line).is_err(), "{bad:?} as {one_line:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn identifiers_refuse_what_shows_nothing_and_names_keep_it() {
+        for invisible in
+            ['\u{200b}', '\u{200d}', '\u{202e}', '\u{2066}', '\u{feff}', '\u{ad}', '\u{3164}', '\u{fe0f}']
+        {
+            let value = format!("user{invisible}42");
+            assert!(check(&value, Shape::Identifier).is_err(), "{invisible:?}");
+            assert!(check(&value, Shape::Line).is_ok(), "{invisible:?}");
+        }
+        assert!(check("<m-1.2@mail.example.com>", Shape::Identifier).is_ok());
+        assert!(check("שלום\u{200f} news", Shape::Line).is_ok(), "a right-to-left mark in a name");
+    }
+
+    #[test]
+    fn the_message_names_the_character() {
+        assert_eq!(check("a\0", Shape::Line).unwrap_err(), "must not hold a control character (U+0000)");
+    }
+
+    #[test]
+    fn lengths_are_bounded_in_characters() {
+        assert!(check(&"é".repeat(998), Shape::Identifier).is_ok());
+        assert!(check(&"é".repeat(999), Shape::Identifier).is_err());
+        assert!(check(&"x".repeat(10_001), Shape::Paragraph).is_err());
+    }
+
+    #[test]
+    fn serde_adapters_name_the_field() {
+        #[derive(Debug, Deserialize)]
+        struct Body {
+            #[serde(deserialize_with = "line")]
+            #[allow(dead_code)]
+            name: String,
+            #[serde(default, deserialize_with = "optional_identifier")]
+            id: Option<String>,
+        }
+        let body: Body = crate::error::parse_json(br#"{"name": "ok"}"#).unwrap();
+        assert_eq!(body.id, None);
+        match crate::error::parse_json::<Body>(br#"{"name": "ok", "id": "a\u0000"}"#) {
+            Err(crate::error::Error::Invalid { errors, .. }) => assert_eq!(errors[0].field, "id"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn what_is_cleaned_is_valid(value in "\\PC{0,40}|[\\x00-\\x1f\\u{200b}\\u{202e}\\u{feff}a]{0,40}") {
+            for shape in [Shape::Identifier, Shape::Line, Shape::Paragraph] {
+                let cleaned = clean(&value, shape);
+                prop_assert!(is_valid(&cleaned, shape), "{:?}", cleaned);
+                if is_valid(&value, shape) {
+                    prop_assert_eq!(&cleaned, &value);
+                }
+            }
+        }
+    }
+}
