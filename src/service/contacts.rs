@@ -66,6 +66,12 @@ impl ContactRef {
 #[serde(deny_unknown_fields)]
 pub struct Resubscribe {
     /// How consent was given, e.g. "signed up again at checkout, form v3".
+    #[schema(
+        min_length = 1,
+        max_length = 1000,
+        pattern = "\\S",
+        example = "signed up again at checkout, form v3"
+    )]
     pub consent: String,
     /// The legal basis, when the operator records one (e.g. "consent").
     pub legal_basis: Option<String>,
@@ -82,10 +88,10 @@ fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Optio
 #[serde(deny_unknown_fields)]
 pub struct ContactWrite {
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, example = "fr")]
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$", max_length = 35, example = "fr")]
     pub locale: Option<Option<Locale>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 255, pattern = "\\S", example = "user-42")]
     pub external_id: Option<Option<String>>,
     #[serde(default)]
     #[schema(value_type = BTreeMap<String, Status>)]
@@ -94,6 +100,7 @@ pub struct ContactWrite {
     pub resubscribe: Option<Resubscribe>,
     /// Who made the change; `api` when left out.
     pub source: Option<Source>,
+    #[schema(min_length = 1, max_length = 256)]
     pub message_id: Option<String>,
     /// Filled by the recipients' routes, never from a request body.
     #[serde(skip)]
@@ -113,12 +120,13 @@ pub struct ContactWrite {
 #[serde(deny_unknown_fields)]
 pub struct ContactPatch {
     /// A new address; the contact keeps its id and history.
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$", max_length = 35, example = "fr")]
     pub locale: Option<Option<Locale>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 255, pattern = "\\S")]
     pub external_id: Option<Option<String>>,
 }
 
@@ -129,6 +137,7 @@ pub struct StatusWrite {
     pub status: Status,
     pub resubscribe: Option<Resubscribe>,
     pub source: Option<Source>,
+    #[schema(min_length = 1, max_length = 256)]
     pub message_id: Option<String>,
 }
 
@@ -197,10 +206,12 @@ impl From<EventRow> for EventView {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// Only events after this sequence number.
     pub after: Option<i64>,
     /// At most this many (default 100, at most 1,000).
+    #[param(minimum = 1, maximum = 1000, example = 100)]
     pub limit: Option<i64>,
 }
 

@@ -11,6 +11,7 @@ mod check;
 mod cli;
 mod consistency;
 mod contacts;
+mod contract;
 mod errors;
 mod feedback;
 mod ops;

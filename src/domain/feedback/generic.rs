@@ -11,6 +11,7 @@ use crate::domain::TopicKey;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GenericNotice {
+    #[schema(example = "bounced@example.com")]
     pub email: String,
     #[serde(rename = "type")]
     pub kind: Kind,
