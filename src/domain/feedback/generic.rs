@@ -15,7 +15,7 @@ pub struct GenericNotice {
     pub email: String,
     #[serde(rename = "type")]
     pub kind: Kind,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")]
     pub topic: Option<TopicKey>,
     pub message_id: Option<String>,
     pub detail: Option<String>,
