@@ -73,7 +73,9 @@ impl Error {
         Self::NotFound(what.into())
     }
 
-    fn code(&self) -> &'static str {
+    /// The problem code of this error: `type` is `/problems/<code>`. Every value it can
+    /// take is in [`PROBLEM_CODES`].
+    pub fn code(&self) -> &'static str {
         match self {
             Error::Malformed(_) => "malformed",
             Error::Unauthorized => "unauthorized",
@@ -114,6 +116,34 @@ impl Error {
         }
     }
 }
+
+/// Every problem code the service answers with, in the order of [`Error`]'s variants,
+/// then the conflict codes. The OpenAPI document lists them as the values of
+/// `Problem.type`, so clients can match on a closed set.
+pub const PROBLEM_CODES: &[&str] = &[
+    "malformed",
+    "unauthorized",
+    "forbidden",
+    "not_found",
+    "too_large",
+    "unsupported_media_type",
+    "invalid",
+    "request_timeout",
+    "rate_limited",
+    "method_not_allowed",
+    "invalid_signature",
+    "expired_link",
+    "invalid_link",
+    "unavailable",
+    "internal",
+    // Error::Conflict's codes.
+    "conflict",
+    "consent_required",
+    "email_taken",
+    "erased",
+    "external_id_taken",
+    "topic_exists",
+];
 
 /// The body of every error answer (RFC 9457).
 #[derive(Debug, Serialize, ToSchema)]
@@ -288,5 +318,60 @@ fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_owned(),
         None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One error of each kind. The match is exhaustive, so a new variant fails to
+    /// compile here until it is given a sample and its code is listed.
+    fn samples() -> Vec<Error> {
+        let samples = vec![
+            Error::Malformed(String::new()),
+            Error::Unauthorized,
+            Error::Forbidden("admin"),
+            Error::NotFound(String::new()),
+            Error::Conflict { code: "conflict", detail: String::new() },
+            Error::TooLarge(1),
+            Error::UnsupportedMediaType(String::new()),
+            Error::invalid("field", "message"),
+            Error::RequestTimeout,
+            Error::RateLimited { retry_after: 1 },
+            Error::MethodNotAllowed(String::new()),
+            Error::BadSignature(String::new()),
+            Error::Link(crate::domain::token::TokenError::Expired),
+            Error::Link(crate::domain::token::TokenError::Signature),
+            Error::Unavailable(String::new()),
+            Error::Internal(String::new()),
+        ];
+        for error in &samples {
+            match error {
+                Error::Malformed(_)
+                | Error::Unauthorized
+                | Error::Forbidden(_)
+                | Error::NotFound(_)
+                | Error::Conflict { .. }
+                | Error::TooLarge(_)
+                | Error::UnsupportedMediaType(_)
+                | Error::Invalid { .. }
+                | Error::RequestTimeout
+                | Error::RateLimited { .. }
+                | Error::MethodNotAllowed(_)
+                | Error::BadSignature(_)
+                | Error::Link(_)
+                | Error::Unavailable(_)
+                | Error::Internal(_) => {}
+            }
+        }
+        samples
+    }
+
+    #[test]
+    fn every_problem_code_is_listed() {
+        for error in samples() {
+            assert!(PROBLEM_CODES.contains(&error.code()), "{} is not in PROBLEM_CODES", error.code());
+        }
     }
 }

@@ -67,6 +67,36 @@ impl fmt::Display for Why {
     }
 }
 
+impl Why {
+    /// Every value `reason` can take, in the order of the rules.
+    pub fn all() -> impl Iterator<Item = Why> {
+        [
+            Why::Subscribed,
+            Why::DefaultSubscribed,
+            Why::Transactional,
+            Why::UnsubscribedTopic,
+            Why::UnsubscribedAll,
+            Why::PendingConfirmation,
+            Why::NoConsent,
+        ]
+        .into_iter()
+        .chain(Reason::ALL.iter().map(|r| Why::Suppressed(*r)))
+    }
+}
+
+/// In the OpenAPI document, `reason` is a string with every value listed.
+impl utoipa::PartialSchema for Why {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .description(Some("Which rule decided: `suppressed:<reason>` for a suppression"))
+            .enum_values(Some(Why::all().map(|w| w.to_string())))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Why {}
+
 impl Serialize for Why {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)

@@ -5,6 +5,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// What [`Locale::parse`] accepts (with at most 35 characters), for the OpenAPI document.
+pub const LOCALE_PATTERN: &str = "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$";
+
 /// A language tag such as `fr` or `pt-BR`: the language subtag in lower case, the
 /// region in upper case, other subtags as given.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, ToSchema)]

@@ -1,17 +1,23 @@
 //! The OpenAPI document, generated from the handlers' annotations and served at
-//! `/openapi.json`.
+//! `/openapi.json`. The modifiers below add what every operation shares — the security
+//! schemes, the one set of problem answers, the problem codes — so no handler repeats
+//! them and none can forget them.
 
 use actix_web::HttpResponse;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::schema::{Object, Schema, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{Content, Header, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::{api, ops, pages};
+use crate::error::PROBLEM_CODES;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "prefcenter", description = "Email preference center and suppression-list service. Errors are RFC 9457 application/problem+json."),
+    info(title = "prefcenter", description = "Email preference center and suppression-list service. Errors are RFC 9457 application/problem+json with a stable `type`."),
     paths(
-        ops::healthz, ops::readyz,
+        ops::healthz, ops::readyz, ops::metrics, super::openapi::serve,
         api::check::one, api::check::batch, api::check::links,
         api::suppressions::put, api::suppressions::get, api::suppressions::delete, api::suppressions::list,
         api::suppressions::import, api::suppressions::export,
@@ -24,29 +30,317 @@ use super::{api, ops, pages};
         api::topics::create, api::topics::list, api::topics::get, api::topics::update, api::topics::delete,
         api::contacts::upsert, api::contacts::import, api::contacts::get, api::contacts::correct, api::contacts::set_status, api::contacts::events,
         api::api_keys::create, api::api_keys::list, api::api_keys::revoke,
+        pages::unsubscribe::landing, pages::unsubscribe::post,
+        pages::preferences::show, pages::preferences::save_form,
+        pages::preferences::confirm_erase, pages::preferences::erase_form,
+        pages::signup::show, pages::signup::confirm,
+        pages::asset,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
-    modifiers(&BearerAuth),
+    modifiers(&SecuritySchemes, &HeadOperationIds, &ProblemResponses),
 )]
 pub struct ApiDoc;
 
-struct BearerAuth;
+/// The document, built once: it never changes while the process runs.
+pub fn document() -> &'static utoipa::openapi::OpenApi {
+    static DOCUMENT: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(ApiDoc::openapi)
+}
 
-impl Modify for BearerAuth {
+/// This document, as JSON.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations", operation_id = "getOpenApi",
+    responses((status = 200, description = "This document", content_type = "application/json", body = Object)))]
+pub async fn serve() -> HttpResponse {
+    HttpResponse::Ok().json(document())
+}
+
+/// Every method of a path item, with its name.
+fn operations(item: &mut PathItem) -> impl Iterator<Item = (&'static str, &mut Operation)> {
+    [
+        ("get", item.get.as_mut()),
+        ("put", item.put.as_mut()),
+        ("post", item.post.as_mut()),
+        ("delete", item.delete.as_mut()),
+        ("options", item.options.as_mut()),
+        ("head", item.head.as_mut()),
+        ("patch", item.patch.as_mut()),
+        ("trace", item.trace.as_mut()),
+    ]
+    .into_iter()
+    .filter_map(|(method, operation)| operation.map(|o| (method, o)))
+}
+
+/// The names of the security schemes an operation accepts.
+fn schemes(operation: &Operation) -> Vec<String> {
+    let requirements = operation.security.as_deref().unwrap_or_default();
+    requirements
+        .iter()
+        .filter_map(|r| serde_json::to_value(r).ok())
+        .filter_map(|v| v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()))
+        .flatten()
+        .collect()
+}
+
+/// The scopes an operation asks of the `api_key` scheme, if it takes one.
+fn api_key_scopes(operation: &Operation) -> Option<Vec<String>> {
+    let requirements = operation.security.as_deref().unwrap_or_default();
+    requirements.iter().find_map(|r| {
+        let value = serde_json::to_value(r).ok()?;
+        let scopes = value.get(API_KEY)?.as_array()?;
+        Some(scopes.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+    })
+}
+
+const API_KEY: &str = "api_key";
+const API_KEY_BASIC: &str = "api_key_basic";
+const PREFERENCE_TOKEN: &str = "preference_token";
+
+/// The credentials: an API key as a bearer token or, for providers whose webhooks can
+/// only carry credentials in their URL, as the password of basic credentials; and the
+/// preference page's signed token. An operation that names `api_key` accepts the basic
+/// form too, with the same scopes (the middleware reads both everywhere).
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
-            "api_key",
+            API_KEY,
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An API key secret, pc_…; provider webhooks may send it as the password of basic credentials"))
+                    .description(Some("An API key's secret, `pc_…`, as `Authorization: Bearer`. A key needs the scope an operation names (`admin` implies every scope)"))
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            API_KEY_BASIC,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some("An API key's secret as the password of basic credentials (any user name), for providers' webhooks that can only put credentials in their URL"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            PREFERENCE_TOKEN,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "The signed token of a preference link (`/p/{token}`), as `Authorization: Bearer`",
+                    ))
+                    .build(),
+            ),
+        );
+        for item in openapi.paths.paths.values_mut() {
+            for (_, operation) in operations(item) {
+                if let Some(scopes) = api_key_scopes(operation) {
+                    let security = operation.security.get_or_insert_with(Vec::new);
+                    security.push(SecurityRequirement::new(API_KEY_BASIC, scopes));
+                }
+            }
+        }
     }
 }
 
-pub async fn serve() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+/// A handler that serves both GET and HEAD is annotated once (`method(get, head)`);
+/// its HEAD operation takes the id `head…` so that ids stay unique.
+struct HeadOperationIds;
+
+impl Modify for HeadOperationIds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let get_id = item.get.as_ref().and_then(|o| o.operation_id.clone());
+            if let (Some(head), Some(get_id)) = (item.head.as_mut(), get_id) {
+                if head.operation_id.as_deref() == Some(get_id.as_str()) {
+                    let name = get_id.strip_prefix("get").unwrap_or(&get_id);
+                    head.operation_id = Some(format!("head{name}"));
+                }
+            }
+        }
+    }
 }
+
+/// One shared problem answer: its status, its name under `components/responses`, what
+/// it means, and the header it carries.
+struct Shared {
+    status: &'static str,
+    name: &'static str,
+    description: &'static str,
+    header: Option<(&'static str, &'static str)>,
+}
+
+const SHARED: &[Shared] = &[
+    Shared {
+        status: "400",
+        name: "Malformed",
+        description: "The body or a path segment is malformed (e.g. JSON that does not parse)",
+        header: None,
+    },
+    Shared {
+        status: "401",
+        name: "Unauthorized",
+        description: "No credential, or a wrong one",
+        header: Some(("WWW-Authenticate", "The schemes accepted")),
+    },
+    Shared {
+        status: "403",
+        name: "Forbidden",
+        description: "The API key lacks the scope this operation needs",
+        header: None,
+    },
+    Shared {
+        status: "404",
+        name: "NotFound",
+        description: "What the path names does not exist",
+        header: None,
+    },
+    Shared {
+        status: "413",
+        name: "TooLarge",
+        description: "The body is larger than this route's limit",
+        header: None,
+    },
+    Shared {
+        status: "415",
+        name: "UnsupportedMediaType",
+        description: "The body's content type is not one this operation takes",
+        header: None,
+    },
+    Shared {
+        status: "422",
+        name: "Invalid",
+        description: "A value is invalid; `errors` names the field",
+        header: None,
+    },
+    Shared {
+        status: "429",
+        name: "RateLimited",
+        description: "Too many requests (or too many wrong credentials from this network); retry later",
+        header: Some(("Retry-After", "Seconds to wait")),
+    },
+    Shared {
+        status: "503",
+        name: "Unavailable",
+        description: "The database or the decision index cannot answer now; retry",
+        header: Some(("Retry-After", "Seconds to wait")),
+    },
+];
+
+fn problem_response(shared: &Shared) -> Response {
+    let mut response = ResponseBuilder::new().description(shared.description).content(
+        "application/problem+json",
+        Content::new(Some(RefOr::Ref(Ref::from_schema_name("Problem")))),
+    );
+    if let Some((name, description)) = shared.header {
+        let mut header = Header::new(Object::with_type(Type::String));
+        header.description = Some(description.to_owned());
+        response = response.header(name, header);
+    }
+    response.build()
+}
+
+/// Which shared problem answers an operation can give, from its shape: every JSON
+/// operation may meet a busy database (503); one with a credential may meet a wrong
+/// one (401) and the failure limit (429), with an API key a missing scope (403), with a
+/// preference token a contact no longer held (404); a
+/// path parameter may name nothing (404) or be malformed (400); a body may be
+/// malformed, too large, of the wrong type (providers' webhooks take any type) or
+/// hold invalid values; a query may hold invalid values (422). The recipients' pages
+/// answer HTML and declare their own; an answer a handler declares itself is kept.
+fn applicable(path: &str, operation: &Operation) -> Vec<&'static str> {
+    if !path.starts_with("/v1/") {
+        return Vec::new();
+    }
+    let schemes = schemes(operation);
+    let parameters = operation.parameters.as_deref().unwrap_or_default();
+    let in_path =
+        parameters.iter().any(|p| matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Path));
+    let in_query =
+        parameters.iter().any(|p| matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query));
+    let body = operation.request_body.is_some();
+    let webhook = operation.tags.as_deref().unwrap_or_default().iter().any(|t| t == "feedback");
+    let mut statuses = vec!["503"];
+    if !schemes.is_empty() {
+        statuses.extend(["401", "429"]);
+    }
+    if schemes.iter().any(|s| s == API_KEY) {
+        statuses.push("403");
+    }
+    if schemes.iter().any(|s| s == PREFERENCE_TOKEN) {
+        // The link's contact may no longer be held.
+        statuses.push("404");
+    }
+    if in_path {
+        statuses.extend(["400", "404", "422"]);
+    }
+    if body {
+        statuses.extend(["400", "413", "422"]);
+        if !webhook {
+            statuses.push("415");
+        }
+    }
+    if in_query {
+        statuses.push("422");
+    }
+    statuses
+}
+
+/// Adds the shared problem answers to `components/responses` once, and a reference to
+/// each that applies to every operation.
+struct ProblemResponses;
+
+impl Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for shared in SHARED {
+            components.responses.insert(shared.name.to_owned(), RefOr::T(problem_response(shared)));
+        }
+        // Problem.type is a closed set: clients can match on it.
+        if let Some(RefOr::T(Schema::Object(problem))) = components.schemas.get_mut("Problem") {
+            if let Some(RefOr::T(Schema::Object(kind))) = problem.properties.get_mut("type") {
+                kind.enum_values =
+                    Some(PROBLEM_CODES.iter().map(|code| format!("/problems/{code}").into()).collect());
+            }
+        }
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            for (_, operation) in operations(item) {
+                for status in applicable(path, operation) {
+                    let shared = SHARED.iter().find(|s| s.status == status).expect("a shared answer");
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| RefOr::Ref(Ref::from_response_name(shared.name)));
+                }
+            }
+        }
+    }
+}
+
+/// How a path names a contact: its id (a UUID) or its URL-encoded address.
+pub struct ContactKey;
+
+impl utoipa::PartialSchema for ContactKey {
+    fn schema() -> RefOr<Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat};
+        let uuid = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)));
+        let email = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
+            .max_length(Some(254));
+        OneOfBuilder::new().item(uuid).item(email).into()
+    }
+}
+
+impl utoipa::ToSchema for ContactKey {}
+
+/// A bulk body (an import's NDJSON or CSV lines), sent as it is: `format: binary`, so
+/// generated clients send bytes rather than try to encode a value.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct Lines(#[allow(dead_code)] String);

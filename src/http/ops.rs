@@ -18,16 +18,40 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// 200 while the process runs.
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The process runs")))]
+#[utoipa::path(get, path = "/healthz", tag = "operations", operation_id = "getHealth",
+    responses((status = 200, description = "The process runs", body = Object, example = json!({"status": "ok"}))))]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
+/// What `/readyz` says of each part.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // describes the answer for the OpenAPI document
+pub struct Readiness {
+    /// `ok` or `unreachable`.
+    #[schema(pattern = "^(ok|unreachable)$")]
+    database: String,
+    /// `current`, `loading` or `stale`.
+    #[schema(pattern = "^(current|loading|stale)$")]
+    index: String,
+    /// `ok`, or `failing` when the last write transaction failed (a full disk).
+    #[schema(pattern = "^(ok|failing)$")]
+    writes: String,
+}
+
+/// Prometheus metrics in the text exposition format: request counts and latencies by
+/// route pattern, the writer's commits, purges. Served by the metrics middleware; this
+/// function only describes the route for the OpenAPI document.
+#[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "getMetrics",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
+pub fn metrics() {}
+
 /// 200 when the database answers and the decision index is loaded and current, 503
 /// otherwise, so a load balancer routes around a process that cannot decide.
-#[utoipa::path(get, path = "/readyz", tag = "operations", responses(
-    (status = 200, description = "Ready to serve"),
-    (status = 503, description = "The database does not answer or cannot be written (a full disk), or the index is loading or stale"),
+#[utoipa::path(get, path = "/readyz", tag = "operations", operation_id = "getReadiness", responses(
+    (status = 200, description = "Ready to serve", body = Readiness, example = json!({"database": "ok", "writes": "ok", "index": "current"})),
+    (status = 503, description = "The database does not answer or cannot be written (a full disk), or the index is loading or stale", body = Readiness,
+        headers(("Retry-After" = String, description = "Seconds to wait"))),
 ))]
 pub async fn readyz(app: web::Data<App>) -> HttpResponse {
     let database = store::run(&app.pool, |db| db.batch_execute("SELECT 1").map_err(Into::into)).await;

@@ -32,7 +32,9 @@ pub struct Caller {
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
     /// What the key is for, e.g. "campaign-mailer".
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S", example = "campaign-mailer")]
     pub name: String,
+    #[schema(min_items = 1, example = json!(["check"]))]
     pub scopes: Vec<KeyScope>,
 }
 

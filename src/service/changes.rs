@@ -13,10 +13,13 @@ use crate::{store, App};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ChangesQuery {
     /// Events after this sequence number (0, the default, for all).
+    #[param(minimum = 0, example = 0)]
     pub after: Option<i64>,
     /// At most this many (default 100, at most 10,000).
+    #[param(minimum = 1, maximum = 10000, example = 100)]
     pub limit: Option<i64>,
 }
 

@@ -17,11 +17,14 @@ pub const MAX_BATCH: usize = 10_000;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckRequest {
+    #[schema(format = Email, max_length = 254, example = "alice@example.com")]
     pub email: String,
+    #[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,63}$", example = "newsletter")]
     pub topic: String,
     /// The sender's id for the message, carried into the unsubscribe link and the
     /// event it records.
     #[serde(default, deserialize_with = "crate::domain::text::optional_identifier")]
+    #[schema(min_length = 1, max_length = 256, example = "m-123")]
     pub message_id: Option<String>,
 }
 
@@ -33,7 +36,7 @@ pub struct CheckResult {
     pub allowed: bool,
     /// `subscribed`, `default_subscribed`, `transactional`, `unsubscribed_topic`,
     /// `unsubscribed_all`, `pending_confirmation`, `no_consent` or `suppressed:<reason>`.
-    #[schema(value_type = String, example = "default_subscribed")]
+    #[schema(inline, example = "default_subscribed")]
     pub reason: Why,
     /// The headers the message must carry: `List-Unsubscribe` and
     /// `List-Unsubscribe-Post` for an allowed promotional message, else none.
@@ -43,10 +46,13 @@ pub struct CheckResult {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
+    #[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,63}$", example = "newsletter")]
     pub topic: String,
-    /// Up to 10,000 addresses.
+    /// Up to 10,000 inputs; one that is not an address is an error entry in its place.
+    #[schema(max_items = 10000, example = json!(["a@example.com", "not-an-address"]))]
     pub emails: Vec<String>,
     #[serde(default, deserialize_with = "crate::domain::text::optional_identifier")]
+    #[schema(min_length = 1, max_length = 256, example = "m-123")]
     pub message_id: Option<String>,
 }
 
@@ -57,13 +63,14 @@ pub enum BatchEntry {
     Decided {
         email: String,
         allowed: bool,
-        #[schema(value_type = String)]
+        #[schema(inline)]
         reason: Why,
         headers: Headers,
     },
     Invalid {
         input: String,
         /// Always `invalid_email`.
+        #[schema(value_type = String, pattern = "^invalid_email$")]
         error: &'static str,
     },
 }
@@ -77,9 +84,12 @@ pub struct BatchResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinksRequest {
+    #[schema(format = Email, max_length = 254, example = "alice@example.com")]
     pub email: String,
+    #[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,63}$", example = "newsletter")]
     pub topic: String,
     #[serde(default, deserialize_with = "crate::domain::text::optional_identifier")]
+    #[schema(min_length = 1, max_length = 256, example = "m-123")]
     pub message_id: Option<String>,
 }
 

@@ -68,6 +68,12 @@ impl ContactRef {
 pub struct Resubscribe {
     /// How consent was given, e.g. "signed up again at checkout, form v3".
     #[serde(deserialize_with = "text::line")]
+    #[schema(
+        min_length = 1,
+        max_length = 1000,
+        pattern = "\\S",
+        example = "signed up again at checkout, form v3"
+    )]
     pub consent: String,
     /// The legal basis, when the operator records one (e.g. "consent").
     #[serde(default, deserialize_with = "text::optional_line")]
@@ -85,10 +91,10 @@ fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Optio
 #[serde(deny_unknown_fields)]
 pub struct ContactWrite {
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, example = "fr")]
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$", max_length = 35, example = "fr")]
     pub locale: Option<Option<Locale>>,
     #[serde(default, deserialize_with = "text::present_identifier")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 255, pattern = "\\S", example = "user-42")]
     pub external_id: Option<Option<String>>,
     #[serde(default)]
     #[schema(value_type = BTreeMap<String, Status>)]
@@ -98,6 +104,7 @@ pub struct ContactWrite {
     /// Who made the change; `api` when left out.
     pub source: Option<Source>,
     #[serde(default, deserialize_with = "text::optional_identifier")]
+    #[schema(min_length = 1, max_length = 256)]
     pub message_id: Option<String>,
     /// Filled by the recipients' routes, never from a request body.
     #[serde(skip)]
@@ -117,12 +124,13 @@ pub struct ContactWrite {
 #[serde(deny_unknown_fields)]
 pub struct ContactPatch {
     /// A new address; the contact keeps its id and history.
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$", max_length = 35, example = "fr")]
     pub locale: Option<Option<Locale>>,
     #[serde(default, deserialize_with = "text::present_identifier")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 255, pattern = "\\S")]
     pub external_id: Option<Option<String>>,
 }
 
@@ -134,6 +142,7 @@ pub struct StatusWrite {
     pub resubscribe: Option<Resubscribe>,
     pub source: Option<Source>,
     #[serde(default, deserialize_with = "text::optional_identifier")]
+    #[schema(min_length = 1, max_length = 256)]
     pub message_id: Option<String>,
 }
 
@@ -202,10 +211,12 @@ impl From<EventRow> for EventView {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// Only events after this sequence number.
     pub after: Option<i64>,
     /// At most this many (default 100, at most 1,000).
+    #[param(minimum = 1, maximum = 1000, example = 100)]
     pub limit: Option<i64>,
 }
 

@@ -65,7 +65,8 @@ pub fn link_url(
 /// so it is kept short.
 pub(crate) fn check_message_id(message_id: &Option<String>) -> Result<(), Error> {
     match message_id {
-        Some(id) if id.is_empty() || id.len() > 256 => {
+        // Characters, as the OpenAPI document's maxLength counts them.
+        Some(id) if id.is_empty() || id.chars().count() > 256 => {
             Err(Error::invalid("message_id", "must be 1 to 256 characters"))
         }
         _ => Ok(()),

@@ -47,7 +47,7 @@ pub struct PreferencesWrite {
     #[schema(value_type = BTreeMap<String, bool>)]
     pub topics: BTreeMap<TopicKey, bool>,
     pub unsubscribed_all: Option<bool>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$", max_length = 35)]
     pub locale: Option<Locale>,
 }
 

@@ -18,17 +18,19 @@ use crate::App;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkRequest {
+    #[schema(format = Email, max_length = 254, example = "alice@example.com")]
     pub email: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscribeRequest {
+    #[schema(format = Email, max_length = 254, example = "alice@example.com")]
     pub email: String,
     /// Public promotional topics to subscribe to, once confirmed.
-    #[schema(value_type = Vec<String>)]
+    #[schema(value_type = Vec<TopicKey>, min_items = 1, max_items = 100, example = json!(["newsletter"]))]
     pub topics: Vec<TopicKey>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$", max_length = 35)]
     pub locale: Option<Locale>,
 }
 

@@ -24,6 +24,7 @@ pub struct SuppressionWrite {
     /// `all` or `promotional`; by default, the reason's: `promotional` for a complaint
     /// or an unsubscribe, `all` otherwise.
     pub scope: Option<Scope>,
+    #[schema(max_length = 1000)]
     pub note: Option<String>,
     /// When the suppression stops applying; `null` for never.
     #[serde(default, deserialize_with = "crate::domain::time::optional")]
@@ -34,8 +35,11 @@ pub struct SuppressionWrite {
 pub struct SuppressionView {
     /// `null` for an erasure suppression: the address itself is not kept.
     pub email: Option<String>,
+    #[schema(value_type = Reason)]
     pub reason: String,
+    #[schema(value_type = Scope)]
     pub scope: String,
+    /// `api`, `import`, `feedback:<provider>`, …
     pub source: String,
     pub note: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -58,19 +62,23 @@ impl From<SuppressionRow> for SuppressionView {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only suppressions with this reason.
     pub reason: Option<Reason>,
     /// The `next` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$")]
     pub after: Option<String>,
     /// At most this many (default 100, at most 1,000).
+    #[param(minimum = 1, maximum = 1000, example = 100)]
     pub limit: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SuppressionPage {
     pub items: Vec<SuppressionView>,
-    /// The cursor for the next page; `null` on the last.
+    /// The cursor for the next page (the `after` of the next call); `null` on the last.
+    #[schema(pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$")]
     pub next: Option<String>,
 }
 
@@ -301,9 +309,13 @@ pub async fn delete(app: &App, address: NormalizedAddress) -> Result<(), Error> 
 fn decode_cursor(cursor: &Option<String>) -> Result<Vec<u8>, Error> {
     match cursor {
         None => Ok(Vec::new()),
-        Some(c) => {
-            URL_SAFE_NO_PAD.decode(c).map_err(|_| Error::invalid("after", "not a cursor this list gave"))
-        }
+        // A cursor is the last row's address hash (32 bytes), as `next` gave it;
+        // anything else is refused rather than read as some place in the list.
+        Some(c) => URL_SAFE_NO_PAD
+            .decode(c)
+            .ok()
+            .filter(|hash| hash.len() == 32)
+            .ok_or_else(|| Error::invalid("after", "not a cursor this list gave")),
     }
 }
 

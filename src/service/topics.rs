@@ -19,18 +19,23 @@ use crate::App;
 #[serde(deny_unknown_fields)]
 pub struct Translation {
     #[serde(deserialize_with = "text::line")]
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
     #[serde(default, deserialize_with = "text::paragraph")]
+    #[schema(max_length = 2000)]
     pub description: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTopic {
+    #[schema(example = "newsletter")]
     pub key: TopicKey,
     #[serde(deserialize_with = "text::line")]
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S", example = "Newsletter")]
     pub name: String,
     #[serde(default, deserialize_with = "text::paragraph")]
+    #[schema(max_length = 2000, example = "Monthly news")]
     pub description: String,
     pub category: Category,
     /// `true`: an opt-out topic, sent to everyone who has not unsubscribed.
@@ -41,10 +46,57 @@ pub struct NewTopic {
     #[serde(default = "yes")]
     pub public: bool,
     /// Where it is listed; after the existing topics when absent.
+    #[serde(default, deserialize_with = "whole_number")]
     pub position: Option<i32>,
     #[serde(default)]
-    #[schema(value_type = BTreeMap<String, Translation>)]
+    #[schema(schema_with = translations)]
     pub translations: BTreeMap<Locale, Translation>,
+}
+
+/// The schema of a translations map: keyed by locale, so a generated request cannot
+/// name a key the server refuses.
+fn translations_schema(nullable: bool) -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, SchemaType, Type};
+    use utoipa::openapi::{Ref, RefOr};
+    let kind = if nullable {
+        SchemaType::from_iter([Type::Object, Type::Null])
+    } else {
+        SchemaType::new(Type::Object)
+    };
+    let mut map = ObjectBuilder::new()
+        .schema_type(kind)
+        .additional_properties(Some(AdditionalProperties::RefOr(RefOr::Ref(Ref::from_schema_name(
+            "Translation",
+        )))))
+        .build();
+    map.property_names = Some(Box::new(
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(crate::domain::locale::LOCALE_PATTERN))
+            .max_length(Some(35))
+            .into(),
+    ));
+    map
+}
+
+fn translations() -> utoipa::openapi::Object {
+    translations_schema(false)
+}
+
+fn translations_or_null() -> utoipa::openapi::Object {
+    translations_schema(true)
+}
+
+/// An optional 32-bit integer, also written as a number with no fraction (`3.0`): JSON
+/// Schema's `integer`, which generated clients and fuzzers may send either way.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
+    let Some(number) = Option::<serde_json::Number>::deserialize(d)? else { return Ok(None) };
+    let whole = number
+        .as_i64()
+        .or_else(|| number.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 1e15).map(|f| f as i64));
+    whole.and_then(|n| i32::try_from(n).ok()).map(Some).ok_or_else(|| {
+        serde::de::Error::custom(format!("expected a whole number between {} and {}", i32::MIN, i32::MAX))
+    })
 }
 
 fn yes() -> bool {
@@ -57,14 +109,17 @@ fn yes() -> bool {
 #[serde(deny_unknown_fields)]
 pub struct TopicPatch {
     #[serde(default, deserialize_with = "text::optional_line")]
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "text::optional_paragraph")]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     pub category: Option<Category>,
     pub default_subscribed: Option<bool>,
     pub public: Option<bool>,
+    #[serde(default, deserialize_with = "whole_number")]
     pub position: Option<i32>,
-    #[schema(value_type = Option<BTreeMap<String, Translation>>)]
+    #[schema(schema_with = translations_or_null)]
     pub translations: Option<BTreeMap<Locale, Translation>>,
     pub archived: Option<bool>,
 }

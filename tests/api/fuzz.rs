@@ -194,6 +194,7 @@ fn routes(tokens: &Tokens) -> Vec<Route> {
         route("GET", "/healthz", &[], Body::None, Anonymous),
         route("GET", "/readyz", &[], Body::None, Anonymous),
         route("GET", "/openapi.json", &[], Body::None, Anonymous),
+        route("GET", "/metrics", &[], Body::None, Anonymous),
         route("GET", "/{path}", &["nope"], Body::None, Anonymous),
         route("POST", "/v1/{path}", &["nope"], Body::None, Admin),
         route(
@@ -322,14 +323,17 @@ fn routes(tokens: &Tokens) -> Vec<Route> {
         ),
         route("GET", "/v1/preferences/export", &[], Body::None, Preferences),
         route("GET", "/u/{token}", &[u], Body::None, Anonymous),
+        route("HEAD", "/u/{token}", &[u], Body::None, Anonymous),
         route("POST", "/u/{token}", &[u], Body::Form, Anonymous),
         route("GET", "/p/{token}", &[p], Body::None, Anonymous),
         route("POST", "/p/{token}", &[p], Body::Form, Anonymous),
         route("GET", "/p/{token}/delete", &[p], Body::None, Anonymous),
         route("GET", "/c/{token}", &[confirm], Body::None, Anonymous),
+        route("HEAD", "/c/{token}", &[confirm], Body::None, Anonymous),
         route("POST", "/c/{token}", &[confirm], Body::Form, Anonymous),
         route("GET", "/static/{name}", &["style.css"], Body::None, Anonymous),
-        // Last: it erases the preference link's owner.
+        // Last: they erase the preference link's owner.
+        route("POST", "/p/{token}/delete", &[p], Body::Form, Anonymous),
         route("DELETE", "/v1/preferences", &[], Body::None, Preferences),
     ]
 }

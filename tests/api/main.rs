@@ -12,6 +12,7 @@ mod check;
 mod cli;
 mod consistency;
 mod contacts;
+mod contract;
 mod errors;
 mod faults;
 mod feedback;

@@ -10,7 +10,7 @@ each_backend! {
         assert_eq!((health.status, health.json()), (200, json!({"status": "ok"})));
         let ready = app.get("/readyz").anonymous().send();
         assert_eq!(ready.status, 200);
-        assert_eq!(ready.json(), json!({"database": "ok", "index": "current"}));
+        assert_eq!(ready.json(), json!({"database": "ok", "writes": "ok", "index": "current"}));
         assert!(ready.header("x-request-id").is_some_and(|id| id.len() >= 16));
         let echoed = app.get("/healthz").header("x-request-id", "trace-123").send();
         assert_eq!(echoed.header("x-request-id"), Some("trace-123"));

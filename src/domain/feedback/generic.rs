@@ -11,10 +11,11 @@ use crate::domain::{text, TopicKey};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GenericNotice {
+    #[schema(example = "bounced@example.com")]
     pub email: String,
     #[serde(rename = "type")]
     pub kind: Kind,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")]
     pub topic: Option<TopicKey>,
     #[serde(default, deserialize_with = "text::optional_identifier")]
     pub message_id: Option<String>,

@@ -15,7 +15,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Create a key; the answer holds its secret, shown only this once.
-#[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys", request_body = NewKey,
+#[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys", operation_id = "createApiKey", request_body = NewKey,
     security(("api_key" = ["admin"])),
     responses((status = 201, body = CreatedKey), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn create(
@@ -27,7 +27,7 @@ pub async fn create(
 }
 
 /// List keys, without their secrets.
-#[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys",
+#[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys", operation_id = "listApiKeys",
     security(("api_key" = ["admin"])),
     responses((status = 200, body = [KeyView])))]
 pub async fn list(_: Caller<Admin>, app: web::Data<App>) -> Result<HttpResponse, Error> {
@@ -35,7 +35,8 @@ pub async fn list(_: Caller<Admin>, app: web::Data<App>) -> Result<HttpResponse,
 }
 
 /// Revoke a key. Other processes stop accepting it within 30 seconds.
-#[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "api-keys",
+#[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "api-keys", operation_id = "revokeApiKey",
+    params(("id" = String, Path, description = "The key's id, as the list shows it")),
     security(("api_key" = ["admin"])),
     responses((status = 204, description = "Revoked"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn revoke(

@@ -13,7 +13,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Events after a sequence number, in order and without gaps.
-#[utoipa::path(get, path = "/v1/changes", tag = "suppressions", params(ChangesQuery),
+#[utoipa::path(get, path = "/v1/changes", tag = "suppressions", operation_id = "listChanges", params(ChangesQuery),
     security(("api_key" = ["suppressions"])),
     responses((status = 200, body = ChangePage)))]
 pub async fn list(

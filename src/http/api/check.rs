@@ -20,13 +20,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// May this message be sent to this address?
-#[utoipa::path(post, path = "/v1/check", tag = "decisions", request_body = CheckRequest,
+#[utoipa::path(post, path = "/v1/check", tag = "decisions", operation_id = "checkSend", request_body = CheckRequest,
     security(("api_key" = ["check"])),
     responses(
-        (status = 200, body = CheckResult),
+        (status = 200, body = CheckResult, example = json!({"email": "alice@example.com", "topic": "newsletter", "allowed": true,
+            "reason": "default_subscribed", "headers": {"List-Unsubscribe": "<https://prefs.example.com/u/eyJ…>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}})),
         (status = 404, description = "Unknown topic", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not an address", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The decision index is loading or stale; retry", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The decision index is loading or stale; retry", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = String, description = "Seconds to wait"))),
     ))]
 pub async fn one(
     _: Caller<Check>,
@@ -38,10 +41,12 @@ pub async fn one(
 
 /// Up to 10,000 decisions for one topic, in request order; an input that is not an
 /// address is an error entry in its place.
-#[utoipa::path(post, path = "/v1/check/batch", tag = "decisions", request_body = BatchRequest,
+#[utoipa::path(post, path = "/v1/check/batch", tag = "decisions", operation_id = "checkBatch", request_body = BatchRequest,
     security(("api_key" = ["check"])),
     responses(
-        (status = 200, body = BatchResponse),
+        (status = 200, body = BatchResponse, example = json!({"results": [
+            {"email": "a@example.com", "allowed": true, "reason": "default_subscribed", "headers": {"List-Unsubscribe": "<https://prefs.example.com/u/eyJ…>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}},
+            {"input": "not-an-address", "error": "invalid_email"}]})),
         (status = 404, description = "Unknown topic", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 4 MiB", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "More than 10,000 addresses", body = Problem, content_type = "application/problem+json"),
@@ -55,7 +60,7 @@ pub async fn batch(
 }
 
 /// The unsubscribe and preference links for an address and a promotional topic.
-#[utoipa::path(post, path = "/v1/links", tag = "decisions", request_body = LinksRequest,
+#[utoipa::path(post, path = "/v1/links", tag = "decisions", operation_id = "createLinks", request_body = LinksRequest,
     security(("api_key" = ["check"])),
     responses(
         (status = 200, body = LinksResponse),

@@ -33,11 +33,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Create or update a contact. Statuses not named are left as they are.
-#[utoipa::path(put, path = "/v1/contacts/{contact}", tag = "contacts", request_body = ContactWrite,
-    params(("contact" = String, Path, description = "The contact's id or URL-encoded address")),
+#[utoipa::path(put, path = "/v1/contacts/{contact}", tag = "contacts", operation_id = "putContact",
+    request_body(content = ContactWrite, example = json!({"locale": "fr", "external_id": "user-42", "subscriptions": {"offers": "subscribed"}})),
+    params(("contact" = inline(crate::http::openapi::ContactKey), Path, description = "The contact's id (a UUID) or its URL-encoded address", example = "alice@example.com")),
     security(("api_key" = ["contacts"])),
     responses(
-        (status = 200, description = "Updated", body = ContactView),
+        (status = 200, description = "Updated", body = ContactView, example = json!({"id": "0b6f8f0e-8d3c-4d7e-9a51-3f1f5a0c2b7d",
+            "email": "alice@example.com", "locale": "fr", "external_id": "user-42", "unsubscribed_all": false,
+            "subscriptions": {"offers": "subscribed"}, "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-02T00:00:00Z"})),
         (status = 201, description = "Created", body = ContactView),
         (status = 404, description = "No contact has this id", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Re-subscribing without consent proof, an erased address, or a taken external_id", body = Problem, content_type = "application/problem+json"),
@@ -55,8 +58,8 @@ pub async fn upsert(
 }
 
 /// Read a contact.
-#[utoipa::path(get, path = "/v1/contacts/{contact}", tag = "contacts",
-    params(("contact" = String, Path, description = "The contact's id or URL-encoded address")),
+#[utoipa::path(get, path = "/v1/contacts/{contact}", tag = "contacts", operation_id = "getContact",
+    params(("contact" = inline(crate::http::openapi::ContactKey), Path, description = "The contact's id (a UUID) or its URL-encoded address", example = "alice@example.com")),
     security(("api_key" = ["contacts"])),
     responses((status = 200, body = ContactView), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
@@ -69,8 +72,8 @@ pub async fn get(
 }
 
 /// Correct a contact's address, locale or external id; the history is kept.
-#[utoipa::path(patch, path = "/v1/contacts/{contact}", tag = "contacts", request_body = ContactPatch,
-    params(("contact" = String, Path, description = "The contact's id or URL-encoded address")),
+#[utoipa::path(patch, path = "/v1/contacts/{contact}", tag = "contacts", operation_id = "patchContact", request_body = ContactPatch,
+    params(("contact" = inline(crate::http::openapi::ContactKey), Path, description = "The contact's id (a UUID) or its URL-encoded address", example = "alice@example.com")),
     security(("api_key" = ["contacts"])),
     responses((status = 200, body = ContactView), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The new address or external id belongs to another contact", body = Problem, content_type = "application/problem+json")))]
@@ -85,8 +88,8 @@ pub async fn correct(
 }
 
 /// Set one status.
-#[utoipa::path(put, path = "/v1/contacts/{contact}/subscriptions/{topic}", tag = "contacts", request_body = StatusWrite,
-    params(("contact" = String, Path, description = "The contact's id or URL-encoded address"), ("topic" = String, Path)),
+#[utoipa::path(put, path = "/v1/contacts/{contact}/subscriptions/{topic}", tag = "contacts", operation_id = "putSubscription", request_body = StatusWrite,
+    params(("contact" = inline(crate::http::openapi::ContactKey), Path, description = "The contact's id (a UUID) or its URL-encoded address", example = "alice@example.com"), ("topic" = String, Path, pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")),
     security(("api_key" = ["contacts"])),
     responses((status = 200, body = ContactView), (status = 404, description = "Unknown topic or contact id", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Re-subscribing without consent proof", body = Problem, content_type = "application/problem+json")))]
@@ -102,8 +105,8 @@ pub async fn set_status(
 }
 
 /// A contact's consent history, oldest first.
-#[utoipa::path(get, path = "/v1/contacts/{contact}/events", tag = "contacts",
-    params(("contact" = String, Path, description = "The contact's id or URL-encoded address"), EventsQuery),
+#[utoipa::path(get, path = "/v1/contacts/{contact}/events", tag = "contacts", operation_id = "listContactEvents",
+    params(("contact" = inline(crate::http::openapi::ContactKey), Path, description = "The contact's id (a UUID) or its URL-encoded address", example = "alice@example.com"), EventsQuery),
     security(("api_key" = ["contacts"])),
     responses((status = 200, body = EventPage), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn events(
@@ -117,8 +120,8 @@ pub async fn events(
 }
 
 /// Everything held about a contact, as one document (access and portability).
-#[utoipa::path(get, path = "/v1/contacts/{contact}/export", tag = "contacts",
-    params(("contact" = String, Path, description = "The contact's id or URL-encoded address")),
+#[utoipa::path(get, path = "/v1/contacts/{contact}/export", tag = "contacts", operation_id = "exportContact",
+    params(("contact" = inline(crate::http::openapi::ContactKey), Path, description = "The contact's id (a UUID) or its URL-encoded address", example = "alice@example.com")),
     security(("api_key" = ["contacts"])),
     responses((status = 200, body = Export), (status = 404, description = "Nothing is held", body = Problem, content_type = "application/problem+json")))]
 pub async fn export(
@@ -133,8 +136,8 @@ pub async fn export(
 /// Erase a contact: its statuses and every personal field of its events go; an
 /// `erasure` suppression, keyed by the address's hash alone, keeps it from being
 /// mailed again.
-#[utoipa::path(delete, path = "/v1/contacts/{contact}", tag = "contacts",
-    params(("contact" = String, Path, description = "The contact's id or URL-encoded address")),
+#[utoipa::path(delete, path = "/v1/contacts/{contact}", tag = "contacts", operation_id = "eraseContact",
+    params(("contact" = inline(crate::http::openapi::ContactKey), Path, description = "The contact's id (a UUID) or its URL-encoded address", example = "alice@example.com")),
     security(("api_key" = ["contacts"])),
     responses((status = 204, description = "Erased"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn erase(
@@ -151,8 +154,8 @@ pub async fn erase(
 /// `{"email", …the fields of PUT /v1/contacts/{email}}` a line, `source` `import`
 /// unless named. Streamed, 1,000 lines a transaction, the same rules and events as one
 /// `PUT` each; bad lines are reported and skipped.
-#[utoipa::path(post, path = "/v1/contacts/import", tag = "contacts",
-    request_body(content = String, content_type = "application/x-ndjson", description = "One contact per line"),
+#[utoipa::path(post, path = "/v1/contacts/import", tag = "contacts", operation_id = "importContacts",
+    request_body(content = inline(crate::http::openapi::Lines), content_type = "application/x-ndjson", description = "One contact per line"),
     security(("api_key" = ["contacts"])),
     responses((status = 200, body = ImportReport), (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json")))]

@@ -30,7 +30,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Bounces, complaints and unsubscribes in a provider-neutral form: one object or an
 /// array. Entries that cannot be used are reported; the others are applied.
-#[utoipa::path(post, path = "/v1/feedback/generic", tag = "feedback", request_body = Vec<GenericNotice>,
+#[utoipa::path(post, path = "/v1/feedback/generic", tag = "feedback", operation_id = "postGenericFeedback",
+    request_body(content = inline(GenericBody), description = "One notice, or an array of up to 10,000; an array's entries that are not notices are reported in `errors`", content_type = "application/json",
+        example = json!([{"email": "bounced@example.com", "type": "hard_bounce", "detail": "550 5.1.1", "id": "n-1"}])),
     security(("api_key" = ["suppressions"])),
     responses((status = 200, body = FeedbackReport), (status = 400, body = Problem, content_type = "application/problem+json")))]
 pub async fn generic(
@@ -41,6 +43,59 @@ pub async fn generic(
     let entries = feedback::generic::read(&body.0, store::now())?;
     report(&app, "generic", entries).await
 }
+
+/// An array of up to 10,000 entries of any kind: each is read on its own, and the ones
+/// that cannot be used are reported in `errors`.
+fn entries() -> utoipa::openapi::schema::ArrayBuilder {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType};
+    ArrayBuilder::new()
+        .items(ObjectBuilder::new().schema_type(SchemaType::AnyValue))
+        .max_items(Some(feedback::MAX_ENTRIES))
+}
+
+/// The generic route's body: one notice, or an array of entries.
+pub struct GenericBody;
+
+impl utoipa::PartialSchema for GenericBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::OneOfBuilder::new()
+            .item(utoipa::openapi::Ref::from_schema_name("GenericNotice"))
+            .item(entries())
+            .into()
+    }
+}
+
+impl ToSchema for GenericBody {
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        schemas.push(("GenericNotice".into(), <GenericNotice as utoipa::PartialSchema>::schema()));
+        <GenericNotice as ToSchema>::schemas(schemas);
+    }
+}
+
+/// A provider's own webhook format (Postmark, Mailgun), which the route reads and names
+/// what is missing with 400: the document does not restate it.
+pub struct ProviderBody;
+
+impl utoipa::PartialSchema for ProviderBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::SchemaType::AnyValue)
+            .into()
+    }
+}
+
+impl ToSchema for ProviderBody {}
+
+/// SendGrid's Event Webhook body: an array of events.
+pub struct SendgridBody;
+
+impl utoipa::PartialSchema for SendgridBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        entries().into()
+    }
+}
+
+impl ToSchema for SendgridBody {}
 
 /// What an SNS delivery did: a notification's report, or a subscription step.
 #[derive(Debug, Serialize, ToSchema)]
@@ -57,7 +112,7 @@ pub enum SnsOutcome {
 
 /// Amazon SES notifications through SNS (any content type: SNS sends `text/plain`).
 /// With `PREFCENTER_SNS_CERTIFICATES` set, unsigned and mis-signed messages get 401.
-#[utoipa::path(post, path = "/v1/feedback/ses", tag = "feedback", request_body(content = String, description = "an SNS message (Notification, SubscriptionConfirmation or UnsubscribeConfirmation), or a raw SES message"),
+#[utoipa::path(post, path = "/v1/feedback/ses", tag = "feedback", operation_id = "postSesFeedback", request_body(content = String, content_type = "text/plain", description = "an SNS message (Notification, SubscriptionConfirmation or UnsubscribeConfirmation), or a raw SES message"),
     security(("api_key" = ["suppressions"])),
     responses((status = 200, body = SnsOutcome), (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json")))]
@@ -79,18 +134,24 @@ pub async fn ses(_: Caller<Suppressions>, app: web::Data<App>, body: Body) -> Re
     Ok(HttpResponse::Ok().json(outcome))
 }
 
+/// The SNS subscriptions waiting to be confirmed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PendingConfirmations {
+    pub confirmations: Vec<PendingConfirmation>,
+}
+
 /// SNS subscriptions waiting to be confirmed: visit each `subscribe_url`.
-#[utoipa::path(get, path = "/v1/feedback/ses/confirmations", tag = "feedback",
+#[utoipa::path(get, path = "/v1/feedback/ses/confirmations", tag = "feedback", operation_id = "listSesConfirmations",
     security(("api_key" = ["suppressions"])),
-    responses((status = 200, body = Vec<PendingConfirmation>)))]
+    responses((status = 200, body = PendingConfirmations)))]
 pub async fn ses_confirmations(_: Caller<Suppressions>, app: web::Data<App>) -> Result<HttpResponse, Error> {
     Ok(HttpResponse::Ok()
-        .json(serde_json::json!({ "confirmations": service::pending_confirmations(&app).await? })))
+        .json(PendingConfirmations { confirmations: service::pending_confirmations(&app).await? }))
 }
 
 /// SendGrid's Event Webhook (an array of events). With
 /// `PREFCENTER_SENDGRID_VERIFICATION_KEY` set, unsigned and mis-signed requests get 401.
-#[utoipa::path(post, path = "/v1/feedback/sendgrid", tag = "feedback", request_body(content = Vec<Object>, description = "SendGrid events"),
+#[utoipa::path(post, path = "/v1/feedback/sendgrid", tag = "feedback", operation_id = "postSendgridFeedback", request_body(content = inline(SendgridBody), content_type = "application/json", description = "SendGrid events; entries that are not events are reported in `errors`"),
     security(("api_key" = ["suppressions"])),
     responses((status = 200, body = FeedbackReport), (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json")))]
@@ -109,7 +170,7 @@ pub async fn sendgrid(
 }
 
 /// Postmark's bounce, spam-complaint and subscription-change webhooks.
-#[utoipa::path(post, path = "/v1/feedback/postmark", tag = "feedback", request_body(content = Object, description = "a Postmark webhook"),
+#[utoipa::path(post, path = "/v1/feedback/postmark", tag = "feedback", operation_id = "postPostmarkFeedback", request_body(content = inline(ProviderBody), content_type = "application/json", description = "a Postmark webhook"),
     security(("api_key" = ["suppressions"])),
     responses((status = 200, body = FeedbackReport), (status = 400, body = Problem, content_type = "application/problem+json")))]
 pub async fn postmark(
@@ -123,7 +184,7 @@ pub async fn postmark(
 
 /// Mailgun's webhooks. With `PREFCENTER_MAILGUN_SIGNING_KEY` set, unsigned and
 /// mis-signed webhooks get 401.
-#[utoipa::path(post, path = "/v1/feedback/mailgun", tag = "feedback", request_body(content = Object, description = "a Mailgun webhook"),
+#[utoipa::path(post, path = "/v1/feedback/mailgun", tag = "feedback", operation_id = "postMailgunFeedback", request_body(content = inline(ProviderBody), content_type = "application/json", description = "a Mailgun webhook"),
     security(("api_key" = ["suppressions"])),
     responses((status = 200, body = FeedbackReport), (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json")))]

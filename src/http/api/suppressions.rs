@@ -30,11 +30,13 @@ fn address(email: &str) -> Result<NormalizedAddress, Error> {
 }
 
 /// Suppress an address, or replace its suppression.
-#[utoipa::path(put, path = "/v1/suppressions/{email}", tag = "suppressions", request_body = SuppressionWrite,
-    params(("email" = String, Path, description = "The URL-encoded address")),
+#[utoipa::path(put, path = "/v1/suppressions/{email}", tag = "suppressions", operation_id = "putSuppression",
+    request_body(content = SuppressionWrite, example = json!({"reason": "hard_bounce", "scope": "all", "note": "550 5.1.1", "expires_at": null})),
+    params(("email" = String, Path, description = "The URL-encoded address", format = Email, max_length = 254, example = "alice@example.com")),
     security(("api_key" = ["suppressions"])),
     responses(
-        (status = 200, description = "Replaced", body = SuppressionView),
+        (status = 200, description = "Replaced", body = SuppressionView, example = json!({"email": "alice@example.com", "reason": "hard_bounce",
+            "scope": "all", "source": "api", "note": "550 5.1.1", "created_at": "2026-01-01T00:00:00Z", "expires_at": null})),
         (status = 201, description = "Created", body = SuppressionView),
         (status = 409, description = "The address was erased", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
@@ -50,8 +52,8 @@ pub async fn put(
 }
 
 /// Read an address's suppression.
-#[utoipa::path(get, path = "/v1/suppressions/{email}", tag = "suppressions",
-    params(("email" = String, Path, description = "The URL-encoded address")),
+#[utoipa::path(get, path = "/v1/suppressions/{email}", tag = "suppressions", operation_id = "getSuppression",
+    params(("email" = String, Path, description = "The URL-encoded address", format = Email, max_length = 254, example = "alice@example.com")),
     security(("api_key" = ["suppressions"])),
     responses((status = 200, body = SuppressionView), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
@@ -63,8 +65,8 @@ pub async fn get(
 }
 
 /// Lift an address's suppression (never an erasure's).
-#[utoipa::path(delete, path = "/v1/suppressions/{email}", tag = "suppressions",
-    params(("email" = String, Path, description = "The URL-encoded address")),
+#[utoipa::path(delete, path = "/v1/suppressions/{email}", tag = "suppressions", operation_id = "deleteSuppression",
+    params(("email" = String, Path, description = "The URL-encoded address", format = Email, max_length = 254, example = "alice@example.com")),
     security(("api_key" = ["suppressions"])),
     responses((status = 204, description = "Lifted"), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An erasure suppression", body = Problem, content_type = "application/problem+json")))]
@@ -78,7 +80,7 @@ pub async fn delete(
 }
 
 /// List suppressions, a page at a time.
-#[utoipa::path(get, path = "/v1/suppressions", tag = "suppressions", params(ListQuery),
+#[utoipa::path(get, path = "/v1/suppressions", tag = "suppressions", operation_id = "listSuppressions", params(ListQuery),
     security(("api_key" = ["suppressions"])),
     responses((status = 200, body = SuppressionPage)))]
 pub async fn list(
@@ -93,8 +95,12 @@ pub async fn list(
 /// `email,reason,scope,note[,expires_at]`, with or without a header), streamed and
 /// applied 1,000 lines to a transaction. Bad lines are reported and skipped; an
 /// existing suppression is never narrowed, an erased address never re-stored.
-#[utoipa::path(post, path = "/v1/suppressions/import", tag = "suppressions",
-    request_body(content = String, content_type = "application/x-ndjson", description = "One suppression per line; or text/csv"),
+#[utoipa::path(post, path = "/v1/suppressions/import", tag = "suppressions", operation_id = "importSuppressions",
+    request_body(description = "One suppression per line: NDJSON (the body of PUT /v1/suppressions/{email} with an `email`), or CSV `email,reason,scope,note[,expires_at]` with or without a header",
+        content(
+            (inline(crate::http::openapi::Lines) = "application/x-ndjson", example = json!("{\"email\": \"a@example.com\", \"reason\": \"hard_bounce\"}\n")),
+            (inline(crate::http::openapi::Lines) = "text/csv", example = json!("email,reason,scope,note\na@example.com,hard_bounce,all,550 5.1.1\n")),
+        )),
     security(("api_key" = ["suppressions"])),
     responses((status = 200, body = ImportReport), (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json")))]
@@ -113,9 +119,10 @@ pub async fn import(
 
 /// Every suppression that holds an address, streamed as NDJSON, or as CSV when the
 /// request accepts `text/csv`. Erasure suppressions hold no address and are left out.
-#[utoipa::path(get, path = "/v1/suppressions/export", tag = "suppressions",
+#[utoipa::path(get, path = "/v1/suppressions/export", tag = "suppressions", operation_id = "exportSuppressions",
     security(("api_key" = ["suppressions"])),
-    responses((status = 200, description = "NDJSON (or CSV) lines", content_type = "application/x-ndjson")))]
+    responses((status = 200, description = "One suppression a line: NDJSON, or CSV when the request accepts `text/csv`",
+        content((String = "application/x-ndjson"), (String = "text/csv")))))]
 pub async fn export(_: Caller<Suppressions>, app: web::Data<App>, req: HttpRequest) -> HttpResponse {
     let wants_csv = req
         .headers()

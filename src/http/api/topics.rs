@@ -22,6 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Include archived topics.
     #[serde(default)]
@@ -29,7 +30,7 @@ pub struct ListQuery {
 }
 
 /// Create a topic.
-#[utoipa::path(post, path = "/v1/topics", tag = "topics", request_body = NewTopic,
+#[utoipa::path(post, path = "/v1/topics", tag = "topics", operation_id = "createTopic", request_body = NewTopic,
     security(("api_key" = ["admin"])),
     responses(
         (status = 201, body = TopicView),
@@ -46,7 +47,7 @@ pub async fn create(
 }
 
 /// List topics in the operator's order.
-#[utoipa::path(get, path = "/v1/topics", tag = "topics", params(ListQuery),
+#[utoipa::path(get, path = "/v1/topics", tag = "topics", operation_id = "listTopics", params(ListQuery),
     security(("api_key" = ["admin"])),
     responses((status = 200, body = [TopicView])))]
 pub async fn list(
@@ -58,7 +59,8 @@ pub async fn list(
 }
 
 /// Read a topic.
-#[utoipa::path(get, path = "/v1/topics/{key}", tag = "topics",
+#[utoipa::path(get, path = "/v1/topics/{key}", tag = "topics", operation_id = "getTopic",
+    params(("key" = String, Path, description = "The topic's key", pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")),
     security(("api_key" = ["admin"])),
     responses((status = 200, body = TopicView), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
@@ -70,7 +72,8 @@ pub async fn get(
 }
 
 /// Change some of a topic's settings.
-#[utoipa::path(patch, path = "/v1/topics/{key}", tag = "topics", request_body = TopicPatch,
+#[utoipa::path(patch, path = "/v1/topics/{key}", tag = "topics", operation_id = "updateTopic", request_body = TopicPatch,
+    params(("key" = String, Path, description = "The topic's key", pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")),
     security(("api_key" = ["admin"])),
     responses((status = 200, body = TopicView), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn update(
@@ -83,7 +86,8 @@ pub async fn update(
 }
 
 /// Delete a topic; one that contacts have statuses on is archived instead.
-#[utoipa::path(delete, path = "/v1/topics/{key}", tag = "topics",
+#[utoipa::path(delete, path = "/v1/topics/{key}", tag = "topics", operation_id = "deleteTopic",
+    params(("key" = String, Path, description = "The topic's key", pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")),
     security(("api_key" = ["admin"])),
     responses((status = 204, description = "Deleted or archived"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn delete(

@@ -80,6 +80,41 @@ pub fn error(lang: Lang, error: &Error) -> HttpResponse {
     page(error.status_code(), lang, words.unsubscribe_title, &format!("<p>{}</p>", escape(message)), false)
 }
 
+/// The answers a page reached by a link gives when the link cannot be used, each a
+/// readable page: shared by every recipient route of the OpenAPI document.
+pub struct PageErrors;
+
+impl utoipa::IntoResponses for PageErrors {
+    fn responses() -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
+        [
+            ("400", "The link is malformed, tampered with, signed with a key no longer accepted, or meant for another page"),
+            ("404", "The link's contact is no longer held"),
+            ("409", "The address was erased"),
+            ("410", "The link has expired"),
+            ("503", "The service cannot answer now; retry"),
+        ]
+        .into_iter()
+        .map(|(status, description)| (status.to_owned(), html(description).into()))
+        .collect()
+    }
+}
+
+/// A `text/html` answer, for the OpenAPI document.
+pub fn html(description: &str) -> utoipa::openapi::Response {
+    utoipa::openapi::ResponseBuilder::new()
+        .description(description)
+        .content(
+            "text/html",
+            utoipa::openapi::Content::new(Some(utoipa::openapi::RefOr::T(
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::Type::String)
+                    .build()
+                    .into(),
+            ))),
+        )
+        .build()
+}
+
 /// Verifies a link for `audience` at the current time.
 pub fn verify(app: &App, token: &str, audience: Audience) -> Result<Link, Error> {
     app.tokens.verify(token, audience, chrono::Utc::now().timestamp()).map_err(Error::Link)
@@ -88,7 +123,12 @@ pub fn verify(app: &App, token: &str, audience: Audience) -> Result<Link, Error>
 const STYLE: &str = include_str!("../../../static/style.css");
 const SCRIPT: &str = include_str!("../../../static/preferences.js");
 
-async fn asset(name: web::Path<String>) -> Result<HttpResponse, Error> {
+/// The pages' stylesheet and script.
+#[utoipa::path(get, path = "/static/{name}", tag = "recipients", operation_id = "getAsset",
+    params(("name" = String, Path, description = "`style.css` or `preferences.js`")),
+    responses((status = 200, description = "The file", content(("text/css"), ("text/javascript"))),
+        (status = 404, description = "No such file", body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn asset(name: web::Path<String>) -> Result<HttpResponse, Error> {
     let (body, content_type) = match name.as_str() {
         "style.css" => (STYLE, "text/css; charset=utf-8"),
         "preferences.js" => (SCRIPT, "text/javascript; charset=utf-8"),

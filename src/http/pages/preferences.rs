@@ -58,19 +58,19 @@ impl FromRequest for PreferenceLink {
 }
 
 /// The page's state.
-#[utoipa::path(get, path = "/v1/preferences", tag = "recipients",
+#[utoipa::path(get, path = "/v1/preferences", tag = "recipients", operation_id = "getPreferences",
     security(("preference_token" = [])),
-    responses((status = 200, body = Preferences), (status = 401, description = "No valid preference token")))]
+    responses((status = 200, body = Preferences)))]
 pub async fn get(link: PreferenceLink, app: web::Data<App>, client: Client) -> Result<HttpResponse, Error> {
     let preferences = recipients::preferences(&app, link.0, client.languages).await?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(preferences))
 }
 
 /// Change some choices; topics not named keep their status.
-#[utoipa::path(put, path = "/v1/preferences", tag = "recipients", request_body = PreferencesWrite,
+#[utoipa::path(put, path = "/v1/preferences", tag = "recipients", operation_id = "putPreferences", request_body = PreferencesWrite,
     security(("preference_token" = [])),
-    responses((status = 200, body = Preferences), (status = 401, description = "No valid preference token"),
-        (status = 422, description = "An unknown or transactional topic")))]
+    responses((status = 200, body = Preferences),
+        (status = 422, description = "An unknown or transactional topic", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn put(
     link: PreferenceLink,
     app: web::Data<App>,
@@ -141,7 +141,12 @@ fn render(token: &str, preferences: &Preferences, lang: Lang, saved: bool) -> Ht
     page(StatusCode::OK, lang, words.preferences_title, &body, true)
 }
 
-async fn show(app: web::Data<App>, token: web::Path<String>, client: Client) -> HttpResponse {
+/// The preference page: every public topic with its status, a form that works without
+/// JavaScript.
+#[utoipa::path(get, path = "/p/{token}", tag = "recipients", operation_id = "getPreferencePage",
+    params(("token" = String, Path, description = "The link's signed token")),
+    responses((status = 200, description = "The preference page", content_type = "text/html", body = String), super::PageErrors))]
+pub async fn show(app: web::Data<App>, token: web::Path<String>, client: Client) -> HttpResponse {
     let result = async {
         let link = verify(&app, &token, Audience::Preferences)?;
         recipients::preferences(&app, link, client.languages.clone()).await
@@ -175,7 +180,13 @@ fn choices(body: &[u8]) -> PreferencesWrite {
     }
 }
 
-async fn save_form(
+/// The preference page's form, posted without JavaScript: `shown` names each topic
+/// the page offered, `topic.<key>` each checked one; `unsubscribed_all`, `locale`.
+#[utoipa::path(post, path = "/p/{token}", tag = "recipients", operation_id = "savePreferencePage",
+    params(("token" = String, Path, description = "The link's signed token")),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "Saved; the page again", content_type = "text/html", body = String), super::PageErrors))]
+pub async fn save_form(
     app: web::Data<App>,
     token: web::Path<String>,
     client: Client,
@@ -197,9 +208,9 @@ async fn save_form(
 }
 
 /// Everything held about the link's owner, as one JSON document.
-#[utoipa::path(get, path = "/v1/preferences/export", tag = "recipients",
+#[utoipa::path(get, path = "/v1/preferences/export", tag = "recipients", operation_id = "exportPreferences",
     security(("preference_token" = [])),
-    responses((status = 200, body = crate::service::privacy::Export), (status = 401, description = "No valid preference token")))]
+    responses((status = 200, body = crate::service::privacy::Export)))]
 pub async fn export(link: PreferenceLink, app: web::Data<App>) -> Result<HttpResponse, Error> {
     let document = crate::service::privacy::export(&app, link.0.recipient.into()).await?;
     Ok(HttpResponse::Ok()
@@ -209,9 +220,9 @@ pub async fn export(link: PreferenceLink, app: web::Data<App>) -> Result<HttpRes
 }
 
 /// Erase the link's owner.
-#[utoipa::path(delete, path = "/v1/preferences", tag = "recipients",
+#[utoipa::path(delete, path = "/v1/preferences", tag = "recipients", operation_id = "erasePreferences",
     security(("preference_token" = [])),
-    responses((status = 204, description = "Erased"), (status = 401, description = "No valid preference token")))]
+    responses((status = 204, description = "Erased")))]
 pub async fn erase(link: PreferenceLink, app: web::Data<App>) -> Result<HttpResponse, Error> {
     crate::service::privacy::erase(&app, link.0.recipient.into(), crate::domain::Source::Page).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -219,7 +230,10 @@ pub async fn erase(link: PreferenceLink, app: web::Data<App>) -> Result<HttpResp
 
 /// "Delete my data" asks before it does anything: a page reached by GET changes
 /// nothing.
-async fn confirm_erase(app: web::Data<App>, token: web::Path<String>, client: Client) -> HttpResponse {
+#[utoipa::path(get, path = "/p/{token}/delete", tag = "recipients", operation_id = "getErasePage",
+    params(("token" = String, Path, description = "The link's signed token")),
+    responses((status = 200, description = "Asks whether to delete", content_type = "text/html", body = String), super::PageErrors))]
+pub async fn confirm_erase(app: web::Data<App>, token: web::Path<String>, client: Client) -> HttpResponse {
     let lang = Lang::choose(None, &client.languages);
     if let Err(e) = verify(&app, &token, Audience::Preferences) {
         return super::error(lang, &e);
@@ -236,7 +250,11 @@ async fn confirm_erase(app: web::Data<App>, token: web::Path<String>, client: Cl
     page(StatusCode::OK, lang, words.erase_title, &body, false)
 }
 
-async fn erase_form(app: web::Data<App>, token: web::Path<String>, client: Client) -> HttpResponse {
+/// "Delete my data", confirmed: erases the link's owner.
+#[utoipa::path(post, path = "/p/{token}/delete", tag = "recipients", operation_id = "eraseFromPage",
+    params(("token" = String, Path, description = "The link's signed token")),
+    responses((status = 200, description = "Erased", content_type = "text/html", body = String), super::PageErrors))]
+pub async fn erase_form(app: web::Data<App>, token: web::Path<String>, client: Client) -> HttpResponse {
     let lang = Lang::choose(None, &client.languages);
     let result = async {
         let link = verify(&app, &token, Audience::Preferences)?;

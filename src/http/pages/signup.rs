@@ -28,7 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Mail a fresh preference link to an address. The answer is 202 whether or not the
 /// address is known.
-#[utoipa::path(post, path = "/v1/preferences/link", tag = "recipients", request_body = LinkRequest,
+#[utoipa::path(post, path = "/v1/preferences/link", tag = "recipients", operation_id = "requestPreferenceLink", request_body = LinkRequest,
     responses((status = 202, description = "Accepted; a link is mailed if the address is known"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests for this address or from this network", body = Problem, content_type = "application/problem+json")))]
@@ -43,7 +43,7 @@ pub async fn request_link(
 
 /// Sign up for topics: they stay `pending` until the link mailed to the address is
 /// followed.
-#[utoipa::path(post, path = "/v1/subscribe", tag = "recipients", request_body = SubscribeRequest,
+#[utoipa::path(post, path = "/v1/subscribe", tag = "recipients", operation_id = "subscribe", request_body = SubscribeRequest,
     responses((status = 202, description = "Accepted; a confirmation link is mailed"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
@@ -77,7 +77,12 @@ fn render(lang: Lang, token: &str, names: &[String], done: bool) -> HttpResponse
     page(StatusCode::OK, lang, words.confirm_title, &body, false)
 }
 
-async fn show(app: web::Data<App>, token: web::Path<String>, client: Client) -> HttpResponse {
+/// The confirmation page of a double opt-in: the topics waiting for confirmation and
+/// a button. Changes nothing (`HEAD` likewise).
+#[utoipa::path(method(get, head), path = "/c/{token}", tag = "recipients", operation_id = "getConfirmationPage",
+    params(("token" = String, Path, description = "The link's signed token")),
+    responses((status = 200, description = "The confirmation page", content_type = "text/html", body = String), super::PageErrors))]
+pub async fn show(app: web::Data<App>, token: web::Path<String>, client: Client) -> HttpResponse {
     let result = async { signup::pending(&app, verify(&app, &token, Audience::Confirm)?).await }.await;
     match result {
         Ok((names, locale)) => {
@@ -87,7 +92,11 @@ async fn show(app: web::Data<App>, token: web::Path<String>, client: Client) -> 
     }
 }
 
-async fn confirm(app: web::Data<App>, token: web::Path<String>, client: Client) -> HttpResponse {
+/// Confirms a double opt-in: pending statuses become subscribed.
+#[utoipa::path(post, path = "/c/{token}", tag = "recipients", operation_id = "confirmSubscription",
+    params(("token" = String, Path, description = "The link's signed token")),
+    responses((status = 200, description = "Confirmed", content_type = "text/html", body = String), super::PageErrors))]
+pub async fn confirm(app: web::Data<App>, token: web::Path<String>, client: Client) -> HttpResponse {
     let evidence = client.evidence();
     let result =
         async { signup::confirm(&app, verify(&app, &token, Audience::Confirm)?, evidence).await }.await;

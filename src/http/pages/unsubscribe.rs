@@ -38,7 +38,12 @@ fn lang(landing: Option<&Landing>, client: &Client) -> Lang {
     Lang::choose(landing.and_then(|l| l.locale.as_deref()), &client.languages)
 }
 
-async fn landing(app: web::Data<App>, token: web::Path<String>, client: Client) -> HttpResponse {
+/// The unsubscribe landing page: "Unsubscribe from *Topic*?" with one button. Changes
+/// nothing (`HEAD` likewise).
+#[utoipa::path(method(get, head), path = "/u/{token}", tag = "recipients", operation_id = "getUnsubscribePage",
+    params(("token" = String, Path, description = "The link's signed token")),
+    responses((status = 200, description = "The landing page", content_type = "text/html", body = String), super::PageErrors))]
+pub async fn landing(app: web::Data<App>, token: web::Path<String>, client: Client) -> HttpResponse {
     let result = async {
         let link = verify(&app, &token, Audience::Unsubscribe)?;
         let landing = recipients::landing(&app, link.clone(), client.languages.clone()).await?;
@@ -122,7 +127,29 @@ fn multipart_field(body: &str, name: &str) -> Option<String> {
     Some(value[..end].trim().to_owned())
 }
 
-async fn post(
+/// What a POST to an unsubscribe link may carry: RFC 8058's one-click field, or the
+/// landing page's button. Any other body unsubscribes too.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // describes the form for the OpenAPI document
+pub struct UnsubscribeForm {
+    /// `One-Click`, from a mailbox provider (RFC 8058).
+    #[schema(rename = "List-Unsubscribe", example = "One-Click")]
+    list_unsubscribe: Option<String>,
+    /// `unsubscribe` (the landing page's button) or `undo`.
+    #[schema(example = "unsubscribe")]
+    action: Option<String>,
+}
+
+/// Unsubscribes (RFC 8058 one-click, or the landing page's button), or undoes it
+/// (`action=undo`). Idempotent; answers a page offering to undo.
+#[utoipa::path(post, path = "/u/{token}", tag = "recipients", operation_id = "unsubscribe",
+    params(("token" = String, Path, description = "The link's signed token")),
+    request_body(content(
+        (UnsubscribeForm = "application/x-www-form-urlencoded", example = json!({"List-Unsubscribe": "One-Click"})),
+        (UnsubscribeForm = "multipart/form-data"),
+    )),
+    responses((status = 200, description = "Unsubscribed (or resubscribed by undo)", content_type = "text/html", body = String), super::PageErrors))]
+pub async fn post(
     app: web::Data<App>,
     token: web::Path<String>,
     client: Client,
