@@ -84,6 +84,55 @@ pub fn check(value: &str, shape: Shape) -> Result<(), String> {
     Ok(())
 }
 
+/// A JSON Schema `pattern` that matches what a field of this shape accepts (its length
+/// aside), built from the very rules [`check`] applies, so the API document and the
+/// server cannot disagree. `non_blank` also asks for one character that is not white
+/// space. Runs over every code point: call it once, when the document is built.
+pub fn pattern(shape: Shape, non_blank: bool) -> String {
+    let mut refused = String::new();
+    let mut run: Option<(char, char)> = None;
+    let flush = |run: (char, char), into: &mut String| {
+        into.push_str(&escape(run.0));
+        if run.1 != run.0 {
+            into.push('-');
+            into.push_str(&escape(run.1));
+        }
+    };
+    for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+        if shape.refuses(c).is_some() {
+            run = match run {
+                Some((first, last))
+                    if last as u32 + 1 == c as u32 || (last as u32 == 0xD7FF && c as u32 == 0xE000) =>
+                {
+                    Some((first, c))
+                }
+                Some(done) => {
+                    flush(done, &mut refused);
+                    Some((c, c))
+                }
+                None => Some((c, c)),
+            };
+        }
+    }
+    if let Some(done) = run {
+        flush(done, &mut refused);
+    }
+    if non_blank {
+        format!("^[^{refused}]*[^\\s{refused}][^{refused}]*$")
+    } else {
+        format!("^[^{refused}]*$")
+    }
+}
+
+/// A character as a regular expression's class writes it: `\uXXXX` in the Basic
+/// Multilingual Plane (what every regex dialect reads), the character itself beyond.
+fn escape(c: char) -> String {
+    match c as u32 {
+        n @ 0..=0xFFFF => format!("\\u{n:04x}"),
+        _ => c.to_string(),
+    }
+}
+
 /// The first character of `value` that a field of this shape refuses.
 pub fn first_refused(value: &str, shape: Shape) -> Option<char> {
     value.chars().find(|&c| shape.refuses(c).is_some())
@@ -156,6 +205,30 @@ pub fn optional_paragraph<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Stri
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    proptest! {
+        /// The document's patterns accept exactly what `check` accepts (length aside).
+        #[test]
+        fn the_patterns_say_what_is_checked(value in "(\\PC|\\pC|\\s){0,12}") {
+            // Built once: each scans every code point.
+            static PATTERNS: std::sync::OnceLock<Vec<(Shape, bool, regex::Regex)>> = std::sync::OnceLock::new();
+            let patterns = PATTERNS.get_or_init(|| {
+                [Shape::Identifier, Shape::Line, Shape::Paragraph]
+                    .into_iter()
+                    .flat_map(|shape| [false, true].map(|non_blank| {
+                        (shape, non_blank, regex::Regex::new(&pattern(shape, non_blank)).unwrap())
+                    }))
+                    .collect()
+            });
+            for (shape, non_blank, pattern) in patterns {
+                let (shape, non_blank) = (*shape, *non_blank);
+                {
+                    let accepted = is_valid(&value, shape) && (!non_blank || !value.trim().is_empty());
+                    prop_assert_eq!(pattern.is_match(&value), accepted, "{:?} {:?} {}", shape, value, non_blank);
+                }
+            }
+        }
+    }
 
     #[test]
     fn controls_are_refused_but_a_paragraph_keeps_its_lines() {

@@ -42,9 +42,95 @@ use crate::error::PROBLEM_CODES;
 pub struct ApiDoc;
 
 /// The document, built once: it never changes while the process runs.
-pub fn document() -> &'static utoipa::openapi::OpenApi {
-    static DOCUMENT: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
-    DOCUMENT.get_or_init(ApiDoc::openapi)
+pub fn document() -> &'static serde_json::Value {
+    static DOCUMENT: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        let mut document = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+        TextPatterns::new().apply(&mut document);
+        document
+    })
+}
+
+/// What the server refuses in free text (controls everywhere; invisible characters
+/// in identifiers — see `domain::text`), written into the document as patterns so
+/// that a client or a fuzzer reading it knows what is valid. Fields are recognised by
+/// name, the same names in every schema; path and query parameters refuse controls.
+struct TextPatterns {
+    identifier: [String; 2],
+    line: [String; 2],
+    paragraph: [String; 2],
+    parameter: String,
+}
+
+impl TextPatterns {
+    fn new() -> Self {
+        use crate::domain::text::{pattern, Shape};
+        let both = |shape| [pattern(shape, false), pattern(shape, true)];
+        Self {
+            identifier: both(Shape::Identifier),
+            line: both(Shape::Line),
+            paragraph: both(Shape::Paragraph),
+            // What the edge refuses in a decoded path or query: control characters.
+            parameter: "^[^\\u0000-\\u001f\\u007f-\\u009f]*$".to_owned(),
+        }
+    }
+
+    fn for_field(&self, name: &str) -> Option<&[String; 2]> {
+        match name {
+            "message_id" | "external_id" | "id" | "topic_arn" => Some(&self.identifier),
+            "name" | "consent" | "legal_basis" => Some(&self.line),
+            "description" | "note" | "detail" => Some(&self.paragraph),
+            _ => None,
+        }
+    }
+
+    fn apply(&self, value: &mut serde_json::Value) {
+        use serde_json::Value;
+        let Value::Object(object) = value else {
+            if let Value::Array(items) = value {
+                items.iter_mut().for_each(|item| self.apply(item));
+            }
+            return;
+        };
+        if let Some(Value::Object(properties)) = object.get_mut("properties") {
+            for (name, schema) in properties.iter_mut() {
+                if let Some(patterns) = self.for_field(name) {
+                    set_text_pattern(schema, patterns);
+                }
+            }
+        }
+        let is_parameter = matches!(object.get("in").and_then(Value::as_str), Some("path" | "query"));
+        if is_parameter {
+            if let Some(schema) = object.get_mut("schema") {
+                if is_string(schema) && schema.get("pattern").is_none() {
+                    schema["pattern"] = Value::String(self.parameter.clone());
+                }
+            }
+        }
+        object.values_mut().for_each(|child| self.apply(child));
+    }
+}
+
+fn is_string(schema: &serde_json::Value) -> bool {
+    match schema.get("type") {
+        Some(serde_json::Value::String(t)) => t == "string",
+        Some(serde_json::Value::Array(types)) => types.iter().any(|t| t == "string"),
+        _ => false,
+    }
+}
+
+/// A string schema's pattern for its shape: the non-blank one where the annotation
+/// asked for a non-blank value (`\S`). Other patterns (topic keys…) stand.
+fn set_text_pattern(schema: &mut serde_json::Value, patterns: &[String; 2]) {
+    if !is_string(schema) || schema.get("format").is_some() {
+        return;
+    }
+    let non_blank = match schema.get("pattern").and_then(serde_json::Value::as_str) {
+        None => false,
+        Some("\\S") => true,
+        Some(_) => return,
+    };
+    schema["pattern"] = serde_json::Value::String(patterns[usize::from(non_blank)].clone());
 }
 
 /// This document, as JSON.

@@ -14,7 +14,10 @@ use crate::App;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(super::resource("/healthz").route(web::get().to(healthz)))
         .service(super::resource("/readyz").route(web::get().to(readyz)))
-        .service(super::resource("/openapi.json").route(web::get().to(openapi::serve)));
+        .service(super::resource("/openapi.json").route(web::get().to(openapi::serve)))
+        // The metrics middleware answers GET before routing; this resource exists so
+        // that another method gets a 405 that says `Allow: GET`, not a 404.
+        .service(super::resource("/metrics").route(web::get().to(HttpResponse::NotFound)));
 }
 
 /// 200 while the process runs.
