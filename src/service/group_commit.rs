@@ -132,11 +132,31 @@ impl Writer {
         F: FnOnce(&mut Db) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
+        self.submit(work)?.await.map_err(|_| Error::Internal("the writer dropped a write".into()))?
+    }
+
+    /// [`write`](Self::write) for a caller on a blocking thread, never an async worker
+    /// (it blocks until the answer).
+    pub fn write_blocking<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        F: FnOnce(&mut Db) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.submit(work)?
+            .blocking_recv()
+            .map_err(|_| Error::Internal("the writer dropped a write".into()))?
+    }
+
+    fn submit<T, F>(&self, work: F) -> Result<oneshot::Receiver<Result<T, Error>>, Error>
+    where
+        F: FnOnce(&mut Db) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Box::new(Pending { work: Some(work), outcome: None, reply }))
             .map_err(|_| Error::Unavailable("the writer has stopped".into()))?;
-        answer.await.map_err(|_| Error::Internal("the writer dropped a write".into()))?
+        Ok(answer)
     }
 }
 
