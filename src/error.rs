@@ -31,9 +31,10 @@ pub enum Error {
     Forbidden(&'static str),
     #[error("{0}")]
     NotFound(String),
-    /// The request conflicts with the current state; `code` is the problem type.
+    /// The request conflicts with the current state, as a check of the service's found;
+    /// `code` is the problem type.
     #[error("{detail}")]
-    Conflict { code: &'static str, detail: String },
+    Conflict { code: ConflictCode, detail: String },
     #[error("the body is larger than {0} bytes")]
     TooLarge(usize),
     #[error("{0}")]
@@ -62,7 +63,48 @@ pub enum Error {
     Internal(String),
 }
 
+/// Why a request conflicts with what is stored: a closed set, each a stable problem
+/// `type` (`/problems/<code>`) that clients match on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictCode {
+    /// The address was erased on request; storing it again needs proof of new consent.
+    Erased,
+    /// The recipient unsubscribed themselves; reversing that needs proof of new consent.
+    ConsentRequired,
+    /// Another contact has this `external_id`.
+    ExternalIdTaken,
+    /// Another contact has this address.
+    EmailTaken,
+    /// A topic with this key exists (perhaps archived).
+    TopicExists,
+    /// A uniqueness rule of the database that no check of the service's caught first.
+    /// Its detail is generic: the database's words (table, constraint) stay in the log.
+    Conflict,
+}
+
+impl ConflictCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConflictCode::Erased => "erased",
+            ConflictCode::ConsentRequired => "consent_required",
+            ConflictCode::ExternalIdTaken => "external_id_taken",
+            ConflictCode::EmailTaken => "email_taken",
+            ConflictCode::TopicExists => "topic_exists",
+            ConflictCode::Conflict => "conflict",
+        }
+    }
+}
+
 impl Error {
+    /// Whether this is a fault of the service (its database, a bug) rather than of the
+    /// request. Such a fault fails a whole bulk request (an import, a provider's
+    /// delivery) so that the sender retries; only faults of the request's own entries
+    /// are reported per entry.
+    pub fn is_server_fault(&self) -> bool {
+        matches!(self, Error::Unavailable(_) | Error::Internal(_))
+    }
+
     /// 422 for one wrong field.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         let error = FieldError::new(field, message);
@@ -81,7 +123,7 @@ impl Error {
             Error::Unauthorized => "unauthorized",
             Error::Forbidden(_) => "forbidden",
             Error::NotFound(_) => "not_found",
-            Error::Conflict { code, .. } => code,
+            Error::Conflict { code, .. } => code.as_str(),
             Error::TooLarge(_) => "too_large",
             Error::UnsupportedMediaType(_) => "unsupported_media_type",
             Error::Invalid { .. } => "invalid",
@@ -248,20 +290,66 @@ impl From<diesel::result::Error> for Error {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind as Kind, Error as D};
         match e {
-            D::DatabaseError(Kind::UniqueViolation, info) => Error::Conflict {
-                code: "conflict",
-                detail: format!("this conflicts with an existing record ({})", info.message()),
-            },
-            D::DatabaseError(Kind::SerializationFailure, _) => {
-                Error::Unavailable("the database asked to retry a transaction".into())
+            D::DatabaseError(Kind::UniqueViolation, info) => {
+                // The service checks every uniqueness it knows of before writing, with a
+                // code of its own; reaching this is a check missing. The database's words
+                // name tables and constraints: they go to the log, not to the client.
+                tracing::warn!(cause = info.message(), "a write broke a uniqueness rule no check caught");
+                Error::Conflict {
+                    code: ConflictCode::Conflict,
+                    detail: "this conflicts with an existing record".into(),
+                }
             }
-            // SQLite's busy timeout ran out: another writer held the lock too long.
-            D::DatabaseError(_, info) if info.message().contains("database is locked") => {
-                Error::Unavailable("the database is busy".into())
+            D::DatabaseError(kind, info) if unavailable(&kind, info.message()) => {
+                Error::Unavailable(format!("database: {}", info.message()))
+            }
+            // A commit that failed, and its rollback too: the commit's cause decides.
+            D::RollbackErrorOnCommit { commit_error, .. } => Error::from(*commit_error),
+            // A rollback failed before (the connection went away mid-transaction); the
+            // pool drops such a connection, so a retry gets a fresh one.
+            D::BrokenTransactionManager => {
+                Error::Unavailable("database: a connection was lost mid-transaction".into())
             }
             other => Error::Internal(format!("database: {other}")),
         }
     }
+}
+
+/// Whether a database error says the database cannot serve now, rather than that the
+/// statement is wrong: a lost connection, a failover, a busy or full file. Worth a
+/// retry, so a 503 with `Retry-After`. diesel names some kinds; the rest are known by
+/// the drivers' words (SQLite has no other way to tell; PostgreSQL's codes are not
+/// exposed through diesel's error).
+fn unavailable(kind: &diesel::result::DatabaseErrorKind, message: &str) -> bool {
+    use diesel::result::DatabaseErrorKind as Kind;
+    const MESSAGES: [&str; 11] = [
+        // SQLite's busy timeout ran out: another writer held the lock too long.
+        "database is locked",
+        // SQLite: the file (or its log) cannot be opened, or the disk is full.
+        "unable to open database file",
+        "database or disk is full",
+        // PostgreSQL: the server ended the session (shutdown, crash, administrator)…
+        "terminating connection",
+        "the database system is",
+        // …or libpq lost it.
+        "server closed the connection unexpectedly",
+        "no connection to the server",
+        "could not receive data from server",
+        "could not send data to server",
+        "connection to server was lost",
+        "no space left on device",
+    ];
+    if matches!(
+        kind,
+        Kind::ClosedConnection
+            | Kind::UnableToSendCommand
+            | Kind::SerializationFailure
+            | Kind::ReadOnlyTransaction
+    ) {
+        return true;
+    }
+    let message = message.to_ascii_lowercase();
+    MESSAGES.iter().any(|m| message.contains(m))
 }
 
 /// Parses a JSON body, naming the path of the first wrong value.
@@ -333,7 +421,12 @@ mod tests {
             Error::Unauthorized,
             Error::Forbidden("admin"),
             Error::NotFound(String::new()),
-            Error::Conflict { code: "conflict", detail: String::new() },
+            Error::Conflict { code: ConflictCode::Erased, detail: String::new() },
+            Error::Conflict { code: ConflictCode::ConsentRequired, detail: String::new() },
+            Error::Conflict { code: ConflictCode::ExternalIdTaken, detail: String::new() },
+            Error::Conflict { code: ConflictCode::EmailTaken, detail: String::new() },
+            Error::Conflict { code: ConflictCode::TopicExists, detail: String::new() },
+            Error::Conflict { code: ConflictCode::Conflict, detail: String::new() },
             Error::TooLarge(1),
             Error::UnsupportedMediaType(String::new()),
             Error::invalid("field", "message"),
@@ -372,6 +465,79 @@ mod tests {
     fn every_problem_code_is_listed() {
         for error in samples() {
             assert!(PROBLEM_CODES.contains(&error.code()), "{} is not in PROBLEM_CODES", error.code());
+        }
+    }
+
+    use diesel::result::{DatabaseErrorKind as Kind, Error as D};
+
+    fn database(kind: Kind, message: &str) -> Error {
+        Error::from(D::DatabaseError(kind, Box::new(message.to_owned())))
+    }
+
+    fn body(error: &Error) -> String {
+        let response = error.error_response();
+        let bytes = actix_web::body::to_bytes(response.into_body());
+        String::from_utf8(futures_util::FutureExt::now_or_never(bytes).unwrap().unwrap().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn a_database_that_cannot_serve_now_is_503_with_retry_after() {
+        let lost = [
+            (Kind::Unknown, "terminating connection due to unexpected postmaster exit"),
+            (Kind::Unknown, "FATAL:  terminating connection due to administrator command"),
+            (Kind::Unknown, "server closed the connection unexpectedly"),
+            (Kind::ClosedConnection, "anything"),
+            (Kind::UnableToSendCommand, "no connection to the server"),
+            (Kind::Unknown, "unable to open database file"),
+            (Kind::Unknown, "database is locked"),
+            (Kind::Unknown, "database or disk is full"),
+            (Kind::SerializationFailure, "could not serialize access"),
+            (Kind::ReadOnlyTransaction, "cannot execute INSERT in a read-only transaction"),
+        ];
+        for (kind, message) in lost {
+            let error = database(kind, message);
+            assert!(matches!(error, Error::Unavailable(_)), "{message}: {error:?}");
+            let response = error.error_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert!(response.headers().contains_key(header::RETRY_AFTER), "{message}");
+            assert!(!body(&error).contains(message), "{message} leaked");
+        }
+        let lost_at_commit = D::RollbackErrorOnCommit {
+            rollback_error: Box::new(D::BrokenTransactionManager),
+            commit_error: Box::new(D::DatabaseError(Kind::ClosedConnection, Box::new("gone".to_owned()))),
+        };
+        assert!(matches!(Error::from(lost_at_commit), Error::Unavailable(_)));
+    }
+
+    #[test]
+    fn other_database_faults_are_500_and_say_nothing_of_the_cause() {
+        let error = database(Kind::Unknown, "no such table: soft_bounces");
+        assert!(error.is_server_fault());
+        assert_eq!(error.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!body(&error).contains("soft_bounces"));
+    }
+
+    #[test]
+    fn a_unique_violation_is_409_without_the_databases_words() {
+        let error = database(Kind::UniqueViolation, "UNIQUE constraint failed: contacts.external_id");
+        assert!(!error.is_server_fault(), "a conflict is the request's");
+        assert_eq!(error.status_code(), StatusCode::CONFLICT);
+        let body = body(&error);
+        assert!(body.contains("/problems/conflict"), "{body}");
+        assert!(!body.contains("contacts") && !body.contains("UNIQUE"), "{body}");
+    }
+
+    #[test]
+    fn conflict_codes_are_their_snake_case_names() {
+        for code in [
+            ConflictCode::Erased,
+            ConflictCode::ConsentRequired,
+            ConflictCode::ExternalIdTaken,
+            ConflictCode::EmailTaken,
+            ConflictCode::TopicExists,
+            ConflictCode::Conflict,
+        ] {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }
     }
 }

@@ -84,7 +84,12 @@ fn validate(input: &NewKey) -> Result<Scopes, Error> {
 /// Creates a key on a connection (the CLI's path, and the API's through [`create`]).
 pub fn create_on(db: &mut Db, input: &NewKey) -> Result<CreatedKey, Error> {
     let scopes = validate(input)?;
-    let secret = NewSecret::generate(&hasher_on(db)?);
+    // Lookup prefixes are unique: draw again rather than fail on the rare repeat.
+    let hasher = hasher_on(db)?;
+    let mut secret = NewSecret::generate(&hasher);
+    while store::api_keys::lookup_taken(db, &secret.lookup)? {
+        secret = NewSecret::generate(&hasher);
+    }
     let row = ApiKeyRow {
         id: Uuid::new_v4().to_string(),
         name: input.name.trim().to_owned(),

@@ -4,6 +4,7 @@
 
 use super::contacts::{self, ContactRef, ContactWrite};
 use super::suppressions::{line_by_line, ImportReport, Outcome};
+use super::Record;
 use crate::domain::{AddressHasher, NormalizedAddress, Source};
 use crate::error::Error;
 use crate::App;
@@ -13,14 +14,13 @@ const CHUNK: usize = 1000;
 
 pub struct ContactImporter {
     hasher: AddressHasher,
-    line: u64,
     pending: Vec<(u64, NormalizedAddress, ContactWrite)>,
     pub report: ImportReport,
 }
 
 impl ContactImporter {
     pub fn new(app: &App) -> Self {
-        Self { hasher: app.hasher.clone(), line: 0, pending: Vec::new(), report: ImportReport::default() }
+        Self { hasher: app.hasher.clone(), pending: Vec::new(), report: ImportReport::default() }
     }
 }
 
@@ -44,32 +44,30 @@ fn parse(text: &str) -> Result<(NormalizedAddress, ContactWrite), String> {
 }
 
 impl super::LineImporter for ContactImporter {
-    fn push_line(&mut self, raw: &[u8]) -> bool {
-        self.line += 1;
-        let line = self.line;
-        let Ok(text) = std::str::from_utf8(raw) else {
-            self.report.lines += 1;
-            self.report.fail(line, "the line is not UTF-8".into());
-            return false;
+    fn push(&mut self, line: u64, record: Record<'_>) -> bool {
+        let parsed = match record {
+            Record::Line(raw) => match std::str::from_utf8(raw) {
+                Ok(text) if text.trim().is_empty() => return false,
+                Ok(text) => parse(text),
+                Err(_) => Err("the line is not UTF-8".into()),
+            },
+            Record::Fields(_) | Record::NotUtf8 => Err("a contact import is NDJSON".into()),
         };
-        if text.trim().is_empty() {
-            return false;
-        }
         self.report.lines += 1;
-        match parse(text) {
+        match parsed {
             Ok((address, write)) => self.pending.push((line, address, write)),
             Err(e) => self.report.fail(line, e),
         }
         self.pending.len() >= CHUNK
     }
 
-    async fn flush(&mut self, app: &App) -> Result<(), Error> {
+    fn flush(&mut self, app: &App) -> Result<(), Error> {
         if self.pending.is_empty() {
             return Ok(());
         }
         let rows = std::mem::take(&mut self.pending);
         let hasher = self.hasher.clone();
-        let results = super::write(app, move |db| {
+        let results = super::write_blocking(app, move |db| {
             let (created, rest) = contacts::create_new(db, &hasher, rows)?;
             let mut results: Vec<_> = created.into_iter().map(|line| (line, Ok(Outcome::Created))).collect();
             results.extend(line_by_line(db, rest, |db, address, write| {
@@ -79,10 +77,9 @@ impl super::LineImporter for ContactImporter {
                     (false, true) => Outcome::Updated,
                     (false, false) => Outcome::Unchanged,
                 })
-            }));
+            })?);
             Ok(results)
-        })
-        .await?;
+        })?;
         self.report.count(results);
         Ok(())
     }

@@ -18,7 +18,7 @@ use crate::domain::text;
 use crate::domain::{
     AddressHash, AddressHasher, EventType, Locale, NormalizedAddress, Reason, Source, Status, TopicKey,
 };
-use crate::error::Error;
+use crate::error::{ConflictCode, Error};
 use crate::store::contacts::ContactRow;
 use crate::store::events::{EventRow, NewEvent};
 use crate::store::subscriptions::SubscriptionRow;
@@ -326,7 +326,7 @@ fn ensure_external_id_free(db: &mut Db, contact_id: &str, external_id: &Option<S
         if let Some(other) = store::contacts::by_external_id(db, external_id)? {
             if other.id != contact_id {
                 return Err(Error::Conflict {
-                    code: "external_id_taken",
+                    code: ConflictCode::ExternalIdTaken,
                     detail: format!("another contact has the external_id {external_id:?}"),
                 });
             }
@@ -346,7 +346,7 @@ fn clear_erasure(db: &mut Db, change: &Change, keep: bool) -> Result<(), Error> 
     }
     if change.resubscribe.is_none() {
         return Err(Error::Conflict {
-            code: "erased",
+            code: ConflictCode::Erased,
             detail:
                 "this address was erased on request; storing it again needs \"resubscribe\": {\"consent\": …}"
                     .into(),
@@ -370,7 +370,7 @@ fn guard_recipients_choice(
         && parse_stored::<Source>(&current.source)?.is_recipients_choice();
     if chosen && new != Status::Unsubscribed && resubscribe.is_none() {
         return Err(Error::Conflict {
-            code: "consent_required",
+            code: ConflictCode::ConsentRequired,
             detail: format!(
                 "the recipient unsubscribed from {topic:?} themselves; re-subscribing needs \"resubscribe\": {{\"consent\": …}}"
             ),
@@ -472,7 +472,7 @@ pub(crate) fn apply(
         };
         if by_recipient && change.resubscribe.is_none() {
             return Err(Error::Conflict {
-                code: "consent_required",
+                code: ConflictCode::ConsentRequired,
                 detail: "the recipient unsubscribed from all promotional mail themselves; lifting that needs \"resubscribe\": {\"consent\": …}".into(),
             });
         }
@@ -717,7 +717,7 @@ pub async fn correct(app: &App, target: ContactRef, patch: ContactPatch) -> Resu
             let hash = hasher.hash(&address);
             if store::contacts::by_hash(db, &hash.0)?.is_some() {
                 return Err(Error::Conflict {
-                    code: "email_taken",
+                    code: ConflictCode::EmailTaken,
                     detail: "another contact has this address".into(),
                 });
             }

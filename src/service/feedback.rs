@@ -1,7 +1,9 @@
 //! Bounces and complaints reported by mail providers become suppressions; their
 //! unsubscribes become unsubscribes. Each notification is applied once (a redelivery
 //! changes nothing), each in its own savepoint (a bad one never undoes the good), all
-//! of a delivery in one transaction (a crash leaves none of it half-applied).
+//! of a delivery in one transaction (a crash leaves none of it half-applied). Only an
+//! entry's own fault is an entry of `errors`; a fault of the service's fails the
+//! delivery with 5xx, so that the provider sends it again.
 
 use std::collections::HashMap;
 
@@ -204,8 +206,13 @@ pub async fn ingest(
         for (index, entry) in entries.into_iter().enumerate() {
             let outcome = match entry {
                 Entry::Notice(notice) => {
-                    store::savepoint(db, |db| apply(db, &hasher, provider, rules, &notice))
-                        .map_err(|e| e.to_string())
+                    match store::savepoint(db, |db| apply(db, &hasher, provider, rules, &notice)) {
+                        // A fault of ours (the database) fails the whole delivery: the
+                        // provider retries it, and nothing of it stays half-applied (its
+                        // receipts roll back with it, so the retry is no duplicate).
+                        Err(e) if e.is_server_fault() => return Err(e),
+                        other => other.map_err(|e| e.to_string()),
+                    }
                 }
                 Entry::Ignored => {
                     report.ignored += 1;

@@ -181,17 +181,39 @@ impl Writer {
         F: FnOnce(&mut Db) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
+        let answer = self.submit(work)?;
+        match actix_web::rt::time::timeout(self.timeout, answer).await {
+            Ok(answer) => answer.map_err(|_| Error::Internal("the writer dropped a write".into()))?,
+            // Begun but not committed in time (the database froze mid-write): the
+            // outcome is unknown; a retry finds a change already made and records
+            // nothing new.
+            Err(_) => Err(Error::Unavailable("the database did not answer in time".into())),
+        }
+    }
+
+    /// [`write`](Self::write) for a caller on a blocking thread, never an async worker
+    /// (it blocks until the answer).
+    pub fn write_blocking<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        F: FnOnce(&mut Db) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.submit(work)?
+            .blocking_recv()
+            .map_err(|_| Error::Internal("the writer dropped a write".into()))?
+    }
+
+    fn submit<T, F>(&self, work: F) -> Result<oneshot::Receiver<Result<T, Error>>, Error>
+    where
+        F: FnOnce(&mut Db) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
         let deadline = Instant::now() + self.timeout;
         self.jobs
             .send(Box::new(Pending { work: Some(work), outcome: None, reply, deadline }))
             .map_err(|_| Error::Unavailable("the writer has stopped".into()))?;
-        match actix_web::rt::time::timeout(self.timeout, answer).await {
-            Ok(answer) => answer.map_err(|_| Error::Internal("the writer dropped a write".into()))?,
-            // Begun but not committed in time (the database froze mid-write): the
-            // outcome is unknown, and a retry is safe because writes are idempotent.
-            Err(_) => Err(Error::Unavailable("the database did not answer in time".into())),
-        }
+        Ok(answer)
     }
 }
 

@@ -33,12 +33,35 @@ where
     app.writer.write(work).await
 }
 
-/// A bulk import, fed one line at a time by the HTTP layer's streaming loop.
-pub trait LineImporter {
-    /// Takes one line (without its newline); `true` when a chunk is ready to flush.
-    fn push_line(&mut self, raw: &[u8]) -> bool;
-    /// Applies the lines taken since the last flush, in one transaction.
-    fn flush(&mut self, app: &App) -> impl std::future::Future<Output = Result<(), Error>>;
+/// [`write`] for a caller on a blocking thread (an import's reader), never on an
+/// async worker: it waits there for the commit.
+pub(crate) fn write_blocking<T, F>(app: &App, work: F) -> Result<T, Error>
+where
+    F: FnOnce(&mut Db) -> Result<T, Error> + Send + 'static,
+    T: Send + 'static,
+{
+    app.writer.write_blocking(work)
+}
+
+/// One record of a bulk import, as the HTTP layer cut it from the body.
+pub enum Record<'a> {
+    /// An NDJSON line, without its line break.
+    Line(&'a [u8]),
+    /// A CSV record's fields (a quoted field may hold line breaks).
+    Fields(&'a csv::StringRecord),
+    /// A CSV record that is not UTF-8.
+    NotUtf8,
+}
+
+/// A bulk import, fed one record at a time by the HTTP layer's streaming loop. Both
+/// methods run on a blocking thread, off the async workers.
+pub trait LineImporter: Send + 'static {
+    /// Takes one record, which starts on line `line` (1-based); `true` when a chunk is
+    /// ready to flush.
+    fn push(&mut self, line: u64, record: Record<'_>) -> bool;
+    /// Applies the records taken since the last flush, in one transaction. A fault of
+    /// the service's fails the import; a record's own fault is reported in its place.
+    fn flush(&mut self, app: &App) -> Result<(), Error>;
 }
 
 /// The URL of a freshly signed link: `/u/…`, `/p/…` or `/c/…` by audience, valid for

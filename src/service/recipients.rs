@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::contacts::{self, ContactRef, ContactWrite, Evidence, Resubscribe};
 use crate::domain::token::{Link, Recipient};
 use crate::domain::{Category, Locale, Reason, Source, Status, TopicKey};
-use crate::error::Error;
+use crate::error::{ConflictCode, Error};
 use crate::store::contacts::ContactRow;
 use crate::store::topics::TopicRow;
 use crate::store::{self, Db};
@@ -143,7 +143,7 @@ fn refuse_if_erased(db: &mut Db, link: &Link) -> Result<(), Error> {
     if let Recipient::Address(hash) = link.recipient {
         if store::suppressions::find(db, &hash.0)?.is_some_and(|s| s.reason == Reason::Erasure.as_str()) {
             return Err(Error::Conflict {
-                code: "erased",
+                code: ConflictCode::Erased,
                 detail: "this address was erased on request".into(),
             });
         }

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::utc;
 use crate::domain::{text, AddressHash, AddressHasher, EventType, NormalizedAddress, Reason, Scope, Source};
-use crate::error::Error;
+use crate::error::{ConflictCode, Error};
 use crate::store::events::NewEvent;
 use crate::store::suppressions::SuppressionRow;
 use crate::store::{self, Db};
@@ -105,7 +105,7 @@ impl ImportReport {
     }
 
     /// Counts what each line of a chunk did.
-    pub(crate) fn count(&mut self, results: Vec<(u64, Result<Outcome, String>)>) {
+    pub(crate) fn count(&mut self, results: LineResults) {
         for (line, outcome) in results {
             match outcome {
                 Ok(Outcome::Created) => self.created += 1,
@@ -117,16 +117,28 @@ impl ImportReport {
     }
 }
 
+/// What each line of a chunk did, by line number: its outcome or why it failed.
+pub(crate) type LineResults = Vec<(u64, Result<Outcome, String>)>;
+
 /// Applies import lines in one savepoint each (a failing line rolls back alone), and
-/// says what each did.
+/// says what each did. A line's own fault (an erased address, an unknown topic) is
+/// reported in its place; a fault of the service's (the database) fails the whole
+/// chunk, so that the import answers 503/500 and is sent again rather than reporting
+/// good lines as bad (and the fault's words never reach the client).
 pub(crate) fn line_by_line<A, W>(
     db: &mut Db,
     rows: Vec<(u64, A, W)>,
     mut apply: impl FnMut(&mut Db, A, W) -> Result<Outcome, Error>,
-) -> Vec<(u64, Result<Outcome, String>)> {
-    rows.into_iter()
-        .map(|(line, a, w)| (line, store::savepoint(db, |db| apply(db, a, w)).map_err(|e| e.to_string())))
-        .collect()
+) -> Result<LineResults, Error> {
+    let mut results = Vec::with_capacity(rows.len());
+    for (line, a, w) in rows {
+        match store::savepoint(db, |db| apply(db, a, w)) {
+            Ok(outcome) => results.push((line, Ok(outcome))),
+            Err(e) if e.is_server_fault() => return Err(e),
+            Err(e) => results.push((line, Err(e.to_string()))),
+        }
+    }
+    Ok(results)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -180,7 +192,7 @@ fn validate(write: &SuppressionWrite, now: NaiveDateTime) -> Result<(), Error> {
 
 fn erased() -> Error {
     Error::Conflict {
-        code: "erased",
+        code: ConflictCode::Erased,
         detail: "this address was erased on request; its erasure suppression stays".into(),
     }
 }
@@ -347,13 +359,13 @@ pub enum Format {
 /// header's names (or takes the first four in this order when there is no header).
 const CSV_COLUMNS: [&str; 7] = ["email", "reason", "scope", "note", "expires_at", "source", "created_at"];
 
-/// Parses import lines and applies them in transactions of a bounded size, so that a
-/// file of any length is neither held in memory nor one long transaction.
+/// Parses import records and applies them in transactions of a bounded size, so that
+/// a file of any length is neither held in memory nor one long transaction.
 pub struct Importer {
-    format: Format,
     hasher: AddressHasher,
     columns: Option<BTreeMap<String, usize>>,
-    line: u64,
+    /// Whether a record was seen (only the first may be a CSV header).
+    started: bool,
     pending: Vec<(u64, NormalizedAddress, SuppressionWrite)>,
     pub report: ImportReport,
 }
@@ -379,119 +391,111 @@ struct NdjsonLine {
 }
 
 impl Importer {
-    pub fn new(app: &App, format: Format) -> Self {
+    pub fn new(app: &App) -> Self {
         Self {
-            format,
             hasher: app.hasher.clone(),
             columns: None,
-            line: 0,
+            started: false,
             pending: Vec::new(),
             report: ImportReport::default(),
         }
     }
 
-    fn parse(&self, text: &str) -> Result<(NormalizedAddress, SuppressionWrite), String> {
-        let (email, write) = match self.format {
-            Format::Ndjson => {
-                let l: NdjsonLine = crate::error::parse_json(text.as_bytes()).map_err(|e| e.to_string())?;
-                (
-                    l.email,
-                    SuppressionWrite {
-                        reason: l.reason,
-                        scope: l.scope,
-                        note: l.note,
-                        expires_at: l.expires_at,
-                    },
-                )
-            }
-            Format::Csv => {
-                let fields = csv_fields(text)?;
-                let column = |name: &str| -> Option<String> {
-                    let index = match &self.columns {
-                        Some(columns) => *columns.get(name)?,
-                        None => CSV_COLUMNS.iter().position(|c| *c == name).filter(|i| *i < 4)?,
-                    };
-                    fields.get(index).map(|f| f.trim().to_owned()).filter(|f| !f.is_empty())
-                };
-                let email = column("email").ok_or("email: missing")?;
-                let reason =
-                    column("reason").ok_or("reason: missing")?.parse().map_err(|e| format!("reason: {e}"))?;
-                let scope =
-                    column("scope").map(|s| s.parse()).transpose().map_err(|e| format!("scope: {e}"))?;
-                let expires_at = column("expires_at")
-                    .map(|s| DateTime::parse_from_rfc3339(&s).map(|t| t.with_timezone(&Utc)))
-                    .transpose()
-                    .map_err(|e| format!("expires_at: {e}"))?;
-                (email, SuppressionWrite { reason, scope, note: column("note"), expires_at })
-            }
+    fn parse_line(text: &str) -> Result<(String, SuppressionWrite), String> {
+        let l: NdjsonLine = crate::error::parse_json(text.as_bytes()).map_err(|e| e.to_string())?;
+        let write =
+            SuppressionWrite { reason: l.reason, scope: l.scope, note: l.note, expires_at: l.expires_at };
+        Ok((l.email, write))
+    }
+
+    fn parse_fields(&self, fields: &csv::StringRecord) -> Result<(String, SuppressionWrite), String> {
+        let field = |name: &str| -> Option<&str> {
+            let index = match &self.columns {
+                Some(columns) => *columns.get(name)?,
+                None => CSV_COLUMNS.iter().position(|c| *c == name).filter(|i| *i < 4)?,
+            };
+            fields.get(index)
         };
-        let address = NormalizedAddress::parse(&email).map_err(|e| format!("email: {e}"))?;
-        Ok((address, write))
+        // Tokens are trimmed; a note is taken as written, so that an export comes back
+        // byte for byte.
+        let column = |name: &str| field(name).map(str::trim).filter(|f| !f.is_empty());
+        let email = column("email").ok_or("email: missing")?.to_owned();
+        let reason =
+            column("reason").ok_or("reason: missing")?.parse().map_err(|e| format!("reason: {e}"))?;
+        let scope = column("scope").map(str::parse).transpose().map_err(|e| format!("scope: {e}"))?;
+        let expires_at = column("expires_at")
+            .map(|s| DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)))
+            .transpose()
+            .map_err(|e| format!("expires_at: {e}"))?;
+        let note = field("note").filter(|n| !n.is_empty()).map(str::to_owned);
+        Ok((email, SuppressionWrite { reason, scope, note, expires_at }))
+    }
+
+    /// A first CSV record whose first field is `email` names the columns.
+    fn take_header(&mut self, fields: &csv::StringRecord) -> bool {
+        let first = fields.get(0).map(|f| f.trim_start_matches('\u{feff}').trim());
+        if !first.is_some_and(|f| f.eq_ignore_ascii_case("email")) {
+            return false;
+        }
+        self.columns = Some(
+            fields
+                .iter()
+                .enumerate()
+                .map(|(i, h)| (h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase(), i))
+                .collect(),
+        );
+        true
     }
 }
 
 impl super::LineImporter for Importer {
-    /// Takes one line of the file; returns whether a chunk is ready for [`flush`].
-    fn push_line(&mut self, raw: &[u8]) -> bool {
-        self.line += 1;
-        let line = self.line;
-        let text = match std::str::from_utf8(raw) {
-            Ok(t) => t.trim_end_matches('\r'),
-            Err(_) => {
-                self.report.lines += 1;
-                self.report.fail(line, "the line is not UTF-8".into());
-                return false;
-            }
-        };
-        if text.trim().is_empty() {
-            return false;
-        }
-        if self.format == Format::Csv
-            && line == 1
-            && text.trim_start().to_ascii_lowercase().starts_with("email")
-        {
-            let header = csv_fields(text).unwrap_or_default();
-            self.columns = Some(
-                header.into_iter().enumerate().map(|(i, h)| (h.trim().to_ascii_lowercase(), i)).collect(),
-            );
-            return false;
-        }
-        self.report.lines += 1;
-        match self.parse(text) {
-            Ok((address, write)) => match validate(&write, store::now()) {
-                Ok(()) => self.pending.push((line, address, write)),
-                Err(e) => self.report.fail(line, e.to_string()),
+    fn push(&mut self, line: u64, record: super::Record<'_>) -> bool {
+        let first = !std::mem::replace(&mut self.started, true);
+        let parsed = match record {
+            super::Record::Line(raw) => match std::str::from_utf8(raw) {
+                Ok(text) if text.trim().is_empty() => return false,
+                Ok(text) => Self::parse_line(text),
+                Err(_) => Err("the line is not UTF-8".into()),
             },
+            super::Record::Fields(fields) => {
+                if first && self.take_header(fields) {
+                    return false;
+                }
+                if fields.iter().all(|f| f.trim().is_empty()) {
+                    return false;
+                }
+                self.parse_fields(fields)
+            }
+            super::Record::NotUtf8 => Err("the record is not UTF-8".into()),
+        };
+        self.report.lines += 1;
+        let checked = parsed.and_then(|(email, write)| {
+            let address = NormalizedAddress::parse(&email).map_err(|e| format!("email: {e}"))?;
+            validate(&write, store::now()).map_err(|e| e.to_string())?;
+            Ok((address, write))
+        });
+        match checked {
+            Ok((address, write)) => self.pending.push((line, address, write)),
             Err(e) => self.report.fail(line, e),
         }
         self.pending.len() >= CHUNK
     }
 
-    /// Applies the pending lines in one transaction. A line that fails is reported
-    /// and skipped: a bad line never aborts the good ones.
-    async fn flush(&mut self, app: &App) -> Result<(), Error> {
+    /// Applies the pending lines in one transaction. A line that fails by itself is
+    /// reported and skipped: a bad line never aborts the good ones.
+    fn flush(&mut self, app: &App) -> Result<(), Error> {
         if self.pending.is_empty() {
             return Ok(());
         }
         let rows = std::mem::take(&mut self.pending);
         let hasher = self.hasher.clone();
-        let results = super::write(app, move |db| {
-            Ok(line_by_line(db, rows, |db, address, write| {
+        let results = super::write_blocking(app, move |db| {
+            line_by_line(db, rows, |db, address, write| {
                 apply(db, &hasher.hash(&address), &address, &write, Source::Import.as_str(), Policy::Widen)
-            }))
-        })
-        .await?;
+            })
+        })?;
         self.report.count(results);
         Ok(())
-    }
-}
-
-fn csv_fields(line: &str) -> Result<Vec<String>, String> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(line.as_bytes());
-    match reader.records().next() {
-        Some(Ok(record)) => Ok(record.iter().map(str::to_owned).collect()),
-        Some(Err(e)) => Err(format!("not a CSV line: {e}")),
-        None => Ok(Vec::new()),
     }
 }
 

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::utc;
 use crate::domain::{text, Category, EventType, Locale, Source, TopicKey};
-use crate::error::Error;
+use crate::error::{ConflictCode, Error};
 use crate::store::events::NewEvent;
 use crate::store::topics::{TopicRow, TranslationRow};
 use crate::store::{self, Db};
@@ -227,7 +227,7 @@ pub async fn create(app: &App, input: NewTopic) -> Result<TopicView, Error> {
                     Some(_) => format!("the topic {key:?} exists and is archived; PATCH it with {{\"archived\": false}} to restore it"),
                     None => format!("the topic {key:?} already exists"),
                 };
-                return Err(Error::Conflict { code: "topic_exists", detail });
+                return Err(Error::Conflict { code: ConflictCode::TopicExists, detail });
             }
             let now = store::now();
             let position = match input.position {

@@ -26,6 +26,11 @@ pub fn count(db: &mut Db) -> QueryResult<i64> {
     api_keys::table.count().get_result(db)
 }
 
+/// Whether any key, revoked or not, has this lookup prefix (the column is unique).
+pub fn lookup_taken(db: &mut Db, lookup: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(api_keys::table.filter(api_keys::lookup.eq(lookup)))).get_result(db)
+}
+
 /// The key that `lookup` names, unless it was revoked.
 pub fn active_by_lookup(db: &mut Db, lookup: &str) -> QueryResult<Option<ApiKeyRow>> {
     api_keys::table

@@ -162,8 +162,11 @@ impl ManageConnection for Manager {
         conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut Db) -> bool {
-        false
+    /// A connection whose transaction could not be rolled back (it was lost
+    /// mid-transaction) never goes back to the pool, or every later write on it would
+    /// fail.
+    fn has_broken(&self, conn: &mut Db) -> bool {
+        std::thread::panicking() || diesel::r2d2::R2D2Connection::is_broken(conn)
     }
 }
 

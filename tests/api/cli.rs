@@ -81,28 +81,12 @@ fn first_start_then_graceful_stop(db: TestDb) {
     assert!(again.terminate().success());
 }
 
-#[test]
-fn migrate_is_idempotent_on_sqlite() {
-    migrate_is_idempotent(TestDb::sqlite());
+each_backend! {
+    fn migrate_is_idempotent(TestDb);
 }
 
-#[test]
-fn migrate_is_idempotent_on_postgres() {
-    if let Some(db) = TestDb::postgres() {
-        migrate_is_idempotent(db);
-    }
-}
-
-#[test]
-fn first_start_then_graceful_stop_on_sqlite() {
-    first_start_then_graceful_stop(TestDb::sqlite());
-}
-
-#[test]
-fn first_start_then_graceful_stop_on_postgres() {
-    if let Some(db) = TestDb::postgres() {
-        first_start_then_graceful_stop(db);
-    }
+each_backend! {
+    fn first_start_then_graceful_stop(TestDb);
 }
 
 #[test]

@@ -23,6 +23,7 @@ mod privacy;
 mod processes;
 mod providers;
 mod recipients;
+mod server_faults;
 mod signup;
 mod smtp;
 mod suppressions;

@@ -98,14 +98,6 @@ fn a_stale_index_never_says_yes(db: crate::support::TestDb) {
     assert_eq!(check().status, 200);
 }
 
-#[test]
-fn a_stale_index_never_says_yes_on_sqlite() {
-    a_stale_index_never_says_yes(crate::support::TestDb::sqlite());
-}
-
-#[test]
-fn a_stale_index_never_says_yes_on_postgres() {
-    if let Some(db) = crate::support::TestDb::postgres() {
-        a_stale_index_never_says_yes(db);
-    }
+each_backend! {
+    fn a_stale_index_never_says_yes(TestDb);
 }

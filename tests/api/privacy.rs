@@ -138,16 +138,8 @@ fn no_raw_client_address(db: TestDb) {
     assert_eq!(recorded[0]["user_agent"], "Firefox");
 }
 
-#[test]
-fn no_raw_client_address_on_sqlite() {
-    no_raw_client_address(TestDb::sqlite());
-}
-
-#[test]
-fn no_raw_client_address_on_postgres() {
-    if let Some(db) = TestDb::postgres() {
-        no_raw_client_address(db);
-    }
+each_backend! {
+    fn no_raw_client_address(TestDb);
 }
 
 fn purge(url: &str, as_of: &str) -> Value {
@@ -205,16 +197,8 @@ fn retention_removes_exactly_what_expired(db: TestDb) {
     assert!(clicked.iter().any(|e| e["source"] == "one_click"), "the event itself stays");
 }
 
-#[test]
-fn retention_removes_exactly_what_expired_on_sqlite() {
-    retention_removes_exactly_what_expired(TestDb::sqlite());
-}
-
-#[test]
-fn retention_removes_exactly_what_expired_on_postgres() {
-    if let Some(db) = TestDb::postgres() {
-        retention_removes_exactly_what_expired(db);
-    }
+each_backend! {
+    fn retention_removes_exactly_what_expired(TestDb);
 }
 
 /// After an erasure, only a confirmed double opt-in — the person, from their own
@@ -247,14 +231,6 @@ fn a_confirmed_sign_up_lifts_an_erasure(db: TestDb) {
     assert_eq!(app.reason("back@example.com", "receipts"), "transactional");
 }
 
-#[test]
-fn a_confirmed_sign_up_lifts_an_erasure_on_sqlite() {
-    a_confirmed_sign_up_lifts_an_erasure(TestDb::sqlite());
-}
-
-#[test]
-fn a_confirmed_sign_up_lifts_an_erasure_on_postgres() {
-    if let Some(db) = TestDb::postgres() {
-        a_confirmed_sign_up_lifts_an_erasure(db);
-    }
+each_backend! {
+    fn a_confirmed_sign_up_lifts_an_erasure(TestDb);
 }

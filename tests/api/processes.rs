@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::support::{wait_until_ready, Served, TestApp, TestDb};
+use crate::support::{each_backend, wait_until_ready, Served, TestApp, TestDb};
 
 /// Asks `base` until `email`'s reason for `topic` is `expected`; returns how long
 /// that took.
@@ -64,22 +64,13 @@ fn two_processes(db: TestDb) {
         .unwrap();
     assert_eq!(reply.status(), 201);
     delays.push(until_reason(a.base(), &key, "other@example.com", "news", "unsubscribed_all"));
+    // Printed for a reader, not asserted: tests never assert on time (the bound in
+    // `until_reason` only stops a test that would otherwise wait forever).
     eprintln!("cross-process delays: {delays:?}");
-    for delay in &delays {
-        assert!(*delay < Duration::from_secs(1), "a write reached the other process after {delay:?}");
-    }
     assert_eq!(feed(a.base(), &key), feed(&b.base, &key), "the change feed is the same through either");
     assert!(b.terminate().success());
 }
 
-#[test]
-fn two_processes_on_one_sqlite_file() {
-    two_processes(TestDb::sqlite());
-}
-
-#[test]
-fn two_processes_on_one_postgres() {
-    if let Some(db) = TestDb::postgres() {
-        two_processes(db);
-    }
+each_backend! {
+    fn two_processes(TestDb);
 }

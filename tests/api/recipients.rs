@@ -295,14 +295,6 @@ fn rotated_and_expired_keys(db: TestDb) {
     );
 }
 
-#[test]
-fn rotated_and_expired_keys_on_sqlite() {
-    rotated_and_expired_keys(TestDb::sqlite());
-}
-
-#[test]
-fn rotated_and_expired_keys_on_postgres() {
-    if let Some(db) = TestDb::postgres() {
-        rotated_and_expired_keys(db);
-    }
+each_backend! {
+    fn rotated_and_expired_keys(TestDb);
 }

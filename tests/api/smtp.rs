@@ -28,6 +28,47 @@ impl Received {
         Some(link.trim_end_matches('.').to_owned())
     }
 
+    /// The Subject as a person reads it: RFC 2047 encoded words (`=?utf-8?b?…?=`,
+    /// `=?utf-8?q?…?=`) decoded, the space between two of them dropped.
+    pub fn subject(&self) -> Option<String> {
+        use base64::Engine;
+        let raw = self.header("Subject")?;
+        let mut text = String::new();
+        let mut after_word = false;
+        for (i, part) in raw.split(' ').enumerate() {
+            let word = part.strip_prefix("=?").and_then(|w| w.strip_suffix("?=")).and_then(|w| {
+                let mut fields = w.splitn(3, '?');
+                let (charset, encoding, data) = (fields.next()?, fields.next()?, fields.next()?);
+                if !charset.eq_ignore_ascii_case("utf-8") {
+                    return None;
+                }
+                let bytes = match encoding {
+                    "b" | "B" => base64::engine::general_purpose::STANDARD.decode(data).ok()?,
+                    "q" | "Q" => quoted(data)?,
+                    _ => return None,
+                };
+                String::from_utf8(bytes).ok()
+            });
+            match word {
+                Some(decoded) => {
+                    if i > 0 && !after_word {
+                        text.push(' ');
+                    }
+                    text.push_str(&decoded);
+                    after_word = true;
+                }
+                None => {
+                    if i > 0 {
+                        text.push(' ');
+                    }
+                    text.push_str(part);
+                    after_word = false;
+                }
+            }
+        }
+        Some(text)
+    }
+
     pub fn header(&self, name: &str) -> Option<String> {
         let head = self.data.split("\r\n\r\n").next()?;
         let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
@@ -36,6 +77,26 @@ impl Received {
             k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
         })
     }
+}
+
+/// The Q encoding of RFC 2047: `_` a space, `=XX` a byte.
+fn quoted(data: &str) -> Option<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let mut rest = data.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        match b {
+            b'_' => bytes.push(b' '),
+            b'=' => {
+                let hex = std::str::from_utf8(tail.get(..2)?).ok()?;
+                bytes.push(u8::from_str_radix(hex, 16).ok()?);
+                rest = &tail[2..];
+                continue;
+            }
+            other => bytes.push(other),
+        }
+        rest = tail;
+    }
+    Some(bytes)
 }
 
 pub struct SmtpServer {

@@ -169,6 +169,8 @@ pub async fn import(
     if crate::http::import::format_of(content_type) != Some(Format::Ndjson) {
         return Err(Error::UnsupportedMediaType("a contact import is application/x-ndjson".into()));
     }
-    let importer = crate::http::import::stream(&app, &req, payload, ContactImporter::new(&app)).await?;
+    let importer =
+        crate::http::import::stream(app.clone(), &req, payload, Format::Ndjson, ContactImporter::new(&app))
+            .await?;
     Ok(HttpResponse::Ok().json(importer.report))
 }

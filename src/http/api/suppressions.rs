@@ -113,7 +113,8 @@ pub async fn import(
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let format = crate::http::import::format_of(content_type)
         .ok_or_else(|| Error::UnsupportedMediaType("an import is application/x-ndjson or text/csv".into()))?;
-    let importer = crate::http::import::stream(&app, &req, payload, Importer::new(&app, format)).await?;
+    let importer =
+        crate::http::import::stream(app.clone(), &req, payload, format, Importer::new(&app)).await?;
     Ok(HttpResponse::Ok().json(importer.report))
 }
 

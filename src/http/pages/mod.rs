@@ -12,7 +12,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse, ResponseError};
 
 use crate::domain::token::{Audience, Link};
-use crate::error::Error;
+use crate::error::{ConflictCode, Error};
 use crate::html::escape;
 use crate::i18n::Lang;
 use crate::App;
@@ -69,7 +69,7 @@ pub fn error(lang: Lang, error: &Error) -> HttpResponse {
         Error::Link(crate::domain::token::TokenError::Expired) => words.link_expired,
         Error::Link(_) => words.link_invalid,
         Error::NotFound(_) => words.link_gone,
-        Error::Conflict { code: "erased", .. } => words.erased,
+        Error::Conflict { code: ConflictCode::Erased, .. } => words.erased,
         Error::Unavailable(_) | Error::Internal(_) => {
             // Logs the cause the same way the API does.
             let _ = error.error_response();
