@@ -46,7 +46,17 @@ pub fn document() -> &'static serde_json::Value {
     static DOCUMENT: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
     DOCUMENT.get_or_init(|| {
         let mut document = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+        // A problem's text describes the request, whatever the request held: the
+        // answers' schemas take no text pattern.
+        let schemas = &mut document["components"]["schemas"];
+        let answers: Vec<_> = ["Problem", "FieldError"]
+            .into_iter()
+            .filter_map(|name| Some((name, schemas.as_object_mut()?.remove(name)?)))
+            .collect();
         TextPatterns::new().apply(&mut document);
+        for (name, schema) in answers {
+            document["components"]["schemas"][name] = schema;
+        }
         document
     })
 }

@@ -60,11 +60,15 @@ pub async fn readyz(app: web::Data<App>) -> HttpResponse {
     let database = store::run(&app.pool, |db| db.batch_execute("SELECT 1").map_err(Into::into)).await;
     let index = app.index.ensure_fresh();
     // A database that answers reads may still refuse writes (a full disk). The last
-    // write transaction says which; with none lately, an empty one is made to find out.
-    let writes = match app.writer.health.fault() {
-        Some(why) => Err(why),
-        None if app.writer.health.tried_within(Duration::from_secs(10)) => Ok(()),
-        None => app.writer.write(|_| Ok(())).await.map_err(|e| e.to_string()),
+    // write transaction says which.
+    // A failure is believed for a second, a success for ten; then an empty write
+    // finds out again (a failure must not keep the process out of the load balancer
+    // forever once it has no traffic to succeed with).
+    let health = &app.writer.health;
+    let writes = match health.fault() {
+        Some(why) if health.tried_within(Duration::from_secs(1)) => Err(why),
+        None if health.tried_within(Duration::from_secs(10)) => Ok(()),
+        _ => app.writer.write(|_| Ok(())).await.map_err(|e| e.to_string()),
     };
     let body = json!({
         "database": if database.is_ok() { "ok" } else { "unreachable" },

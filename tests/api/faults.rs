@@ -254,9 +254,12 @@ fn readyz_says_when_writes_fail_on_a_full_disk() {
     assert_eq!(app.get("/readyz").anonymous().send().status, 200);
 
     let filler = disk.fill();
-    let write = app.put("/v1/contacts/full%40example.com").json(json!({"locale": "fr"})).send();
-    assert!(write.status >= 500, "a write on a full disk: {} {}", write.status, write.body);
-    assert!(!write.body.contains("disk"), "no cause leaves the server: {}", write.body);
+    for n in 0..3 {
+        let write =
+            app.put(&format!("/v1/contacts/full{n}%40example.com")).json(json!({"locale": "fr"})).send();
+        assert!(write.status >= 500, "a write on a full disk: {} {}", write.status, write.body);
+        assert!(!write.body.contains("disk"), "no cause leaves the server: {}", write.body);
+    }
     let ready = app.get("/readyz").anonymous().send();
     assert_eq!(ready.status, 503, "{}", ready.body);
     assert_eq!(ready.json()["writes"], "failing", "{}", ready.body);

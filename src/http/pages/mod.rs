@@ -95,8 +95,22 @@ impl utoipa::IntoResponses for PageErrors {
         ]
         .into_iter()
         .map(|(status, description)| (status.to_owned(), html(description).into()))
+        .chain([("422".to_owned(), control_in_path().into())])
         .collect()
     }
+}
+
+/// What the edge answers, before any page, for a path that holds a control character.
+pub fn control_in_path() -> utoipa::openapi::Response {
+    utoipa::openapi::ResponseBuilder::new()
+        .description("The path holds a control character")
+        .content(
+            "application/problem+json",
+            utoipa::openapi::Content::new(Some(utoipa::openapi::RefOr::Ref(
+                utoipa::openapi::Ref::from_schema_name("Problem"),
+            ))),
+        )
+        .build()
 }
 
 /// A `text/html` answer, for the OpenAPI document.
@@ -127,7 +141,8 @@ const SCRIPT: &str = include_str!("../../../static/preferences.js");
 #[utoipa::path(get, path = "/static/{name}", tag = "recipients", operation_id = "getAsset",
     params(("name" = String, Path, description = "`style.css` or `preferences.js`")),
     responses((status = 200, description = "The file", content(("text/css"), ("text/javascript"))),
-        (status = 404, description = "No such file", body = crate::error::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No such file", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The path holds a control character", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn asset(name: web::Path<String>) -> Result<HttpResponse, Error> {
     let (body, content_type) = match name.as_str() {
         "style.css" => (STYLE, "text/css; charset=utf-8"),
