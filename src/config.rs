@@ -212,7 +212,7 @@ impl Config {
         let index_stale_ms = number("INDEX_STALE_MS", file.index_stale_ms, 5000)?;
         let database_timeout_ms = number("DATABASE_TIMEOUT_MS", file.database_timeout_ms, 5000)?;
         let body_timeout_ms = number("BODY_TIMEOUT_MS", file.body_timeout_ms, 30_000)?;
-        let import_limit = number("IMPORT_LIMIT_MB", file.import_limit_mb, 256)? as usize * 1024 * 1024;
+        let import_limit = number("IMPORT_LIMIT_MB", file.import_limit_mb, 16)? as usize * 1024 * 1024;
         let api_key_refresh_ms = number("API_KEY_REFRESH_MS", file.api_key_refresh_ms, 30_000)?;
         let smtp_url = pick("SMTP_URL", file.smtp_url).filter(|u| !u.trim().is_empty());
         if let Some(url) = &smtp_url {

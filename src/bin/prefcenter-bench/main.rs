@@ -131,7 +131,9 @@ fn spawn_self(flag: &str, database_url: Option<&str>) -> Result<(Process, mpsc::
         command
             .env("PREFCENTER_DATABASE_URL", url)
             .env("PREFCENTER_BIND", &bind)
-            .env("PREFCENTER_LOG", "warn");
+            .env("PREFCENTER_LOG", "warn")
+            // The seed posts 100,000 lines a request: over the default 16 MiB.
+            .env("PREFCENTER_IMPORT_LIMIT_MB", "256");
     }
     let mut child = command.spawn().map_err(|e| e.to_string())?;
     let stderr = child.stderr.take().expect("piped stderr");
