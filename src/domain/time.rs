@@ -42,10 +42,28 @@ pub fn later(t: NaiveDateTime, delta: TimeDelta) -> NaiveDateTime {
     t.checked_add_signed(delta).map_or(latest(), |t| t.min(latest()))
 }
 
-/// serde: an optional RFC 3339 time in the accepted range (`deserialize_with`).
+/// What the API document says of every time a client sends: RFC 3339 in UTC (`Z` or
+/// a zero offset), a four-digit year from 1970 — so that its year is the UTC year and
+/// the pattern says exactly what [`parse`] accepts.
+pub const PATTERN: &str = "^(19[7-9][0-9]|[2-9][0-9]{3})-.*([Zz]|[+-]00:00)$";
+
+pub const REFUSED: &str =
+    "must be an RFC 3339 time in UTC (Z) between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z";
+
+/// A time as a client writes it: RFC 3339, in UTC, within the range.
+pub fn parse(text: &str) -> Result<DateTime<Utc>, &'static str> {
+    let t = DateTime::parse_from_rfc3339(text).map_err(|_| REFUSED)?;
+    if t.offset().local_minus_utc() != 0 {
+        return Err(REFUSED);
+    }
+    let t = t.with_timezone(&Utc);
+    bounded(t).map(|_| t).map_err(|_| REFUSED)
+}
+
+/// serde: an optional time as [`parse`] reads it (`deserialize_with`).
 pub fn optional<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<DateTime<Utc>>, D::Error> {
-    match Option::<DateTime<Utc>>::deserialize(deserializer)? {
-        Some(t) => bounded(t).map(|_| Some(t)).map_err(serde::de::Error::custom),
+    match Option::<String>::deserialize(deserializer)? {
+        Some(text) => parse(&text).map(Some).map_err(serde::de::Error::custom),
         None => Ok(None),
     }
 }
@@ -74,6 +92,28 @@ mod tests {
         let times = [earliest(), at("2026-12-01T10:00:00Z").naive_utc(), latest()];
         for pair in times.windows(2) {
             assert!(text(pair[0]) < text(pair[1]), "{} < {}", text(pair[0]), text(pair[1]));
+        }
+    }
+
+    #[test]
+    fn clients_write_utc_times_in_the_range_as_the_pattern_says() {
+        let pattern = regex::Regex::new(PATTERN).unwrap();
+        for (text, accepted) in [
+            ("2026-12-01T10:00:00Z", true),
+            ("2026-12-01T10:00:00.5+00:00", true),
+            ("1970-01-01T00:00:00Z", true),
+            ("9999-12-31T23:59:59Z", true),
+            ("1969-12-31T23:59:59Z", false),
+            ("1970-01-01T00:30:00+01:00", false),
+            ("9999-12-31T23:00:00-05:00", false),
+            ("+10000-01-01T00:00:00Z", false),
+            ("1448-01-23T00:54:20+21:10", false),
+        ] {
+            assert_eq!(parse(text).is_ok(), accepted, "{text}");
+            // For a well-formed RFC 3339 time, the document's pattern says the same.
+            if DateTime::parse_from_rfc3339(text).is_ok() {
+                assert_eq!(pattern.is_match(text), accepted, "{text}");
+            }
         }
     }
 

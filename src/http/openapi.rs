@@ -107,6 +107,10 @@ impl TextPatterns {
                 if let Some(patterns) = self.for_field(name) {
                     set_text_pattern(schema, patterns);
                 }
+                // Times: UTC, 1970 to 9999 (see `domain::time`).
+                if schema.get("format").and_then(Value::as_str) == Some("date-time") {
+                    schema["pattern"] = Value::String(crate::domain::time::PATTERN.to_owned());
+                }
             }
         }
         let is_parameter = matches!(object.get("in").and_then(Value::as_str), Some("path" | "query"));

@@ -9,6 +9,7 @@
 //! answer still comes after its write is durable, and a write that fails rolls back
 //! alone. With nothing else waiting, a write is a transaction of its own, as before.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -22,6 +23,9 @@ use crate::store::{self, Db, Pool};
 /// The most writes one transaction takes: enough to amortise a commit, few enough
 /// that the first of them does not wait long for the last.
 const MOST_PER_COMMIT: usize = 64;
+
+/// How many times the database timeout a caller waits for a write that has begun.
+const BEGUN_WAITS: u32 = 12;
 
 /// A write waiting for the writer thread.
 trait Job: Send {
@@ -43,6 +47,9 @@ struct Pending<T, F> {
     /// When its caller stops waiting and answers 503: a write not begun by then is
     /// not run at all, so a refused write is not applied later behind its back.
     deadline: Instant,
+    /// Set when the write begins: a caller whose write has begun waits for it longer
+    /// (a large delivery on a slow disk) than one whose write has not.
+    started: Arc<AtomicBool>,
 }
 
 impl<T, F> Job for Pending<T, F>
@@ -52,7 +59,11 @@ where
 {
     fn run(&mut self, db: &mut Db, alone: bool) {
         if let Some(work) = self.work.take() {
-            self.outcome = Some(if Instant::now() >= self.deadline {
+            let late = Instant::now() >= self.deadline;
+            if !late {
+                self.started.store(true, Ordering::SeqCst);
+            }
+            self.outcome = Some(if late {
                 Err(Error::Unavailable("the write waited too long for the database".into()))
             } else if alone {
                 work(db)
@@ -181,12 +192,20 @@ impl Writer {
         F: FnOnce(&mut Db) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
-        let answer = self.submit(work)?;
-        match actix_web::rt::time::timeout(self.timeout, answer).await {
-            Ok(answer) => answer.map_err(|_| Error::Internal("the writer dropped a write".into()))?,
-            // Begun but not committed in time (the database froze mid-write): the
-            // outcome is unknown; a retry finds a change already made and records
-            // nothing new.
+        let (mut answer, started) = self.submit(work)?;
+        let dropped = |_| Error::Internal("the writer dropped a write".into());
+        if let Ok(answer) = actix_web::rt::time::timeout(self.timeout, &mut answer).await {
+            return answer.map_err(dropped)?;
+        }
+        // Not begun within the bound: it never will be (the writer skips it), and the
+        // caller may retry. Begun: a large write may take longer, but not forever.
+        if !started.load(Ordering::SeqCst) {
+            return Err(Error::Unavailable("the database did not answer in time".into()));
+        }
+        match actix_web::rt::time::timeout(self.timeout * BEGUN_WAITS, answer).await {
+            Ok(answer) => answer.map_err(dropped)?,
+            // The database froze mid-write: the outcome is unknown; a retry finds a
+            // change already made and records nothing new.
             Err(_) => Err(Error::Unavailable("the database did not answer in time".into())),
         }
     }
@@ -199,21 +218,29 @@ impl Writer {
         T: Send + 'static,
     {
         self.submit(work)?
+            .0
             .blocking_recv()
             .map_err(|_| Error::Internal("the writer dropped a write".into()))?
     }
 
-    fn submit<T, F>(&self, work: F) -> Result<oneshot::Receiver<Result<T, Error>>, Error>
+    fn submit<T, F>(&self, work: F) -> Result<(oneshot::Receiver<Result<T, Error>>, Arc<AtomicBool>), Error>
     where
         F: FnOnce(&mut Db) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let deadline = Instant::now() + self.timeout;
+        let started = Arc::new(AtomicBool::new(false));
         self.jobs
-            .send(Box::new(Pending { work: Some(work), outcome: None, reply, deadline }))
+            .send(Box::new(Pending {
+                work: Some(work),
+                outcome: None,
+                reply,
+                deadline,
+                started: started.clone(),
+            }))
             .map_err(|_| Error::Unavailable("the writer has stopped".into()))?;
-        Ok(answer)
+        Ok((answer, started))
     }
 }
 
