@@ -24,6 +24,9 @@ use crate::store::{self, Db, Pool};
 /// that the first of them does not wait long for the last.
 const MOST_PER_COMMIT: usize = 64;
 
+/// A write handed to the writer: its answer to come, and whether it has begun.
+type Submitted<T> = (oneshot::Receiver<Result<T, Error>>, Arc<AtomicBool>);
+
 /// How many times the database timeout a caller waits for a write that has begun.
 const BEGUN_WAITS: u32 = 12;
 
@@ -223,7 +226,7 @@ impl Writer {
             .map_err(|_| Error::Internal("the writer dropped a write".into()))?
     }
 
-    fn submit<T, F>(&self, work: F) -> Result<(oneshot::Receiver<Result<T, Error>>, Arc<AtomicBool>), Error>
+    fn submit<T, F>(&self, work: F) -> Result<Submitted<T>, Error>
     where
         F: FnOnce(&mut Db) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
