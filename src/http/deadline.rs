@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
+use actix_web::http::header;
 use actix_web::middleware::Next;
-use actix_web::rt::time::{sleep, Sleep};
+use actix_web::rt::time::{sleep_until, Sleep};
 use actix_web::web::{self, Bytes};
 use actix_web::HttpMessage;
 use futures_util::Stream;
@@ -30,13 +31,22 @@ pub async fn bound_body(
     mut req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if let Some(BodyTimeout(bound)) = req.app_data::<web::Data<BodyTimeout>>().map(|d| *d.get_ref()) {
+    let timeout = req.app_data::<web::Data<BodyTimeout>>().map(|d| *d.get_ref());
+    if let (Some(BodyTimeout(bound)), true) = (timeout, has_body(&req)) {
         let inner = req.take_payload();
+        let now = Instant::now();
         let bounded =
-            Bounded { inner, bound, started: Instant::now(), received: 0, idle: Box::pin(sleep(bound)) };
+            Bounded { inner, bound, started: now, received: 0, pause_until: now + bound, idle: None };
         req.set_payload(Payload::Stream { payload: Box::pin(bounded) });
     }
     next.call(req).await
+}
+
+/// Whether the request says a body follows (a length above zero, or chunks).
+fn has_body(req: &ServiceRequest) -> bool {
+    let headers = req.headers();
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).is_some_and(|n| n.trim() != "0")
 }
 
 struct Bounded {
@@ -44,7 +54,11 @@ struct Bounded {
     bound: Duration,
     started: Instant,
     received: u64,
-    idle: Pin<Box<Sleep>>,
+    /// When the current pause in the body runs out.
+    pause_until: Instant,
+    /// The timer for it, armed only once the body has to be waited for: a body that
+    /// arrives whole (the usual small JSON) never registers one.
+    idle: Option<Pin<Box<Sleep>>>,
 }
 
 /// An I/O "timed out", which the error type answers with 408.
@@ -64,14 +78,20 @@ impl Stream for Bounded {
                 if elapsed > this.bound && (this.received as f64) < elapsed.as_secs_f64() * MIN_RATE {
                     return Poll::Ready(Some(Err(too_slow())));
                 }
-                let next_pause = actix_web::rt::time::Instant::now() + this.bound;
-                this.idle.as_mut().reset(next_pause);
+                this.pause_until = Instant::now() + this.bound;
                 Poll::Ready(Some(Ok(bytes)))
             }
-            Poll::Pending => match this.idle.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Some(Err(too_slow()))),
-                Poll::Pending => Poll::Pending,
-            },
+            Poll::Pending => {
+                let until = this.pause_until.into();
+                let idle = this.idle.get_or_insert_with(|| Box::pin(sleep_until(until)));
+                if idle.deadline() != until {
+                    idle.as_mut().reset(until);
+                }
+                match idle.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Some(Err(too_slow()))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
             done => done,
         }
     }

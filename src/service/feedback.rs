@@ -141,10 +141,8 @@ fn apply(
         Kind::HardBounce => suppress(db, Reason::HardBounce, None)?,
         Kind::Complaint => suppress(db, Reason::Complaint, None)?,
         Kind::SoftBounce => {
-            // Counted by when the provider says it happened, but never later than now:
-            // a clock ahead of ours (or a forged date) must not make bounces count
-            // early, nor give a suppression an expiry the store cannot compare.
-            let occurred_at = time::reported(notice.occurred_at, store::now());
+            // `Notice::settle` has brought the time within 1970 and now.
+            let occurred_at = notice.occurred_at;
             store::suppressions::record_soft_bounce(db, &hash.0, occurred_at, provider)?;
             let recent = store::suppressions::soft_bounces_between(
                 db,

@@ -91,7 +91,7 @@ impl Notice {
             group: self.group.map(|group| text::clean(&group, Shape::Identifier)),
             message_id: self.message_id.filter(|m| text::is_valid(m, Shape::Identifier)),
             detail: self.detail.map(|detail| text::clean(&detail, Shape::Paragraph)),
-            occurred_at: self.occurred_at.min(now),
+            occurred_at: super::time::reported(self.occurred_at, now),
             ..self
         })
     }
