@@ -54,39 +54,35 @@ each_backend! {
     }
 }
 
-fn migrate_is_idempotent(db: TestDb) {
-    let first = stdout(&prefcenter(db.url(), &["migrate"]));
-    assert!(first.contains("applied"), "{first}");
-    let second = stdout(&prefcenter(db.url(), &["migrate"]));
-    assert!(second.contains("up to date"), "{second}");
-}
-
-/// First start on an empty database: an admin key is created and logged once; the
-/// server answers with it, and SIGTERM stops it cleanly. A second start logs no key.
-fn first_start_then_graceful_stop(db: TestDb) {
-    let served = Served::start(db.url());
-    let lines = served.wait_for("prefcenter is serving");
-    let secret = secret_in(&lines).expect("the first start logs an admin key");
-    let reply = reqwest::blocking::Client::new()
-        .get(format!("{}/v1/api-keys", served.base))
-        .bearer_auth(&secret)
-        .send()
-        .unwrap();
-    assert_eq!(reply.status(), 200);
-    assert!(served.terminate().success(), "SIGTERM is a clean stop");
-
-    let again = Served::start(db.url());
-    let lines = again.wait_for("prefcenter is serving");
-    assert_eq!(secret_in(&lines), None, "the admin key is created only once");
-    assert!(again.terminate().success());
+each_backend! {
+    fn migrate_is_idempotent(db: TestDb) {
+        let first = stdout(&prefcenter(db.url(), &["migrate"]));
+        assert!(first.contains("applied"), "{first}");
+        let second = stdout(&prefcenter(db.url(), &["migrate"]));
+        assert!(second.contains("up to date"), "{second}");
+    }
 }
 
 each_backend! {
-    fn migrate_is_idempotent(TestDb);
-}
+    /// First start on an empty database: an admin key is created and logged once; the
+    /// server answers with it, and SIGTERM stops it cleanly. A second start logs no key.
+    fn first_start_then_graceful_stop(db: TestDb) {
+        let served = Served::start(db.url());
+        let lines = served.wait_for("prefcenter is serving");
+        let secret = secret_in(&lines).expect("the first start logs an admin key");
+        let reply = reqwest::blocking::Client::new()
+            .get(format!("{}/v1/api-keys", served.base))
+            .bearer_auth(&secret)
+            .send()
+            .unwrap();
+        assert_eq!(reply.status(), 200);
+        assert!(served.terminate().success(), "SIGTERM is a clean stop");
 
-each_backend! {
-    fn first_start_then_graceful_stop(TestDb);
+        let again = Served::start(db.url());
+        let lines = again.wait_for("prefcenter is serving");
+        assert_eq!(secret_in(&lines), None, "the admin key is created only once");
+        assert!(again.terminate().success());
+    }
 }
 
 #[test]

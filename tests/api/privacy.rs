@@ -109,37 +109,35 @@ each_backend! {
     }
 }
 
-fn no_raw_client_address(db: TestDb) {
-    let app = behind_proxy(db);
-    topics(&app);
-    let (unsubscribe, preferences) = links(&app, "a@example.com");
-    let client = "198.51.100.77";
-    app.post(&unsubscribe)
-        .anonymous()
-        .header("x-forwarded-for", client)
-        .header("user-agent", "Mozilla/5.0 Firefox/121.0")
-        .body("application/x-www-form-urlencoded", "List-Unsubscribe=One-Click")
-        .send();
-    let token = preferences.rsplit('/').next().unwrap();
-    app.put("/v1/preferences")
-        .anonymous()
-        .header("authorization", &format!("Bearer {token}"))
-        .header("x-forwarded-for", client)
-        .json(json!({"unsubscribed_all": true}))
-        .send();
-    let contents = app.database_contents();
-    for raw in [client, "198.51.100", "Mozilla/5.0", "Firefox/121"] {
-        assert!(!contains(&contents, raw.as_bytes()), "{raw} is stored");
-    }
-    let events = app.events("a@example.com");
-    let recorded: Vec<&Value> = events.iter().filter(|e| e["client"].is_string()).collect();
-    assert_eq!(recorded.len(), events.len(), "every change the person made carries a pseudonym: {events:?}");
-    assert!(recorded.iter().all(|e| e["client"] == recorded[0]["client"]), "one network, one pseudonym");
-    assert_eq!(recorded[0]["user_agent"], "Firefox");
-}
-
 each_backend! {
-    fn no_raw_client_address(TestDb);
+    fn no_raw_client_address(db: TestDb) {
+        let app = behind_proxy(db);
+        topics(&app);
+        let (unsubscribe, preferences) = links(&app, "a@example.com");
+        let client = "198.51.100.77";
+        app.post(&unsubscribe)
+            .anonymous()
+            .header("x-forwarded-for", client)
+            .header("user-agent", "Mozilla/5.0 Firefox/121.0")
+            .body("application/x-www-form-urlencoded", "List-Unsubscribe=One-Click")
+            .send();
+        let token = preferences.rsplit('/').next().unwrap();
+        app.put("/v1/preferences")
+            .anonymous()
+            .header("authorization", &format!("Bearer {token}"))
+            .header("x-forwarded-for", client)
+            .json(json!({"unsubscribed_all": true}))
+            .send();
+        let contents = app.database_contents();
+        for raw in [client, "198.51.100", "Mozilla/5.0", "Firefox/121"] {
+            assert!(!contains(&contents, raw.as_bytes()), "{raw} is stored");
+        }
+        let events = app.events("a@example.com");
+        let recorded: Vec<&Value> = events.iter().filter(|e| e["client"].is_string()).collect();
+        assert_eq!(recorded.len(), events.len(), "every change the person made carries a pseudonym: {events:?}");
+        assert!(recorded.iter().all(|e| e["client"] == recorded[0]["client"]), "one network, one pseudonym");
+        assert_eq!(recorded[0]["user_agent"], "Firefox");
+    }
 }
 
 fn purge(url: &str, as_of: &str) -> Value {
@@ -153,84 +151,80 @@ fn purge(url: &str, as_of: &str) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// Retention, with the clock driven by `purge --as-of`.
-fn retention_removes_exactly_what_expired(db: TestDb) {
-    let app = TestApp::start(db);
-    topics(&app);
-    app.topic("offers").create();
-    let (unsubscribe, _) = links(&app, "clicked@example.com");
-    app.post(&unsubscribe)
-        .anonymous()
-        .body("application/x-www-form-urlencoded", "List-Unsubscribe=One-Click")
-        .send();
-    let in_a_day = (chrono::Utc::now() + chrono::TimeDelta::days(1)).to_rfc3339();
-    app.put("/v1/suppressions/soft%40example.com")
-        .json(json!({"reason": "soft_bounce", "expires_at": in_a_day}))
-        .send();
-    app.put("/v1/suppressions/hard%40example.com").json(json!({"reason": "hard_bounce"})).send();
-    app.contact("pending@example.com", json!({"subscriptions": {"offers": "pending"}}));
-    app.contact("confirmed@example.com", json!({"subscriptions": {"offers": "subscribed"}}));
-    let at = |days: i64| (chrono::Utc::now() + chrono::TimeDelta::days(days)).to_rfc3339();
-    let url = app.db.url().to_owned();
-    // Ten days on: nothing has reached its term.
-    assert_eq!(
-        purge(&url, &at(10)),
-        json!({"events_scrubbed": 0, "suppressions_removed": 0, "pending_removed": 0})
-    );
-    // Forty days on: the soft bounce expired over 30 days ago; the sign-up was never confirmed.
-    assert_eq!(
-        purge(&url, &at(40)),
-        json!({"events_scrubbed": 0, "suppressions_removed": 1, "pending_removed": 1})
-    );
-    app.get("/v1/suppressions/soft%40example.com").send().problem(404, "not_found");
-    assert_eq!(app.get("/v1/suppressions/hard%40example.com").send().status, 200);
-    assert_eq!(app.get("/v1/contacts/pending%40example.com").send().json()["subscriptions"], json!({}));
-    assert_eq!(
-        app.get("/v1/contacts/confirmed%40example.com").send().json()["subscriptions"],
-        json!({"offers": "subscribed"})
-    );
-    // Two years and a day on: the click's client pseudonym and user agent are forgotten.
-    let report = purge(&url, &at(731));
-    assert_eq!(report["events_scrubbed"], 2, "the contact made by the click, and the click: {report}");
-    let clicked = app.events("clicked@example.com");
-    assert!(clicked.iter().all(|e| e["client"].is_null() && e["user_agent"].is_null()));
-    assert!(clicked.iter().any(|e| e["source"] == "one_click"), "the event itself stays");
+each_backend! {
+    /// Retention, with the clock driven by `purge --as-of`.
+    fn retention_removes_exactly_what_expired(db: TestDb) {
+        let app = TestApp::start(db);
+        topics(&app);
+        app.topic("offers").create();
+        let (unsubscribe, _) = links(&app, "clicked@example.com");
+        app.post(&unsubscribe)
+            .anonymous()
+            .body("application/x-www-form-urlencoded", "List-Unsubscribe=One-Click")
+            .send();
+        let in_a_day = (chrono::Utc::now() + chrono::TimeDelta::days(1)).to_rfc3339();
+        app.put("/v1/suppressions/soft%40example.com")
+            .json(json!({"reason": "soft_bounce", "expires_at": in_a_day}))
+            .send();
+        app.put("/v1/suppressions/hard%40example.com").json(json!({"reason": "hard_bounce"})).send();
+        app.contact("pending@example.com", json!({"subscriptions": {"offers": "pending"}}));
+        app.contact("confirmed@example.com", json!({"subscriptions": {"offers": "subscribed"}}));
+        let at = |days: i64| (chrono::Utc::now() + chrono::TimeDelta::days(days)).to_rfc3339();
+        let url = app.db.url().to_owned();
+        // Ten days on: nothing has reached its term.
+        assert_eq!(
+            purge(&url, &at(10)),
+            json!({"events_scrubbed": 0, "suppressions_removed": 0, "pending_removed": 0})
+        );
+        // Forty days on: the soft bounce expired over 30 days ago; the sign-up was never confirmed.
+        assert_eq!(
+            purge(&url, &at(40)),
+            json!({"events_scrubbed": 0, "suppressions_removed": 1, "pending_removed": 1})
+        );
+        app.get("/v1/suppressions/soft%40example.com").send().problem(404, "not_found");
+        assert_eq!(app.get("/v1/suppressions/hard%40example.com").send().status, 200);
+        assert_eq!(app.get("/v1/contacts/pending%40example.com").send().json()["subscriptions"], json!({}));
+        assert_eq!(
+            app.get("/v1/contacts/confirmed%40example.com").send().json()["subscriptions"],
+            json!({"offers": "subscribed"})
+        );
+        // Two years and a day on: the click's client pseudonym and user agent are forgotten.
+        let report = purge(&url, &at(731));
+        assert_eq!(report["events_scrubbed"], 2, "the contact made by the click, and the click: {report}");
+        let clicked = app.events("clicked@example.com");
+        assert!(clicked.iter().all(|e| e["client"].is_null() && e["user_agent"].is_null()));
+        assert!(clicked.iter().any(|e| e["source"] == "one_click"), "the event itself stays");
+    }
 }
 
 each_backend! {
-    fn retention_removes_exactly_what_expired(TestDb);
-}
-
-/// After an erasure, only a confirmed double opt-in — the person, from their own
-/// mailbox — lifts the erasure suppression; the sign-up alone does not.
-fn a_confirmed_sign_up_lifts_an_erasure(db: TestDb) {
-    let smtp = crate::smtp::SmtpServer::start();
-    let url = smtp.url.clone();
-    let app = TestApp::start_with(db, move |c| c.smtp_url = Some(url.clone()));
-    topics(&app);
-    app.contact("back@example.com", json!({}));
-    assert_eq!(app.delete("/v1/contacts/back%40example.com").send().status, 204);
-    let reply = app
-        .post("/v1/subscribe")
-        .anonymous()
-        .json(json!({"email": "back@example.com", "topics": ["news"]}))
-        .send();
-    assert_eq!(reply.status, 202, "{}", reply.body);
-    assert_eq!(
-        app.reason("back@example.com", "receipts"),
-        "suppressed:erasure",
-        "a form alone lifts nothing"
-    );
-    let mail = smtp.wait_for(1).pop().expect("a confirmation mail");
-    let confirm = mail.link(app.base(), "/c/").unwrap().trim_start_matches(app.base()).to_owned();
-    assert_eq!(
-        app.post(&confirm).anonymous().body("application/x-www-form-urlencoded", "").send().status,
-        200
-    );
-    assert_eq!(app.reason("back@example.com", "news"), "subscribed");
-    assert_eq!(app.reason("back@example.com", "receipts"), "transactional");
-}
-
-each_backend! {
-    fn a_confirmed_sign_up_lifts_an_erasure(TestDb);
+    /// After an erasure, only a confirmed double opt-in — the person, from their own
+    /// mailbox — lifts the erasure suppression; the sign-up alone does not.
+    fn a_confirmed_sign_up_lifts_an_erasure(db: TestDb) {
+        let smtp = crate::smtp::SmtpServer::start();
+        let url = smtp.url.clone();
+        let app = TestApp::start_with(db, move |c| c.smtp_url = Some(url.clone()));
+        topics(&app);
+        app.contact("back@example.com", json!({}));
+        assert_eq!(app.delete("/v1/contacts/back%40example.com").send().status, 204);
+        let reply = app
+            .post("/v1/subscribe")
+            .anonymous()
+            .json(json!({"email": "back@example.com", "topics": ["news"]}))
+            .send();
+        assert_eq!(reply.status, 202, "{}", reply.body);
+        assert_eq!(
+            app.reason("back@example.com", "receipts"),
+            "suppressed:erasure",
+            "a form alone lifts nothing"
+        );
+        let mail = smtp.wait_for(1).pop().expect("a confirmation mail");
+        let confirm = mail.link(app.base(), "/c/").unwrap().trim_start_matches(app.base()).to_owned();
+        assert_eq!(
+            app.post(&confirm).anonymous().body("application/x-www-form-urlencoded", "").send().status,
+            200
+        );
+        assert_eq!(app.reason("back@example.com", "news"), "subscribed");
+        assert_eq!(app.reason("back@example.com", "receipts"), "transactional");
+    }
 }

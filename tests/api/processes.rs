@@ -38,39 +38,37 @@ fn feed(base: &str, key: &str) -> Value {
         .unwrap()
 }
 
-fn two_processes(db: TestDb) {
-    let a = TestApp::start(db);
-    let b = Served::start(a.db.url());
-    b.wait_for("prefcenter is serving");
-    wait_until_ready(&b.base);
-    let key = a.admin.clone();
-
-    a.topic("news").opt_out().create();
-    a.topic("receipts").with("category", json!("transactional")).create();
-    until_reason(&b.base, &key, "x@example.com", "news", "default_subscribed");
-
-    let mut delays = Vec::new();
-    // A suppression and an unsubscribe through A reach B's index.
-    a.put("/v1/suppressions/bounced%40example.com").json(json!({"reason": "hard_bounce"})).send();
-    delays.push(until_reason(&b.base, &key, "bounced@example.com", "receipts", "suppressed:hard_bounce"));
-    a.contact("reader@example.com", json!({"subscriptions": {"news": "unsubscribed"}}));
-    delays.push(until_reason(&b.base, &key, "reader@example.com", "news", "unsubscribed_topic"));
-    // And the other way round.
-    let reply = reqwest::blocking::Client::new()
-        .put(format!("{}/v1/contacts/other%40example.com", b.base))
-        .bearer_auth(&key)
-        .json(&json!({"unsubscribed_all": true}))
-        .send()
-        .unwrap();
-    assert_eq!(reply.status(), 201);
-    delays.push(until_reason(a.base(), &key, "other@example.com", "news", "unsubscribed_all"));
-    // Printed for a reader, not asserted: tests never assert on time (the bound in
-    // `until_reason` only stops a test that would otherwise wait forever).
-    eprintln!("cross-process delays: {delays:?}");
-    assert_eq!(feed(a.base(), &key), feed(&b.base, &key), "the change feed is the same through either");
-    assert!(b.terminate().success());
-}
-
 each_backend! {
-    fn two_processes(TestDb);
+    fn two_processes(db: TestDb) {
+        let a = TestApp::start(db);
+        let b = Served::start(a.db.url());
+        b.wait_for("prefcenter is serving");
+        wait_until_ready(&b.base);
+        let key = a.admin.clone();
+
+        a.topic("news").opt_out().create();
+        a.topic("receipts").with("category", json!("transactional")).create();
+        until_reason(&b.base, &key, "x@example.com", "news", "default_subscribed");
+
+        let mut delays = Vec::new();
+        // A suppression and an unsubscribe through A reach B's index.
+        a.put("/v1/suppressions/bounced%40example.com").json(json!({"reason": "hard_bounce"})).send();
+        delays.push(until_reason(&b.base, &key, "bounced@example.com", "receipts", "suppressed:hard_bounce"));
+        a.contact("reader@example.com", json!({"subscriptions": {"news": "unsubscribed"}}));
+        delays.push(until_reason(&b.base, &key, "reader@example.com", "news", "unsubscribed_topic"));
+        // And the other way round.
+        let reply = reqwest::blocking::Client::new()
+            .put(format!("{}/v1/contacts/other%40example.com", b.base))
+            .bearer_auth(&key)
+            .json(&json!({"unsubscribed_all": true}))
+            .send()
+            .unwrap();
+        assert_eq!(reply.status(), 201);
+        delays.push(until_reason(a.base(), &key, "other@example.com", "news", "unsubscribed_all"));
+        // Printed for a reader, not asserted: tests never assert on time (the bound in
+        // `until_reason` only stops a test that would otherwise wait forever).
+        eprintln!("cross-process delays: {delays:?}");
+        assert_eq!(feed(a.base(), &key), feed(&b.base, &key), "the change feed is the same through either");
+        assert!(b.terminate().success());
+    }
 }

@@ -242,59 +242,57 @@ fn unsubscribe_link(signer: &TokenKeys, recipient: Recipient, issued: i64, expir
     })
 }
 
-fn rotated_and_expired_keys(db: TestDb) {
-    let app = TestApp::start_with(db, |c| c.signing_keys = Some(spec(&[("k2", K2), ("k1", K1)])));
-    app.topic("news").opt_out().create();
-    let contact = app.contact("a@example.com", json!({}));
-    let id = uuid::Uuid::parse_str(contact["id"].as_str().unwrap()).unwrap();
-    let now = chrono::Utc::now().timestamp();
-    let old_key = TokenKeys::parse(&spec(&[("k1", K1)])).unwrap();
-    let removed_key = TokenKeys::parse(&spec(&[("k0", [33; 32])])).unwrap();
-    // Signed by a key that no longer signs but is still accepted: it works.
-    let accepted = unsubscribe_link(&old_key, Recipient::Contact(id), now, now + 3600);
-    assert_eq!(app.get(&format!("/u/{accepted}")).anonymous().send().status, 200);
-    // A removed key, and an expired link: refused, nothing changes.
-    let removed = unsubscribe_link(&removed_key, Recipient::Contact(id), now, now + 3600);
-    let expired = unsubscribe_link(&old_key, Recipient::Contact(id), now - 7200, now - 3600);
-    assert_eq!(
-        app.post(&format!("/u/{removed}"))
-            .anonymous()
-            .body("application/x-www-form-urlencoded", "List-Unsubscribe=One-Click")
-            .send()
-            .status,
-        400
-    );
-    let gone = app
-        .post(&format!("/u/{expired}"))
-        .anonymous()
-        .body("application/x-www-form-urlencoded", "List-Unsubscribe=One-Click")
-        .send();
-    assert_eq!(gone.status, 410);
-    assert!(gone.body.contains("expired"));
-    assert_eq!(app.get("/v1/contacts/a%40example.com").send().json()["subscriptions"], json!({}));
-    // A link for a contact that is no longer held (erased, say) leads nowhere.
-    let unknown = unsubscribe_link(&old_key, Recipient::Contact(uuid::Uuid::new_v4()), now, now + 3600);
-    assert_eq!(
-        app.post(&format!("/u/{unknown}"))
-            .anonymous()
-            .body("application/x-www-form-urlencoded", "List-Unsubscribe=One-Click")
-            .send()
-            .status,
-        404
-    );
-    // The accepted old link unsubscribes.
-    let reply = app
-        .post(&format!("/u/{accepted}"))
-        .anonymous()
-        .body("application/x-www-form-urlencoded", "List-Unsubscribe=One-Click")
-        .send();
-    assert_eq!(reply.status, 200);
-    assert_eq!(
-        app.get("/v1/contacts/a%40example.com").send().json()["subscriptions"],
-        json!({"news": "unsubscribed"})
-    );
-}
-
 each_backend! {
-    fn rotated_and_expired_keys(TestDb);
+    fn rotated_and_expired_keys(db: TestDb) {
+        let app = TestApp::start_with(db, |c| c.signing_keys = Some(spec(&[("k2", K2), ("k1", K1)])));
+        app.topic("news").opt_out().create();
+        let contact = app.contact("a@example.com", json!({}));
+        let id = uuid::Uuid::parse_str(contact["id"].as_str().unwrap()).unwrap();
+        let now = chrono::Utc::now().timestamp();
+        let old_key = TokenKeys::parse(&spec(&[("k1", K1)])).unwrap();
+        let removed_key = TokenKeys::parse(&spec(&[("k0", [33; 32])])).unwrap();
+        // Signed by a key that no longer signs but is still accepted: it works.
+        let accepted = unsubscribe_link(&old_key, Recipient::Contact(id), now, now + 3600);
+        assert_eq!(app.get(&format!("/u/{accepted}")).anonymous().send().status, 200);
+        // A removed key, and an expired link: refused, nothing changes.
+        let removed = unsubscribe_link(&removed_key, Recipient::Contact(id), now, now + 3600);
+        let expired = unsubscribe_link(&old_key, Recipient::Contact(id), now - 7200, now - 3600);
+        assert_eq!(
+            app.post(&format!("/u/{removed}"))
+                .anonymous()
+                .body("application/x-www-form-urlencoded", "List-Unsubscribe=One-Click")
+                .send()
+                .status,
+            400
+        );
+        let gone = app
+            .post(&format!("/u/{expired}"))
+            .anonymous()
+            .body("application/x-www-form-urlencoded", "List-Unsubscribe=One-Click")
+            .send();
+        assert_eq!(gone.status, 410);
+        assert!(gone.body.contains("expired"));
+        assert_eq!(app.get("/v1/contacts/a%40example.com").send().json()["subscriptions"], json!({}));
+        // A link for a contact that is no longer held (erased, say) leads nowhere.
+        let unknown = unsubscribe_link(&old_key, Recipient::Contact(uuid::Uuid::new_v4()), now, now + 3600);
+        assert_eq!(
+            app.post(&format!("/u/{unknown}"))
+                .anonymous()
+                .body("application/x-www-form-urlencoded", "List-Unsubscribe=One-Click")
+                .send()
+                .status,
+            404
+        );
+        // The accepted old link unsubscribes.
+        let reply = app
+            .post(&format!("/u/{accepted}"))
+            .anonymous()
+            .body("application/x-www-form-urlencoded", "List-Unsubscribe=One-Click")
+            .send();
+        assert_eq!(reply.status, 200);
+        assert_eq!(
+            app.get("/v1/contacts/a%40example.com").send().json()["subscriptions"],
+            json!({"news": "unsubscribed"})
+        );
+    }
 }

@@ -23,43 +23,40 @@ pub use db::TestDb;
 pub use http::{encode, without_times, Reply};
 pub use process::Served;
 
-/// Declares a test that runs once per backend: `mod name { fn sqlite(); fn postgres(); }`.
-/// `fn name(app) with adjust { … }` starts the server with `adjust(&mut Config)` applied;
-/// `fn name(TestDb);` runs the function `name(db: TestDb)` on each backend's database.
+/// Declares a test that runs once per backend: `mod name { fn sqlite(); fn postgres(); }`,
+/// each given what the test's one parameter asks for:
+///
+/// - `fn name(app) { … }` (or `mut app`): a [`TestApp`] started on a fresh database;
+///   `fn name(app) with adjust { … }` starts it with `adjust(&mut Config)` applied;
+/// - `fn name(db: TestDb) { … }`: the fresh database alone, for tests that start
+///   servers or processes of their own.
 macro_rules! each_backend {
-    ($(fn $name:ident(TestDb);)+) => {$(
-        mod $name {
-            #[test]
-            fn sqlite() {
-                super::$name($crate::support::TestDb::sqlite());
-            }
-            #[test]
-            #[cfg_attr(not(postgres_tests), ignore = "PREFCENTER_TEST_DATABASE_URL was not set at build time")]
-            fn postgres() {
-                super::$name($crate::support::TestDb::postgres());
-            }
-        }
-    )+};
-    ($($(#[$meta:meta])* fn $name:ident($app:pat) $(with $settings:path)? $body:block)*) => {$(
+    (@given $db:expr, [], $arg:ident : $ty:ty) => {
+        let $arg: $ty = $db;
+    };
+    (@given $db:expr, [$settings:path], $arg:ident : $ty:ty) => {
+        compile_error!("a test given a bare database has no server to configure: take `app` instead");
+    };
+    (@given $db:expr, [$($settings:path)?], $app:pat) => {
+        let $app = $crate::support::TestApp::start_with(
+            $db,
+            |_config: &mut prefcenter::Config| { $($settings(_config);)? },
+        );
+    };
+    ($($(#[$meta:meta])* fn $name:ident($($param:tt)+) $(with $settings:path)? $body:block)*) => {$(
         $(#[$meta])*
         mod $name {
             #[allow(unused_imports)]
             use super::*;
             #[test]
             fn sqlite() {
-                let $app = $crate::support::TestApp::start_with(
-                    $crate::support::TestDb::sqlite(),
-                    |_config: &mut prefcenter::Config| { $($settings(_config);)? },
-                );
+                $crate::support::each_backend!(@given $crate::support::TestDb::sqlite(), [$($settings)?], $($param)+);
                 $body
             }
             #[test]
             #[cfg_attr(not(postgres_tests), ignore = "PREFCENTER_TEST_DATABASE_URL was not set at build time")]
             fn postgres() {
-                let $app = $crate::support::TestApp::start_with(
-                    $crate::support::TestDb::postgres(),
-                    |_config: &mut prefcenter::Config| { $($settings(_config);)? },
-                );
+                $crate::support::each_backend!(@given $crate::support::TestDb::postgres(), [$($settings)?], $($param)+);
                 $body
             }
         }
