@@ -10,13 +10,6 @@ fn check(app: &TestApp, email: &str, topic: &str) -> Value {
     reply.json()
 }
 
-/// Three topics: an opt-out and an opt-in promotional one, and a transactional one.
-fn topics(app: &TestApp) {
-    app.topic("news").opt_out().create();
-    app.topic("offers").create();
-    app.topic("receipts").transactional().create();
-}
-
 fn suppress(app: &TestApp, email: &str, body: Value) {
     let reply = app.put(&format!("/v1/suppressions/{}", crate::support::encode(email))).json(body).send();
     assert!(reply.status == 201 || reply.status == 200, "{}", reply.body);
@@ -24,7 +17,7 @@ fn suppress(app: &TestApp, email: &str, body: Value) {
 
 each_backend! {
     fn every_rule_gives_its_reason(app) {
-        topics(&app);
+        app.topics().create();
         app.contact("sub@example.com", json!({"subscriptions": {"offers": "subscribed"}}));
         app.contact("unsub@example.com", json!({"subscriptions": {"news": "unsubscribed"}}));
         app.contact("pending@example.com", json!({"subscriptions": {"offers": "pending"}}));
@@ -52,7 +45,7 @@ each_backend! {
     }
 
     fn allowed_promotional_mail_carries_one_click_headers(app) {
-        topics(&app);
+        app.topics().create();
         let decision = check(&app, " New@Example.com", "news");
         assert_eq!(decision["email"], "new@example.com");
         assert_eq!(decision["topic"], "news");
@@ -66,7 +59,7 @@ each_backend! {
     }
 
     fn a_decision_for_an_unknown_address_stores_nothing(app) {
-        topics(&app);
+        app.topics().create();
         assert!(check(&app, "stranger@example.com", "news")["allowed"].as_bool().unwrap());
         app.get("/v1/contacts/stranger%40example.com").send().problem(404, "not_found");
         let changes = app.get("/v1/changes?limit=1000").send().json();
@@ -74,7 +67,7 @@ each_backend! {
     }
 
     fn a_write_is_visible_to_the_next_check_at_once(app) {
-        topics(&app);
+        app.topics().create();
         assert_eq!(app.reason("a@example.com", "news"), "default_subscribed");
         app.contact("a@example.com", json!({"subscriptions": {"news": "unsubscribed"}}));
         assert_eq!(app.reason("a@example.com", "news"), "unsubscribed_topic");
@@ -89,7 +82,7 @@ each_backend! {
     }
 
     fn a_corrected_address_takes_its_statuses_along(app) {
-        topics(&app);
+        app.topics().create();
         app.contact("old@example.com", json!({"subscriptions": {"offers": "subscribed"}}));
         suppress(&app, "old@example.com", json!({"reason": "hard_bounce"}));
         app.patch("/v1/contacts/old%40example.com").json(json!({"email": "new@example.com"})).send();
@@ -98,7 +91,7 @@ each_backend! {
     }
 
     fn bad_checks_are_refused(app) {
-        topics(&app);
+        app.topics().create();
         let problem = app.post("/v1/check").json(json!({"email": "nope", "topic": "news"})).send().problem(422, "invalid");
         assert_eq!(problem["errors"][0]["field"], "email");
         app.post("/v1/check").json(json!({"email": "a@example.com", "topic": "nope"})).send().problem(404, "not_found");
@@ -108,7 +101,7 @@ each_backend! {
     }
 
     fn a_batch_answers_in_request_order(app) {
-        topics(&app);
+        app.topics().create();
         app.contact("b@example.com", json!({"subscriptions": {"news": "unsubscribed"}}));
         let reply = app.post("/v1/check/batch")
             .json(json!({"topic": "news", "emails": ["a@example.com", "not-an-address", "B@example.com", ""]}))
@@ -125,7 +118,7 @@ each_backend! {
     }
 
     fn a_full_batch_is_answered_and_a_larger_one_refused(app) {
-        topics(&app);
+        app.topics().create();
         let emails: Vec<String> = (0..10_000).map(|i| format!("user{i}@example.com")).collect();
         let reply = app.post("/v1/check/batch").json(json!({"topic": "offers", "emails": emails})).send();
         assert_eq!(reply.status, 200);
@@ -139,7 +132,7 @@ each_backend! {
     }
 
     fn links_are_made_for_promotional_topics_only(app) {
-        topics(&app);
+        app.topics().create();
         let reply = app.post("/v1/links").json(json!({"email": "a@example.com", "topic": "offers", "message_id": "m-1"})).send();
         assert_eq!(reply.status, 200, "{}", reply.body);
         let links = reply.json();

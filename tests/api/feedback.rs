@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::support::{each_backend, TestApp};
+use crate::support::{each_backend, TestApp, TopicBuilder};
 
 fn deliver(app: &TestApp, body: Value) -> Value {
     let reply = app.post("/v1/feedback/generic").json(body).send();
@@ -10,15 +10,9 @@ fn deliver(app: &TestApp, body: Value) -> Value {
     reply.json()
 }
 
-fn topics(app: &TestApp) {
-    app.topic("news").opt_out().create();
-    app.topic("offers").opt_out().create();
-    app.topic("receipts").transactional().create();
-}
-
 each_backend! {
     fn bounces_and_complaints_become_suppressions(app) {
-        topics(&app);
+        app.topics().offers(TopicBuilder::opt_out).create();
         let report = deliver(&app, json!([
             {"email": "hard@example.com", "type": "hard_bounce", "detail": "550 5.1.1 user unknown", "id": "n-1"},
             {"email": "angry@example.com", "type": "complaint", "id": "n-2"},
@@ -40,7 +34,7 @@ each_backend! {
     }
 
     fn a_notification_delivered_twice_changes_nothing_the_second_time(app) {
-        topics(&app);
+        app.topics().offers(TopicBuilder::opt_out).create();
         let notice = json!({"email": "hard@example.com", "type": "hard_bounce", "id": "n-1"});
         assert_eq!(deliver(&app, notice.clone())["applied"], 1);
         let events = app.get("/v1/changes?limit=1000").send().json()["events"].as_array().unwrap().len();
@@ -50,7 +44,7 @@ each_backend! {
     }
 
     fn soft_bounces_count_within_a_window(app) {
-        topics(&app);
+        app.topics().offers(TopicBuilder::opt_out).create();
         let at = |days: i64| (chrono::Utc::now() - chrono::TimeDelta::days(days)).to_rfc3339();
         // Two in the window and one long before: not yet.
         deliver(&app, json!([
@@ -76,7 +70,7 @@ each_backend! {
     }
 
     fn usable_entries_apply_and_the_rest_are_reported(app) {
-        topics(&app);
+        app.topics().offers(TopicBuilder::opt_out).create();
         let report = deliver(&app, json!([
             {"email": "ok@example.com", "type": "hard_bounce"},
             {"email": "not-an-address", "type": "hard_bounce"},

@@ -11,11 +11,6 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-fn topics(app: &TestApp) {
-    app.topic("news").opt_out().create();
-    app.topic("receipts").transactional().create();
-}
-
 fn links(app: &TestApp, email: &str) -> (String, String) {
     let links = app
         .post("/v1/links")
@@ -33,7 +28,7 @@ fn behind_proxy(db: TestDb) -> TestApp {
 
 each_backend! {
     fn an_export_holds_everything(app) {
-        topics(&app);
+        app.topics().create();
         app.contact("a@example.com", json!({"locale": "fr", "subscriptions": {"news": "subscribed"}, "resubscribe": {"consent": "form v2", "legal_basis": "consent"}}));
         app.put("/v1/suppressions/a%40example.com").json(json!({"reason": "complaint", "note": "fbl"})).send();
         let export = app.get("/v1/contacts/a%40example.com/export").send();
@@ -55,7 +50,7 @@ each_backend! {
     }
 
     fn an_erasure_leaves_no_trace_and_keeps_suppressing(app) {
-        topics(&app);
+        app.topics().create();
         let email = "erase.me@example.com";
         app.contact(email, json!({"external_id": "user-7", "subscriptions": {"news": "subscribed"}}));
         app.put("/v1/suppressions/erase.me%40example.com").json(json!({"reason": "hard_bounce", "note": "550 erase.me@example.com unknown"})).send();
@@ -93,7 +88,7 @@ each_backend! {
     }
 
     fn a_person_erases_themselves_from_the_page(app) {
-        topics(&app);
+        app.topics().create();
         app.contact("me@example.com", json!({}));
         let (_, preferences) = links(&app, "me@example.com");
         let ask = app.get(&format!("{preferences}/delete")).anonymous().send();
@@ -112,7 +107,7 @@ each_backend! {
 each_backend! {
     fn no_raw_client_address(db: TestDb) {
         let app = behind_proxy(db);
-        topics(&app);
+        app.topics().create();
         let (unsubscribe, preferences) = links(&app, "a@example.com");
         let client = "198.51.100.77";
         app.post(&unsubscribe)
@@ -155,8 +150,7 @@ each_backend! {
     /// Retention, with the clock driven by `purge --as-of`.
     fn retention_removes_exactly_what_expired(db: TestDb) {
         let app = TestApp::start(db);
-        topics(&app);
-        app.topic("offers").create();
+        app.topics().create();
         let (unsubscribe, _) = links(&app, "clicked@example.com");
         app.post(&unsubscribe)
             .anonymous()
@@ -204,7 +198,7 @@ each_backend! {
         let smtp = crate::smtp::SmtpServer::start();
         let url = smtp.url.clone();
         let app = TestApp::start_with(db, move |c| c.smtp_url = Some(url.clone()));
-        topics(&app);
+        app.topics().create();
         app.contact("back@example.com", json!({}));
         assert_eq!(app.delete("/v1/contacts/back%40example.com").send().status, 204);
         let reply = app

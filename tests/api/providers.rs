@@ -8,7 +8,7 @@ use p256::pkcs8::EncodePublicKey;
 use rsa::signature::{SignatureEncoding, Signer};
 use serde_json::{json, Value};
 
-use crate::support::{each_backend, TestApp};
+use crate::support::{each_backend, TestApp, TopicBuilder};
 use prefcenter::config::FeedbackTopic;
 use prefcenter::domain::TopicKey;
 
@@ -78,12 +78,6 @@ fn verifying(config: &mut prefcenter::Config) {
         map("postmark", "broadcasts", "offers"),
         map("mailgun", "weekly", "news"),
     ];
-}
-
-fn topics(app: &TestApp) {
-    app.topic("news").opt_out().create();
-    app.topic("offers").opt_out().create();
-    app.topic("receipts").transactional().create();
 }
 
 /// The events a provider's feedback made, as (address, type, reason or topic) sorted.
@@ -170,7 +164,7 @@ fn ses_notification(app: &TestApp, message: &str, version: u8) -> Value {
 
 each_backend! {
     fn ses_notifications_become_suppressions(app) with verifying {
-        topics(&app);
+        app.topics().offers(TopicBuilder::opt_out).create();
         // The handshake: kept for the operator, who must visit the URL.
         let confirmation = sns("ses/envelope-subscription-confirmation.json", None, 1);
         let reply = post_sns(&app, &confirmation);
@@ -215,7 +209,7 @@ each_backend! {
     }
 
     fn ses_refuses_what_sns_did_not_sign(app) with verifying {
-        topics(&app);
+        app.topics().offers(TopicBuilder::opt_out).create();
         let before = app.database_contents();
         let signed = sns("ses/envelope-notification.json", Some(&fixture("ses/bounce-permanent.json")), 1);
         let mut tampered = signed.clone();
@@ -246,7 +240,7 @@ each_backend! {
     }
 
     fn ses_without_certificates_takes_unsigned_messages(app) {
-        topics(&app);
+        app.topics().offers(TopicBuilder::opt_out).create();
         let raw: Value = serde_json::from_str(&fixture("ses/complaint.json")).unwrap();
         let reply = post_sns(&app, &raw);
         assert_eq!(reply.status, 200, "{}", reply.body);
@@ -276,7 +270,7 @@ fn post_sendgrid(app: &TestApp, body: &str, signature: &str) -> crate::support::
 
 each_backend! {
     fn sendgrid_events_become_suppressions(app) with verifying {
-        topics(&app);
+        app.topics().offers(TopicBuilder::opt_out).create();
         let body = fixture("sendgrid/events.json");
         let signature = sendgrid_signature("1600112502", &body);
         let tampered = body.replace("bounced@example.com", "boss@example.com");
@@ -316,7 +310,7 @@ each_backend! {
     }
 
     fn sendgrid_blocks_count_as_soft_bounces_by_their_time(app) with verifying {
-        topics(&app);
+        app.topics().offers(TopicBuilder::opt_out).create();
         let days_ago = |d: i64| (chrono::Utc::now() - chrono::TimeDelta::days(d)).timestamp();
         let blocked = |id: &str, at: i64| json!({
             "email": "full@example.com", "timestamp": at, "event": "bounce", "type": "blocked",
@@ -353,7 +347,7 @@ fn post_postmark(app: &TestApp, name: &str) -> Value {
 
 each_backend! {
     fn postmark_webhooks_become_suppressions(app) with verifying {
-        topics(&app);
+        app.topics().offers(TopicBuilder::opt_out).create();
         assert_eq!(counts(&post_postmark(&app, "postmark/hard-bounce.json")), [1, 1, 0, 0, 0]);
         assert_eq!(counts(&post_postmark(&app, "postmark/soft-bounce.json")), [1, 1, 0, 0, 0]);
         assert_eq!(counts(&post_postmark(&app, "postmark/spam-complaint.json")), [1, 1, 0, 0, 0]);
@@ -406,7 +400,7 @@ fn post_mailgun(app: &TestApp, webhook: Value) -> crate::support::Reply {
 
 each_backend! {
     fn mailgun_webhooks_become_suppressions(app) with verifying {
-        topics(&app);
+        app.topics().offers(TopicBuilder::opt_out).create();
         post_mailgun(&app, mailgun("mailgun/failed-permanent.json", "another key")).problem(401, "invalid_signature");
         let mut unsigned = mailgun("mailgun/failed-permanent.json", MAILGUN_KEY);
         unsigned.as_object_mut().unwrap().remove("signature");

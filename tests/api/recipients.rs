@@ -27,19 +27,9 @@ fn feed(app: &TestApp) -> Vec<Value> {
     app.get("/v1/changes?limit=10000").send().json()["events"].as_array().unwrap().clone()
 }
 
-fn topics(app: &TestApp) {
-    app.topic("news")
-        .opt_out()
-        .with("name", json!("Newsletter"))
-        .with("translations", json!({"fr": {"name": "Lettre d'information"}}))
-        .create();
-    app.topic("offers").create();
-    app.topic("receipts").transactional().create();
-}
-
 each_backend! {
     fn looking_at_the_link_changes_nothing(app) {
-        topics(&app);
+        app.topics().create();
         let path = unsubscribe_path(&app, "a@example.com", "news");
         let before = feed(&app).len();
         for method in [reqwest::Method::GET, reqwest::Method::HEAD] {
@@ -60,7 +50,7 @@ each_backend! {
     }
 
     fn one_click_unsubscribes_in_both_encodings(app) {
-        topics(&app);
+        app.topics().create();
         let path = unsubscribe_path(&app, "a@example.com", "news");
         let reply = app.post(&path).anonymous().header("user-agent", "Mozilla/5.0 Chrome/120.0 Safari/537.36")
             .body("application/x-www-form-urlencoded", "List-Unsubscribe=One-Click").send();
@@ -85,7 +75,7 @@ each_backend! {
     }
 
     fn a_repeated_post_is_a_200_with_one_event(app) {
-        topics(&app);
+        app.topics().create();
         let path = unsubscribe_path(&app, "a@example.com", "news");
         for _ in 0..3 {
             let reply = app.post(&path).anonymous().body("application/x-www-form-urlencoded", "List-Unsubscribe=One-Click").send();
@@ -96,7 +86,7 @@ each_backend! {
     }
 
     fn the_contact_made_by_a_link_takes_its_address_later(app) {
-        topics(&app);
+        app.topics().create();
         let path = unsubscribe_path(&app, "new@example.com", "news");
         app.post(&path).anonymous().body("application/x-www-form-urlencoded", "action=unsubscribe").send();
         let contact = app.contact("new@example.com", json!({"locale": "fr"}));
@@ -107,7 +97,7 @@ each_backend! {
     }
 
     fn undo_resubscribes(app) {
-        topics(&app);
+        app.topics().create();
         let path = unsubscribe_path(&app, "a@example.com", "news");
         app.post(&path).anonymous().body("application/x-www-form-urlencoded", "action=unsubscribe").send();
         assert_eq!(app.reason("a@example.com", "news"), "unsubscribed_topic");
@@ -120,7 +110,7 @@ each_backend! {
     }
 
     fn an_unsubscribe_from_everything(app) {
-        topics(&app);
+        app.topics().create();
         let links = app.post("/v1/links").json(json!({"email": "a@example.com", "topic": "news"})).send().json();
         // A link for all promotional mail, as a magic link's page would offer it.
         let preferences = links["preferences_url"].as_str().unwrap();
@@ -133,7 +123,7 @@ each_backend! {
     }
 
     fn bad_links_get_a_page_and_change_nothing(app) {
-        topics(&app);
+        app.topics().create();
         let path = unsubscribe_path(&app, "a@example.com", "news");
         let token = path.trim_start_matches("/u/");
         let mut tampered = token.to_owned();
@@ -155,7 +145,7 @@ each_backend! {
     }
 
     fn the_preference_api_changes_only_what_it_names(app) {
-        topics(&app);
+        app.topics().create();
         app.contact("a@example.com", json!({"subscriptions": {"offers": "subscribed"}}));
         let token = preference_path(&app, "a@example.com").trim_start_matches("/p/").to_owned();
         let bearer = format!("Bearer {token}");
@@ -177,7 +167,7 @@ each_backend! {
 
     /// A page posts every box; the ledger records only the boxes the person changed.
     fn a_save_records_only_what_changed(app) {
-        topics(&app);
+        app.topics().create();
         app.contact("a@example.com", json!({"locale": "en"}));
         let before = app.events("a@example.com").len();
         let path = preference_path(&app, "a@example.com");
@@ -201,7 +191,7 @@ each_backend! {
     }
 
     fn the_preference_page_works_without_javascript(app) {
-        topics(&app);
+        app.topics().create();
         let path = preference_path(&app, "a@example.com");
         let page = app.get(&path).anonymous().header("accept-language", "fr").send();
         assert_eq!(page.status, 200);

@@ -21,6 +21,20 @@ impl TestApp {
         }
     }
 
+    /// The topics the stories share, to be created: `news` (opt-out; "Newsletter", in
+    /// French "Lettre d'information"), `offers` (opt-in) and `receipts` (transactional).
+    pub fn topics(&self) -> Topics<'_> {
+        Topics {
+            news: self
+                .topic("news")
+                .opt_out()
+                .with("name", json!("Newsletter"))
+                .with("translations", json!({"fr": {"name": "Lettre d'information"}})),
+            offers: self.topic("offers"),
+            receipts: self.topic("receipts").transactional(),
+        }
+    }
+
     /// Creates or updates a contact with this body (PUT), expecting success.
     pub fn contact(&self, email: &str, body: Value) -> Value {
         let reply = self.put(&format!("/v1/contacts/{}", encode(email))).json(body).send();
@@ -65,5 +79,26 @@ impl TopicBuilder<'_> {
         let reply = self.app.post("/v1/topics").json(self.body).send();
         assert_eq!(reply.status, 201, "{}", reply.body);
         reply.json()
+    }
+}
+
+/// The shared topics, created in this order by [`Topics::create`].
+pub struct Topics<'a> {
+    news: TopicBuilder<'a>,
+    offers: TopicBuilder<'a>,
+    receipts: TopicBuilder<'a>,
+}
+
+impl<'a> Topics<'a> {
+    /// Changes `offers` before it is created (`TopicBuilder::opt_out`, say).
+    pub fn offers(mut self, change: impl FnOnce(TopicBuilder<'a>) -> TopicBuilder<'a>) -> Self {
+        self.offers = change(self.offers);
+        self
+    }
+
+    pub fn create(self) {
+        self.news.create();
+        self.offers.create();
+        self.receipts.create();
     }
 }

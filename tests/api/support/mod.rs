@@ -19,6 +19,7 @@ mod http;
 mod process;
 
 pub use app::{wait_until_ready, TestApp};
+pub use builders::TopicBuilder;
 pub use db::TestDb;
 pub use http::{encode, without_times, Reply};
 pub use process::Served;
