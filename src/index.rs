@@ -631,22 +631,27 @@ fn read_after(
     Ok((events, topics))
 }
 
+/// What the ledger tailer reads through. The tailer holds its owner only weakly and
+/// borrows these for one round at a time, so that it keeps neither the index nor a
+/// database connection alive once the owner is gone.
+pub trait Tailed: Send + Sync + 'static {
+    fn index(&self) -> &Index;
+    fn pool(&self) -> &Pool;
+    fn database_url(&self) -> &DatabaseUrl;
+}
+
 /// Keeps the index current: loads it, then reads the ledger every `poll` (and, on
-/// PostgreSQL, as soon as a `NOTIFY` on `database_url` says something was written).
-/// Ends when the index is dropped.
-pub fn spawn_tailer(
-    index: std::sync::Weak<Index>,
-    pool: Pool,
-    database_url: DatabaseUrl,
-    poll: Duration,
-) -> std::thread::JoinHandle<()> {
+/// PostgreSQL, as soon as a `NOTIFY` says something was written). Ends when `owner`
+/// is dropped.
+pub fn spawn_tailer<T: Tailed>(owner: std::sync::Weak<T>, poll: Duration) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name("ledger-tailer".into())
         .spawn(move || {
             let mut listener: Option<store::Listener> = None;
             let mut last_poll = Instant::now() - poll;
             loop {
-                let Some(index) = index.upgrade() else { return };
+                let Some(owner) = owner.upgrade() else { return };
+                let index = owner.index();
                 let woken = match listener.as_mut().map(store::Listener::notified) {
                     Some(Some(woken)) => woken,
                     Some(None) => {
@@ -654,26 +659,27 @@ pub fn spawn_tailer(
                         true
                     }
                     None => {
-                        listener = store::Listener::open(&database_url);
+                        listener = store::Listener::open(owner.database_url());
                         false
                     }
                 };
                 if woken || last_poll.elapsed() >= poll || !index.is_loaded() {
                     last_poll = Instant::now();
-                    let result =
-                        pool.get().map_err(|e| Error::Unavailable(e.to_string())).and_then(|mut db| {
+                    let result = owner.pool().get().map_err(|e| Error::Unavailable(e.to_string())).and_then(
+                        |mut db| {
                             if index.is_loaded() {
                                 index.catch_up(&mut db)
                             } else {
                                 index.load(&mut db)
                             }
-                        });
+                        },
+                    );
                     match result {
                         Ok(()) => index.update_gauges(),
                         Err(e) => tracing::warn!(error = %e, "cannot read the ledger"),
                     }
                 }
-                drop(index);
+                drop(owner);
                 std::thread::sleep(Duration::from_millis(20).min(poll));
             }
         })

@@ -115,10 +115,8 @@ pub fn server(
     let workers = cx.config.workers;
     let poll = Duration::from_millis(cx.config.ledger_poll_ms);
     let cx = Arc::new(cx);
-    // The tailer loads the index, then keeps it current; it ends with the index, which
-    // goes with the context.
-    let tailer =
-        index::spawn_tailer(Arc::downgrade(&cx.index), cx.pool.clone(), cx.config.database_url.clone(), poll);
+    // The tailer loads the index, then keeps it current; it ends with the context.
+    let tailer = index::spawn_tailer(Arc::downgrade(&cx), poll);
     let metrics = http::metrics()?;
     cx.index.gauges.register(&metrics.registry).map_err(std::io::Error::other)?;
     cx.purged.register(&metrics.registry).map_err(std::io::Error::other)?;

@@ -8,14 +8,14 @@ use crate::config::Config;
 use crate::domain::pseudonym::Pseudonymizer;
 use crate::domain::token::TokenKeys;
 use crate::domain::AddressHasher;
-use crate::index::Index;
+use crate::index::{Index, Tailed};
 use crate::mailer::Mailer;
 use crate::service::api_keys::KeyCache;
 use crate::service::feedback::Providers;
 use crate::service::group_commit::Writer;
 use crate::service::mail_limits::MailLimits;
 use crate::service::privacy::PurgeMetrics;
-use crate::store::Pool;
+use crate::store::{DatabaseUrl, Pool};
 
 /// What every service function is given.
 pub struct Context {
@@ -32,4 +32,18 @@ pub struct Context {
     pub purged: PurgeMetrics,
     pub providers: Providers,
     pub writer: Writer,
+}
+
+impl Tailed for Context {
+    fn index(&self) -> &Index {
+        &self.index
+    }
+
+    fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    fn database_url(&self) -> &DatabaseUrl {
+        &self.config.database_url
+    }
 }
