@@ -28,7 +28,7 @@ use crate::domain::decision::{decide, AddressState, Decision, Suppression, Topic
 use crate::domain::{AddressHash, Category, EventType, Reason, Status};
 use crate::error::Error;
 use crate::store::events::EventRow;
-use crate::store::{self, Db};
+use crate::store::{self, DatabaseUrl, Db, Pool};
 
 /// The first 16 bytes of a keyed address hash: uniform, so its first half is the
 /// hash-map hash as it is.
@@ -631,17 +631,27 @@ fn read_after(
     Ok((events, topics))
 }
 
+/// What the ledger tailer reads through. The tailer holds its owner only weakly and
+/// borrows these for one round at a time, so that it keeps neither the index nor a
+/// database connection alive once the owner is gone.
+pub trait Tailed: Send + Sync + 'static {
+    fn index(&self) -> &Index;
+    fn pool(&self) -> &Pool;
+    fn database_url(&self) -> &DatabaseUrl;
+}
+
 /// Keeps the index current: loads it, then reads the ledger every `poll` (and, on
-/// PostgreSQL, as soon as a `NOTIFY` says something was written). Ends when the
-/// application is dropped.
-pub fn spawn_tailer(app: std::sync::Weak<crate::App>, poll: Duration) -> std::thread::JoinHandle<()> {
+/// PostgreSQL, as soon as a `NOTIFY` says something was written). Ends when `owner`
+/// is dropped.
+pub fn spawn_tailer<T: Tailed>(owner: std::sync::Weak<T>, poll: Duration) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name("ledger-tailer".into())
         .spawn(move || {
             let mut listener: Option<store::Listener> = None;
             let mut last_poll = Instant::now() - poll;
             loop {
-                let Some(app) = app.upgrade() else { return };
+                let Some(owner) = owner.upgrade() else { return };
+                let index = owner.index();
                 let woken = match listener.as_mut().map(store::Listener::notified) {
                     Some(Some(woken)) => woken,
                     Some(None) => {
@@ -649,26 +659,27 @@ pub fn spawn_tailer(app: std::sync::Weak<crate::App>, poll: Duration) -> std::th
                         true
                     }
                     None => {
-                        listener = store::Listener::open(&app.config.database_url);
+                        listener = store::Listener::open(owner.database_url());
                         false
                     }
                 };
-                if woken || last_poll.elapsed() >= poll || !app.index.is_loaded() {
+                if woken || last_poll.elapsed() >= poll || !index.is_loaded() {
                     last_poll = Instant::now();
-                    let result =
-                        app.pool.get().map_err(|e| Error::Unavailable(e.to_string())).and_then(|mut db| {
-                            if app.index.is_loaded() {
-                                app.index.catch_up(&mut db)
+                    let result = owner.pool().get().map_err(|e| Error::Unavailable(e.to_string())).and_then(
+                        |mut db| {
+                            if index.is_loaded() {
+                                index.catch_up(&mut db)
                             } else {
-                                app.index.load(&mut db)
+                                index.load(&mut db)
                             }
-                        });
+                        },
+                    );
                     match result {
-                        Ok(()) => app.index.update_gauges(),
+                        Ok(()) => index.update_gauges(),
                         Err(e) => tracing::warn!(error = %e, "cannot read the ledger"),
                     }
                 }
-                drop(app);
+                drop(owner);
                 std::thread::sleep(Duration::from_millis(20).min(poll));
             }
         })

@@ -1,7 +1,9 @@
 //! prefcenter: an email preference center and suppression-list service.
 //!
-//! [`prepare`] opens the database, migrates it and loads the keys; [`server`] serves
-//! the HTTP API on a listener. `main.rs` only parses the command line around these.
+//! [`prepare`] opens the database, migrates it, loads the keys and builds the
+//! [`service::Context`] the use cases share; [`server`] serves the HTTP API around that
+//! context on a listener, with the background threads that keep it current. `main.rs`
+//! only parses the command line around these.
 
 pub mod config;
 pub mod domain;
@@ -29,29 +31,12 @@ use domain::AddressHasher;
 use error::Error;
 use mailer::Mailer;
 use service::api_keys::KeyCache;
-use store::Pool;
-
-/// What every request shares.
-pub struct App {
-    pub config: Config,
-    pub pool: Pool,
-    pub hasher: AddressHasher,
-    pub pseudonymizer: Pseudonymizer,
-    pub tokens: TokenKeys,
-    pub mailer: Mailer,
-    pub mail_from: lettre::message::Mailbox,
-    pub limits: http::limits::Limits,
-    pub keys: KeyCache,
-    pub index: Arc<index::Index>,
-    pub purged: service::privacy::PurgeMetrics,
-    pub providers: service::feedback::Providers,
-    pub writer: service::group_commit::Writer,
-}
+use service::Context;
 
 /// Opens the database, runs pending migrations, loads (or on first start generates)
 /// the hashing keys, and on a database without API keys creates an `admin` key and
 /// logs its secret once.
-pub fn prepare(config: Config) -> Result<App, String> {
+pub fn prepare(config: Config) -> Result<Context, String> {
     let timeout = Duration::from_millis(config.database_timeout_ms);
     let pool = store::connect(&config.database_url, config.pool_size, timeout)?;
     let mut db = pool.get().map_err(|e| format!("database: {e}"))?;
@@ -87,7 +72,7 @@ pub fn prepare(config: Config) -> Result<App, String> {
     let providers = service::feedback::Providers::from_config(&config)?;
     let writer = service::group_commit::Writer::start(pool.clone(), index.clone())
         .map_err(|e| format!("cannot start the writer thread: {e}"))?;
-    Ok(App {
+    Ok(Context {
         config,
         pool,
         hasher: AddressHasher::new(hash_key),
@@ -95,7 +80,7 @@ pub fn prepare(config: Config) -> Result<App, String> {
         tokens,
         mailer,
         mail_from,
-        limits: Default::default(),
+        mail_limits: Default::default(),
         keys: KeyCache::new(key_hasher),
         index,
         purged: service::privacy::PurgeMetrics::new(),
@@ -122,34 +107,35 @@ fn decode_key(name: &str, stored: &str) -> Result<[u8; 32], String> {
 /// decides when to stop it through its handle (`main` does so on SIGTERM and SIGINT,
 /// letting requests in flight finish for up to 30 s).
 /// Also returns the ledger tailer's thread, which ends soon after the server and the
-/// application are gone.
+/// context are gone.
 pub fn server(
-    app: App,
+    cx: Context,
     listener: TcpListener,
 ) -> std::io::Result<(actix_web::dev::Server, std::thread::JoinHandle<()>)> {
-    let workers = app.config.workers;
-    let poll = Duration::from_millis(app.config.ledger_poll_ms);
-    let app = web::Data::new(app);
-    // The tailer loads the index, then keeps it current; it ends with the app.
-    let tailer = index::spawn_tailer(Arc::downgrade(&app.clone().into_inner()), poll);
+    let workers = cx.config.workers;
+    let poll = Duration::from_millis(cx.config.ledger_poll_ms);
+    let cx = Arc::new(cx);
+    // The tailer loads the index, then keeps it current; it ends with the context.
+    let tailer = index::spawn_tailer(Arc::downgrade(&cx), poll);
     let metrics = http::metrics()?;
-    app.index.gauges.register(&metrics.registry).map_err(std::io::Error::other)?;
-    app.purged.register(&metrics.registry).map_err(std::io::Error::other)?;
-    app.writer.metrics.register(&metrics.registry).map_err(std::io::Error::other)?;
-    app.keys.metrics.register(&metrics.registry).map_err(std::io::Error::other)?;
+    cx.index.gauges.register(&metrics.registry).map_err(std::io::Error::other)?;
+    cx.purged.register(&metrics.registry).map_err(std::io::Error::other)?;
+    cx.writer.metrics.register(&metrics.registry).map_err(std::io::Error::other)?;
+    cx.keys.metrics.register(&metrics.registry).map_err(std::io::Error::other)?;
     service::api_keys::spawn_refresher(
-        Arc::downgrade(&app.clone().into_inner()),
-        Duration::from_millis(app.config.api_key_refresh_ms),
+        Arc::downgrade(&cx),
+        Duration::from_millis(cx.config.api_key_refresh_ms),
     );
     service::privacy::spawn_purger(
-        Arc::downgrade(&app.clone().into_inner()),
-        Duration::from_secs(app.config.purge_interval_minutes * 60),
+        Arc::downgrade(&cx),
+        Duration::from_secs(cx.config.purge_interval_minutes * 60),
     );
     let body_timeout =
-        web::Data::new(http::deadline::BodyTimeout(Duration::from_millis(app.config.body_timeout_ms)));
+        web::Data::new(http::deadline::BodyTimeout(Duration::from_millis(cx.config.body_timeout_ms)));
+    let cx = web::Data::from(cx);
     let mut server = actix_web::HttpServer::new(move || {
         actix_web::App::new()
-            .app_data(app.clone())
+            .app_data(cx.clone())
             .app_data(body_timeout.clone())
             .configure(http::configure)
             .wrap(actix_web::middleware::from_fn(http::deadline::bound_body))

@@ -106,7 +106,7 @@ fn serve(config: Config) -> Result<(), String> {
             server.await.map(|()| tailer)
         })
         .map_err(|e| format!("server: {e}"))?;
-    // The tailer ends once the application is gone; let it close its connection
+    // The tailer ends once the context is gone; let it close its connection
     // before the process exits.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     while !tailer.is_finished() && std::time::Instant::now() < deadline {

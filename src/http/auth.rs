@@ -17,7 +17,7 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use crate::domain::KeyScope;
 use crate::error::Error;
 use crate::service::api_keys::{self, Caller as Authenticated};
-use crate::App;
+use crate::service::Context;
 
 /// The bearer credential of a request, if it has one.
 pub fn bearer(req: &HttpRequest) -> Option<&str> {
@@ -47,10 +47,10 @@ pub async fn require_api_key(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let result = match (api_key(req.request()), req.app_data::<web::Data<App>>()) {
-        (Some(secret), Some(app)) => {
-            let network = super::client::network(req.request(), app);
-            api_keys::authenticate(app, &secret, &network).await
+    let result = match (api_key(req.request()), req.app_data::<web::Data<Context>>()) {
+        (Some(secret), Some(cx)) => {
+            let network = super::client::network(req.request(), cx);
+            api_keys::authenticate(cx, &secret, &network).await
         }
         (None, _) => Err(Error::Unauthorized),
         (Some(_), None) => Err(Error::Internal("application state is missing".into())),

@@ -10,7 +10,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 
 use crate::domain::pseudonym::user_agent_family;
 use crate::error::Error;
-use crate::App;
+use crate::service::Context;
 
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -44,8 +44,8 @@ fn client_ip(req: &HttpRequest, trusted: &[IpAddr]) -> Option<IpAddr> {
 
 /// The pseudonym of the client's network (its /24 or /48), what per-network limits
 /// count against; empty when the peer is unknown.
-pub fn network(req: &HttpRequest, app: &App) -> String {
-    client_ip(req, &app.config.trusted_proxies).map(|ip| app.pseudonymizer.client(ip)).unwrap_or_default()
+pub fn network(req: &HttpRequest, cx: &Context) -> String {
+    client_ip(req, &cx.config.trusted_proxies).map(|ip| cx.pseudonymizer.client(ip)).unwrap_or_default()
 }
 
 fn languages(req: &HttpRequest) -> Vec<String> {
@@ -80,10 +80,10 @@ impl FromRequest for Client {
     type Future = Ready<Result<Self, Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let Some(app) = req.app_data::<web::Data<App>>() else {
+        let Some(cx) = req.app_data::<web::Data<Context>>() else {
             return ready(Err(Error::Internal("application state is missing".into())));
         };
-        let pseudonym = client_ip(req, &app.config.trusted_proxies).map(|ip| app.pseudonymizer.client(ip));
+        let pseudonym = client_ip(req, &cx.config.trusted_proxies).map(|ip| cx.pseudonymizer.client(ip));
         let user_agent = user_agent_family(
             req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or(""),
         );

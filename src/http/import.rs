@@ -14,8 +14,8 @@ use tokio::sync::mpsc;
 
 use crate::error::Error;
 use crate::service::suppressions::Format;
+use crate::service::Context;
 use crate::service::{LineImporter, Record};
-use crate::App;
 
 /// The longest record an import accepts: an NDJSON line, or a CSV record with the
 /// line breaks its quoted fields hold.
@@ -27,13 +27,13 @@ const CHUNKS_IN_FLIGHT: usize = 16;
 
 /// Feeds `payload` to `importer` record by record, within the configured import limit.
 pub async fn stream<I: LineImporter>(
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     req: &HttpRequest,
     mut payload: web::Payload,
     format: Format,
     mut importer: I,
 ) -> Result<I, Error> {
-    let limit = app.config.import_limit;
+    let limit = cx.config.import_limit;
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -44,7 +44,7 @@ pub async fn stream<I: LineImporter>(
     }
     let (chunks, received) = mpsc::channel(CHUNKS_IN_FLIGHT);
     let reading = web::block(move || {
-        let outcome = read(&app, format, Body::new(received), &mut importer);
+        let outcome = read(&cx, format, Body::new(received), &mut importer);
         (importer, outcome)
     });
     let feeding = async move {
@@ -76,7 +76,7 @@ pub async fn stream<I: LineImporter>(
 }
 
 /// Reads every record of the body and applies them; runs on a blocking thread.
-fn read<I: LineImporter>(app: &App, format: Format, body: Body, importer: &mut I) -> Result<(), Error> {
+fn read<I: LineImporter>(cx: &Context, format: Format, body: Body, importer: &mut I) -> Result<(), Error> {
     match format {
         Format::Ndjson => {
             let mut reader = BufReader::new(body);
@@ -98,7 +98,7 @@ fn read<I: LineImporter>(app: &App, format: Format, body: Body, importer: &mut I
                     buffer.pop();
                 }
                 if importer.push(line, Record::Line(&buffer)) {
-                    importer.flush(app)?;
+                    importer.flush(cx)?;
                 }
             }
         }
@@ -127,12 +127,12 @@ fn read<I: LineImporter>(app: &App, format: Format, body: Body, importer: &mut I
                 let at = reader.position().byte();
                 reader.get_mut().record_starts(at);
                 if ready {
-                    importer.flush(app)?;
+                    importer.flush(cx)?;
                 }
             }
         }
     }
-    importer.flush(app)
+    importer.flush(cx)
 }
 
 /// Why the body stopped before its end.

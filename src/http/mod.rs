@@ -1,5 +1,6 @@
 //! actix-web: routes by audience, extractors, middleware, and the OpenAPI document.
-//! Handlers are thin: extract, authorise, call one service function, answer.
+//! Handlers are thin: extract, authorise, call one service function with the
+//! [`crate::service::Context`] (the app data `lib.rs` installs), answer.
 
 pub mod api;
 pub mod auth;
@@ -8,7 +9,6 @@ pub mod deadline;
 pub mod edge;
 pub mod import;
 pub mod json;
-pub mod limits;
 pub mod observe;
 pub mod openapi;
 pub mod ops;

@@ -8,8 +8,8 @@ use diesel::connection::SimpleConnection;
 use serde_json::json;
 
 use super::openapi;
+use crate::service::Context;
 use crate::store;
-use crate::App;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(super::resource("/healthz").route(web::get().to(healthz)))
@@ -56,24 +56,24 @@ pub fn metrics() {}
     (status = 503, description = "The database does not answer or cannot be written (a full disk), or the index is loading or stale", body = Readiness,
         headers(("Retry-After" = String, description = "Seconds to wait"))),
 ))]
-pub async fn readyz(app: web::Data<App>) -> HttpResponse {
-    let database = store::run(&app.pool, |db| db.batch_execute("SELECT 1").map_err(Into::into)).await;
-    let index = app.index.ensure_fresh();
+pub async fn readyz(cx: web::Data<Context>) -> HttpResponse {
+    let database = store::run(&cx.pool, |db| db.batch_execute("SELECT 1").map_err(Into::into)).await;
+    let index = cx.index.ensure_fresh();
     // A database that answers reads may still refuse writes (a full disk). The last
     // write transaction says which.
     // A failure is believed for a second, a success for ten; then an empty write
     // finds out again (a failure must not keep the process out of the load balancer
     // forever once it has no traffic to succeed with).
-    let health = &app.writer.health;
+    let health = &cx.writer.health;
     let writes = match health.fault() {
         Some(why) if health.tried_within(Duration::from_secs(1)) => Err(why),
         None if health.tried_within(Duration::from_secs(10)) => Ok(()),
-        _ => app.writer.write(|_| Ok(())).await.map_err(|e| e.to_string()),
+        _ => cx.writer.write(|_| Ok(())).await.map_err(|e| e.to_string()),
     };
     let body = json!({
         "database": if database.is_ok() { "ok" } else { "unreachable" },
         "writes": if writes.is_ok() { "ok" } else { "failing" },
-        "index": match (&index, app.index.is_loaded()) {
+        "index": match (&index, cx.index.is_loaded()) {
             (Ok(()), _) => "current",
             (Err(_), false) => "loading",
             (Err(_), true) => "stale",

@@ -15,8 +15,8 @@ use super::utc;
 use crate::domain::api_key::{self, NewSecret, Scopes, SecretHasher};
 use crate::domain::KeyScope;
 use crate::error::Error;
+use crate::service::Context;
 use crate::store::{self, api_keys::ApiKeyRow, Db};
-use crate::App;
 
 pub use cache::{KeyCache, KeyMetrics, ARGON2_AT_ONCE};
 pub use failures::{FAILURE_WINDOW, MAX_FAILURES};
@@ -123,17 +123,17 @@ pub fn create_first_admin(db: &mut Db) -> Result<Option<String>, Error> {
     create_on(db, &input).map(|created| Some(created.secret))
 }
 
-pub async fn create(app: &App, input: NewKey) -> Result<CreatedKey, Error> {
+pub async fn create(cx: &Context, input: NewKey) -> Result<CreatedKey, Error> {
     validate(&input)?;
-    store::run(&app.pool, move |db| create_on(db, &input)).await
+    store::run(&cx.pool, move |db| create_on(db, &input)).await
 }
 
 pub fn list_on(db: &mut Db) -> Result<Vec<KeyView>, Error> {
     Ok(store::api_keys::list(db)?.into_iter().map(KeyView::from).collect())
 }
 
-pub async fn list(app: &App) -> Result<Vec<KeyView>, Error> {
-    store::run(&app.pool, list_on).await
+pub async fn list(cx: &Context) -> Result<Vec<KeyView>, Error> {
+    store::run(&cx.pool, list_on).await
 }
 
 /// Revokes a key; 404 when no active key has that id.
@@ -146,39 +146,39 @@ pub fn revoke_on(db: &mut Db, id: &str) -> Result<(), Error> {
     }
 }
 
-pub async fn revoke(app: &App, id: String) -> Result<(), Error> {
+pub async fn revoke(cx: &Context, id: String) -> Result<(), Error> {
     let revoked = id.clone();
-    store::run(&app.pool, move |db| revoke_on(db, &id)).await?;
-    app.keys.evict(&revoked);
+    store::run(&cx.pool, move |db| revoke_on(db, &id)).await?;
+    cx.keys.evict(&revoked);
     Ok(())
 }
 
 /// Verifies a presented secret for a request from `network` (the pseudonym of the
 /// client's network, which failures count against).
-pub async fn authenticate(app: &App, presented: &str, network: &str) -> Result<Caller, Error> {
-    app.keys.authenticate(&app.pool, presented, network).await
+pub async fn authenticate(cx: &Context, presented: &str, network: &str) -> Result<Caller, Error> {
+    cx.keys.authenticate(&cx.pool, presented, network).await
 }
 
 /// Re-reads the cached keys every `interval` (see `cache`), so that a key revoked
-/// through another process stops working here within that bound. Ends with the
-/// application.
-pub fn spawn_refresher(app: std::sync::Weak<App>, interval: Duration) {
+/// through another process stops working here within that bound. Ends when the
+/// context is dropped.
+pub fn spawn_refresher(cx: std::sync::Weak<Context>, interval: Duration) {
     std::thread::Builder::new()
         .name("api-key-refresh".into())
         .spawn(move || {
             let mut last = std::time::Instant::now();
             loop {
                 std::thread::sleep(interval.min(Duration::from_millis(200)));
-                let Some(app) = app.upgrade() else { return };
+                let Some(cx) = cx.upgrade() else { return };
                 if last.elapsed() < interval {
                     continue;
                 }
                 last = std::time::Instant::now();
-                let result = app
+                let result = cx
                     .pool
                     .get()
                     .map_err(|e| Error::Unavailable(format!("database pool: {e}")))
-                    .and_then(|mut db| app.keys.refresh(&mut db));
+                    .and_then(|mut db| cx.keys.refresh(&mut db));
                 let outcome = match result {
                     Ok(_) => "ok",
                     Err(e) => {
@@ -187,7 +187,7 @@ pub fn spawn_refresher(app: std::sync::Weak<App>, interval: Duration) {
                         "failed"
                     }
                 };
-                app.keys.metrics.refreshes.with_label_values(&[outcome]).inc();
+                cx.keys.metrics.refreshes.with_label_values(&[outcome]).inc();
             }
         })
         .expect("a thread for API-key refreshes");

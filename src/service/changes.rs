@@ -9,7 +9,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::utc;
 use crate::error::Error;
-use crate::{store, App};
+use crate::service::Context;
+use crate::store;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -51,7 +52,7 @@ pub struct ChangePage {
     pub next: i64,
 }
 
-pub async fn list(app: &App, query: ChangesQuery) -> Result<ChangePage, Error> {
+pub async fn list(cx: &Context, query: ChangesQuery) -> Result<ChangePage, Error> {
     let limit = query.limit.unwrap_or(100);
     if !(1..=10_000).contains(&limit) {
         return Err(Error::invalid("limit", "must be between 1 and 10000"));
@@ -60,7 +61,7 @@ pub async fn list(app: &App, query: ChangesQuery) -> Result<ChangePage, Error> {
     if after < 0 {
         return Err(Error::invalid("after", "must not be negative"));
     }
-    store::run(&app.pool, move |db| {
+    store::run(&cx.pool, move |db| {
         let rows = store::events::after(db, after, limit)?;
         // A contact's event names the contact's address now (it may have been
         // corrected since); any other, the address its hash names now.

@@ -9,7 +9,8 @@ use crate::domain::token::{Audience, Recipient};
 use crate::domain::{AddressHash, Category, NormalizedAddress, TopicKey};
 use crate::error::Error;
 use crate::index::Answer;
-use crate::{store, App};
+use crate::service::Context;
+use crate::store;
 
 /// The most addresses one batch may hold.
 pub const MAX_BATCH: usize = 10_000;
@@ -120,19 +121,19 @@ pub struct Headers {
 
 /// Signs the links for one address.
 struct Links<'a> {
-    app: &'a App,
+    cx: &'a Context,
     topic: Option<TopicKey>,
     message_id: Option<String>,
 }
 
 impl<'a> Links<'a> {
-    fn new(app: &'a App, topic: &str, message_id: Option<String>) -> Self {
-        Self { app, topic: TopicKey::parse(topic).ok(), message_id }
+    fn new(cx: &'a Context, topic: &str, message_id: Option<String>) -> Self {
+        Self { cx, topic: TopicKey::parse(topic).ok(), message_id }
     }
 
     fn url(&self, hash: AddressHash, audience: Audience) -> String {
         super::link_url(
-            self.app,
+            self.cx,
             audience,
             Recipient::Address(hash),
             self.topic.clone(),
@@ -162,17 +163,17 @@ impl<'a> Links<'a> {
     }
 }
 
-pub fn check(app: &App, request: CheckRequest) -> Result<CheckResult, Error> {
+pub fn check(cx: &Context, request: CheckRequest) -> Result<CheckResult, Error> {
     super::check_message_id(&request.message_id)?;
     let address = address(&request.email)?;
-    app.index.ensure_fresh()?;
-    let hash = app.hasher.hash(&address);
+    cx.index.ensure_fresh()?;
+    let hash = cx.hasher.hash(&address);
     let mut answer = None;
-    app.index
+    cx.index
         .decide_all(std::iter::once(Some(&hash)), &request.topic, store::now(), |a| answer = a)
         .map_err(|_| unknown_topic(&request.topic))?;
     let answer = answer.ok_or_else(|| Error::Internal("the index gave no answer".into()))?;
-    let links = Links::new(app, &request.topic, request.message_id);
+    let links = Links::new(cx, &request.topic, request.message_id);
     Ok(CheckResult {
         headers: links.headers_for(&answer, hash),
         email: address.to_string(),
@@ -182,7 +183,7 @@ pub fn check(app: &App, request: CheckRequest) -> Result<CheckResult, Error> {
     })
 }
 
-pub fn check_batch(app: &App, request: BatchRequest) -> Result<BatchResponse, Error> {
+pub fn check_batch(cx: &Context, request: BatchRequest) -> Result<BatchResponse, Error> {
     super::check_message_id(&request.message_id)?;
     if request.emails.len() > MAX_BATCH {
         return Err(Error::invalid(
@@ -190,22 +191,22 @@ pub fn check_batch(app: &App, request: BatchRequest) -> Result<BatchResponse, Er
             format!("a batch holds at most {MAX_BATCH} addresses; this one has {}", request.emails.len()),
         ));
     }
-    app.index.ensure_fresh()?;
+    cx.index.ensure_fresh()?;
     let parsed: Vec<Option<(NormalizedAddress, AddressHash)>> = request
         .emails
         .iter()
         .map(|email| {
             NormalizedAddress::parse(email).ok().map(|a| {
-                let hash = app.hasher.hash(&a);
+                let hash = cx.hasher.hash(&a);
                 (a, hash)
             })
         })
         .collect();
-    let links = Links::new(app, &request.topic, request.message_id);
+    let links = Links::new(cx, &request.topic, request.message_id);
     let mut results = Vec::with_capacity(parsed.len());
     let mut inputs = request.emails.into_iter();
     let mut addresses = parsed.iter();
-    app.index
+    cx.index
         .decide_all(
             parsed.iter().map(|p| p.as_ref().map(|(_, hash)| hash)),
             &request.topic,
@@ -230,19 +231,19 @@ pub fn check_batch(app: &App, request: BatchRequest) -> Result<BatchResponse, Er
 
 /// The links for one address and topic, without a decision. 422 for a transactional
 /// topic: its mail carries no unsubscribe link.
-pub fn links(app: &App, request: LinksRequest) -> Result<LinksResponse, Error> {
+pub fn links(cx: &Context, request: LinksRequest) -> Result<LinksResponse, Error> {
     super::check_message_id(&request.message_id)?;
     let address = address(&request.email)?;
-    app.index.ensure_fresh()?;
-    match app.index.category(&request.topic) {
+    cx.index.ensure_fresh()?;
+    match cx.index.category(&request.topic) {
         None => return Err(unknown_topic(&request.topic)),
         Some(Category::Transactional) => {
             return Err(Error::invalid("topic", "a transactional topic's mail carries no unsubscribe link"))
         }
         Some(Category::Promotional) => {}
     }
-    let hash = app.hasher.hash(&address);
-    let links = Links::new(app, &request.topic, request.message_id);
+    let hash = cx.hasher.hash(&address);
+    let links = Links::new(cx, &request.topic, request.message_id);
     Ok(LinksResponse {
         unsubscribe_url: links.unsubscribe_url(hash),
         preferences_url: links.url(hash, Audience::Preferences),

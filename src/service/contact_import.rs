@@ -7,7 +7,7 @@ use super::suppressions::{line_by_line, ImportReport, Outcome};
 use super::Record;
 use crate::domain::{AddressHasher, NormalizedAddress, Source};
 use crate::error::Error;
-use crate::App;
+use crate::service::Context;
 
 /// Lines per transaction.
 const CHUNK: usize = 1000;
@@ -19,8 +19,8 @@ pub struct ContactImporter {
 }
 
 impl ContactImporter {
-    pub fn new(app: &App) -> Self {
-        Self { hasher: app.hasher.clone(), pending: Vec::new(), report: ImportReport::default() }
+    pub fn new(cx: &Context) -> Self {
+        Self { hasher: cx.hasher.clone(), pending: Vec::new(), report: ImportReport::default() }
     }
 }
 
@@ -61,13 +61,13 @@ impl super::LineImporter for ContactImporter {
         self.pending.len() >= CHUNK
     }
 
-    fn flush(&mut self, app: &App) -> Result<(), Error> {
+    fn flush(&mut self, cx: &Context) -> Result<(), Error> {
         if self.pending.is_empty() {
             return Ok(());
         }
         let rows = std::mem::take(&mut self.pending);
         let hasher = self.hasher.clone();
-        let results = super::write_blocking(app, move |db| {
+        let results = super::write_blocking(cx, move |db| {
             let (created, rest) = contacts::create_new(db, &hasher, rows)?;
             let mut results: Vec<_> = created.into_iter().map(|line| (line, Ok(Outcome::Created))).collect();
             results.extend(line_by_line(db, rest, |db, address, write| {

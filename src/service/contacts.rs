@@ -19,11 +19,11 @@ use crate::domain::{
     AddressHash, AddressHasher, EventType, Locale, NormalizedAddress, Reason, Source, Status, TopicKey,
 };
 use crate::error::{ConflictCode, Error};
+use crate::service::Context;
 use crate::store::contacts::ContactRow;
 use crate::store::events::{EventRow, NewEvent};
 use crate::store::subscriptions::SubscriptionRow;
 use crate::store::{self, Db};
-use crate::App;
 
 /// How a request names a contact: its id, its address, or (from a link issued before
 /// the address was stored) its keyed address hash.
@@ -652,19 +652,19 @@ pub(crate) fn validate_write(write: &ContactWrite) -> Result<(), Error> {
 }
 
 pub async fn upsert(
-    app: &App,
+    cx: &Context,
     target: ContactRef,
     write: ContactWrite,
 ) -> Result<(ContactView, bool), Error> {
     validate_write(&write)?;
-    let hasher = app.hasher.clone();
-    super::write(app, move |db| upsert_on(db, &hasher, &target, &write)).await
+    let hasher = cx.hasher.clone();
+    super::write(cx, move |db| upsert_on(db, &hasher, &target, &write)).await
 }
 
 /// Sets one status (`PUT …/subscriptions/{topic}`); an unknown topic is 404 here,
 /// since the path names it.
 pub async fn set_status(
-    app: &App,
+    cx: &Context,
     target: ContactRef,
     topic: String,
     input: StatusWrite,
@@ -678,8 +678,8 @@ pub async fn set_status(
         ..ContactWrite::default()
     };
     validate_write(&write)?;
-    let hasher = app.hasher.clone();
-    super::write(app, move |db| {
+    let hasher = cx.hasher.clone();
+    super::write(cx, move |db| {
         match store::topics::find(db, &topic)? {
             Some(t) if t.archived_at.is_none() => {}
             _ => return Err(topics::unknown(&topic)),
@@ -689,9 +689,9 @@ pub async fn set_status(
     .await
 }
 
-pub async fn get(app: &App, target: ContactRef) -> Result<ContactView, Error> {
-    let hasher = app.hasher.clone();
-    store::run(&app.pool, move |db| {
+pub async fn get(cx: &Context, target: ContactRef) -> Result<ContactView, Error> {
+    let hasher = cx.hasher.clone();
+    store::run(&cx.pool, move |db| {
         let row = find(db, &hasher, &target)?.ok_or_else(not_found)?;
         view(db, row)
     })
@@ -700,7 +700,7 @@ pub async fn get(app: &App, target: ContactRef) -> Result<ContactView, Error> {
 
 /// Corrects a contact's address, locale or external id. A new address keeps the
 /// contact's id and history; its hash is re-keyed.
-pub async fn correct(app: &App, target: ContactRef, patch: ContactPatch) -> Result<ContactView, Error> {
+pub async fn correct(cx: &Context, target: ContactRef, patch: ContactPatch) -> Result<ContactView, Error> {
     check_external_id(&patch.external_id)?;
     let new_address = match &patch.email {
         Some(email) => {
@@ -708,8 +708,8 @@ pub async fn correct(app: &App, target: ContactRef, patch: ContactPatch) -> Resu
         }
         None => None,
     };
-    let hasher = app.hasher.clone();
-    super::write(app, move |db| {
+    let hasher = cx.hasher.clone();
+    super::write(cx, move |db| {
         let mut row = find(db, &hasher, &target)?.ok_or_else(not_found)?;
         let mut fields = Vec::new();
         let previous_hash = row.address_hash.clone();
@@ -762,14 +762,14 @@ pub async fn correct(app: &App, target: ContactRef, patch: ContactPatch) -> Resu
     .await
 }
 
-pub async fn events(app: &App, target: ContactRef, query: EventsQuery) -> Result<EventPage, Error> {
+pub async fn events(cx: &Context, target: ContactRef, query: EventsQuery) -> Result<EventPage, Error> {
     let limit = query.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(Error::invalid("limit", "must be between 1 and 1000"));
     }
     let after = query.after.unwrap_or(0);
-    let hasher = app.hasher.clone();
-    store::run(&app.pool, move |db| {
+    let hasher = cx.hasher.clone();
+    store::run(&cx.pool, move |db| {
         let row = find(db, &hasher, &target)?.ok_or_else(not_found)?;
         let events: Vec<EventView> = store::events::for_contact(db, &row.id, after, limit + 1)?
             .into_iter()

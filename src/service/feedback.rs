@@ -19,8 +19,9 @@ use crate::domain::feedback::ses::SnsCertificates;
 use crate::domain::feedback::{Entry, Kind, Notice};
 use crate::domain::{time, AddressHasher, NormalizedAddress, Reason, Source, Status, TopicKey};
 use crate::error::Error;
+use crate::service::Context;
 use crate::store::{self, Db};
-use crate::{App, Config};
+use crate::Config;
 
 /// What the settings say about providers: the keys their signatures are checked
 /// with (none: not checked), and the groups of mail whose unsubscribes are topics'.
@@ -178,25 +179,25 @@ fn apply(
 /// Applies a delivery from `provider`, each notice in its own savepoint. `sns_topic`:
 /// the SNS topic it came from, whose pending confirmation it proves done.
 pub async fn ingest(
-    app: &App,
+    cx: &Context,
     provider: &'static str,
     entries: Vec<Entry>,
     sns_topic: Option<String>,
 ) -> Result<FeedbackReport, Error> {
-    let hasher = app.hasher.clone();
-    let rules = SoftBounces::from_config(&app.config);
+    let hasher = cx.hasher.clone();
+    let rules = SoftBounces::from_config(&cx.config);
     let now = store::now();
     let entries: Vec<_> = entries
         .into_iter()
         .map(|entry| match entry {
             Entry::Notice(notice) => {
-                let topic = app.providers.topic(provider, &notice);
+                let topic = cx.providers.topic(provider, &notice);
                 Notice { topic, ..notice }.settle(now)
             }
             other => other,
         })
         .collect();
-    super::write(app, move |db| {
+    super::write(cx, move |db| {
         if let Some(topic_arn) = &sns_topic {
             store::sns_confirmations::settle(db, topic_arn)?;
         }
@@ -242,28 +243,28 @@ pub struct PendingConfirmation {
 }
 
 /// Keeps SNS's request to confirm a subscription, for the operator to act on.
-pub async fn ask_confirmation(app: &App, topic_arn: String, subscribe_url: String) -> Result<(), Error> {
+pub async fn ask_confirmation(cx: &Context, topic_arn: String, subscribe_url: String) -> Result<(), Error> {
     tracing::warn!(
         topic_arn,
         subscribe_url,
         "SNS asks to confirm a subscription: visit the SubscribeURL (also listed at GET /v1/feedback/ses/confirmations)"
     );
-    store::run(&app.pool, move |db| {
+    store::run(&cx.pool, move |db| {
         store::sns_confirmations::record(db, &topic_arn, &subscribe_url, store::now()).map_err(Error::from)
     })
     .await
 }
 
 /// Forgets a topic's pending confirmation once its subscription is gone.
-pub async fn settle_confirmation(app: &App, topic_arn: String) -> Result<(), Error> {
-    store::run(&app.pool, move |db| {
+pub async fn settle_confirmation(cx: &Context, topic_arn: String) -> Result<(), Error> {
+    store::run(&cx.pool, move |db| {
         store::sns_confirmations::settle(db, &topic_arn).map(drop).map_err(Error::from)
     })
     .await
 }
 
-pub async fn pending_confirmations(app: &App) -> Result<Vec<PendingConfirmation>, Error> {
-    let rows = store::run(&app.pool, |db| store::sns_confirmations::pending(db).map_err(Error::from)).await?;
+pub async fn pending_confirmations(cx: &Context) -> Result<Vec<PendingConfirmation>, Error> {
+    let rows = store::run(&cx.pool, |db| store::sns_confirmations::pending(db).map_err(Error::from)).await?;
     Ok(rows
         .into_iter()
         .map(|r| PendingConfirmation {

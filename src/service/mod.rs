@@ -1,19 +1,24 @@
 //! Use cases, one module per capability. Each reads and writes through `store` inside
-//! one transaction, with the event that records the change.
+//! one transaction, with the event that records the change. Every use case takes the
+//! [`Context`] as `cx`; none imports `http`.
 
 pub mod api_keys;
 pub mod changes;
 pub mod check;
 pub mod contact_import;
 pub mod contacts;
+mod context;
 pub mod feedback;
 pub mod group_commit;
 pub mod mail;
+pub mod mail_limits;
 pub mod privacy;
 pub mod recipients;
 pub mod signup;
 pub mod suppressions;
 pub mod topics;
+
+pub use context::Context;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
@@ -21,26 +26,25 @@ use crate::domain::token::{Audience, Link, Recipient};
 use crate::domain::TopicKey;
 use crate::error::Error;
 use crate::store::Db;
-use crate::App;
 
 /// Runs `work` in a write transaction, answering once it is committed and this
 /// process's decision index has it (see [`group_commit`]).
-pub(crate) async fn write<T, F>(app: &App, work: F) -> Result<T, Error>
+pub(crate) async fn write<T, F>(cx: &Context, work: F) -> Result<T, Error>
 where
     F: FnOnce(&mut Db) -> Result<T, Error> + Send + 'static,
     T: Send + 'static,
 {
-    app.writer.write(work).await
+    cx.writer.write(work).await
 }
 
 /// [`write`] for a caller on a blocking thread (an import's reader), never on an
 /// async worker: it waits there for the commit.
-pub(crate) fn write_blocking<T, F>(app: &App, work: F) -> Result<T, Error>
+pub(crate) fn write_blocking<T, F>(cx: &Context, work: F) -> Result<T, Error>
 where
     F: FnOnce(&mut Db) -> Result<T, Error> + Send + 'static,
     T: Send + 'static,
 {
-    app.writer.write_blocking(work)
+    cx.writer.write_blocking(work)
 }
 
 /// One record of a bulk import, as the HTTP layer cut it from the body.
@@ -61,27 +65,27 @@ pub trait LineImporter: Send + 'static {
     fn push(&mut self, line: u64, record: Record<'_>) -> bool;
     /// Applies the records taken since the last flush, in one transaction. A fault of
     /// the service's fails the import; a record's own fault is reported in its place.
-    fn flush(&mut self, app: &App) -> Result<(), Error>;
+    fn flush(&mut self, cx: &Context) -> Result<(), Error>;
 }
 
 /// The URL of a freshly signed link: `/u/…`, `/p/…` or `/c/…` by audience, valid for
 /// that audience's configured number of days.
 pub fn link_url(
-    app: &App,
+    cx: &Context,
     audience: Audience,
     recipient: Recipient,
     topic: Option<TopicKey>,
     message_id: Option<String>,
 ) -> String {
     let (path, days) = match audience {
-        Audience::Unsubscribe => ("u", app.config.unsubscribe_link_days),
-        Audience::Preferences => ("p", app.config.preference_link_days),
-        Audience::Confirm => ("c", app.config.confirm_link_days),
+        Audience::Unsubscribe => ("u", cx.config.unsubscribe_link_days),
+        Audience::Preferences => ("p", cx.config.preference_link_days),
+        Audience::Confirm => ("c", cx.config.confirm_link_days),
     };
     let now = Utc::now().timestamp();
     let link =
         Link { recipient, audience, topic, message_id, issued_at: now, expires_at: now + days * 86_400 };
-    format!("{}/{path}/{}", app.config.base_url, app.tokens.sign(&link))
+    format!("{}/{path}/{}", cx.config.base_url, cx.tokens.sign(&link))
 }
 
 /// A sender's message id, as API writes and links carry it: it goes into signed URLs,

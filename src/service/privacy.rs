@@ -10,10 +10,10 @@ use super::contacts::{self, ContactRef, ContactView, EventView};
 use super::suppressions::SuppressionView;
 use crate::domain::{AddressHash, AddressHasher, EventType, Reason, Scope, Source};
 use crate::error::Error;
+use crate::service::Context;
 use crate::store::events::NewEvent;
 use crate::store::suppressions::SuppressionRow;
 use crate::store::{self, Db};
-use crate::App;
 
 /// Everything prefcenter holds about one person.
 #[derive(Debug, Serialize, ToSchema)]
@@ -54,9 +54,9 @@ fn export_on(db: &mut Db, hasher: &AddressHasher, target: &ContactRef) -> Result
     Ok(Export { exported_at: Utc::now(), contact: Some(contact), events, suppressions })
 }
 
-pub async fn export(app: &App, target: ContactRef) -> Result<Export, Error> {
-    let hasher = app.hasher.clone();
-    store::run(&app.pool, move |db| export_on(db, &hasher, &target)).await
+pub async fn export(cx: &Context, target: ContactRef) -> Result<Export, Error> {
+    let hasher = cx.hasher.clone();
+    store::run(&cx.pool, move |db| export_on(db, &hasher, &target)).await
 }
 
 /// Erases a contact in one transaction: the contact and its statuses are deleted,
@@ -64,9 +64,9 @@ pub async fn export(app: &App, target: ContactRef) -> Result<Export, Error> {
 /// an `erasure` suppression keyed by the address hash — with no address — keeps the
 /// address from being mailed again. On SQLite the log is then checkpointed, so that
 /// nothing readable remains in the database files.
-pub async fn erase(app: &App, target: ContactRef, source: Source) -> Result<(), Error> {
-    let hasher = app.hasher.clone();
-    super::write(app, move |db| {
+pub async fn erase(cx: &Context, target: ContactRef, source: Source) -> Result<(), Error> {
+    let hasher = cx.hasher.clone();
+    super::write(cx, move |db| {
         let contact = contacts::find(db, &hasher, &target)?;
         let hash = match (&contact, &target) {
             (Some(c), _) => AddressHash::from_slice(&c.address_hash)
@@ -112,7 +112,7 @@ pub async fn erase(app: &App, target: ContactRef, source: Source) -> Result<(), 
         Ok(())
     })
     .await?;
-    store::run(&app.pool, store::checkpoint).await
+    store::run(&cx.pool, store::checkpoint).await
 }
 
 /// How long things are kept.
@@ -211,32 +211,32 @@ impl Default for PurgeMetrics {
 }
 
 /// Runs retention every `interval` inside the server, logging and counting what each
-/// run removed. Ends with the application.
-pub fn spawn_purger(app: std::sync::Weak<App>, interval: std::time::Duration) {
+/// run removed. Ends when the context is dropped.
+pub fn spawn_purger(cx: std::sync::Weak<Context>, interval: std::time::Duration) {
     std::thread::Builder::new()
         .name("retention".into())
         .spawn(move || {
             let mut last: Option<std::time::Instant> = None;
             loop {
-                let Some(app) = app.upgrade() else { return };
+                let Some(cx) = cx.upgrade() else { return };
                 if last.is_none_or(|at| at.elapsed() >= interval) {
                     last = Some(std::time::Instant::now());
-                    let retention = Retention::from_config(&app.config);
+                    let retention = Retention::from_config(&cx.config);
                     let result =
-                        app.pool.get().map_err(|e| Error::Unavailable(e.to_string())).and_then(|mut db| {
+                        cx.pool.get().map_err(|e| Error::Unavailable(e.to_string())).and_then(|mut db| {
                             let report = purge_on(&mut db, retention, store::now())?;
-                            app.index.catch_up(&mut db)?;
+                            cx.index.catch_up(&mut db)?;
                             Ok(report)
                         });
                     match result {
                         Ok(report) => {
-                            app.purged.record(&report);
+                            cx.purged.record(&report);
                             tracing::info!(?report, "retention applied");
                         }
                         Err(e) => tracing::warn!(error = %e, "retention could not run"),
                     }
                 }
-                drop(app);
+                drop(cx);
                 std::thread::sleep(std::time::Duration::from_millis(200));
             }
         })

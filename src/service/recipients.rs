@@ -11,10 +11,10 @@ use super::contacts::{self, ContactRef, ContactWrite, Evidence, Resubscribe};
 use crate::domain::token::{Link, Recipient};
 use crate::domain::{Category, Locale, Reason, Source, Status, TopicKey};
 use crate::error::{ConflictCode, Error};
+use crate::service::Context;
 use crate::store::contacts::ContactRow;
 use crate::store::topics::TopicRow;
 use crate::store::{self, Db};
-use crate::App;
 
 /// A topic as a recipient sees it, in their language.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -131,9 +131,9 @@ fn landing_on(
 }
 
 /// The landing page's content. Reads only: link scanners fetch every URL in a mail.
-pub async fn landing(app: &App, link: Link, languages: Vec<String>) -> Result<Landing, Error> {
-    let hasher = app.hasher.clone();
-    store::run(&app.pool, move |db| landing_on(db, &hasher, &link, &languages).map(|(landing, _)| landing))
+pub async fn landing(cx: &Context, link: Link, languages: Vec<String>) -> Result<Landing, Error> {
+    let hasher = cx.hasher.clone();
+    store::run(&cx.pool, move |db| landing_on(db, &hasher, &link, &languages).map(|(landing, _)| landing))
         .await
 }
 
@@ -154,19 +154,19 @@ fn refuse_if_erased(db: &mut Db, link: &Link) -> Result<(), Error> {
 /// Unsubscribes from the link's topic, or from all promotional mail for `*`.
 /// Idempotent: a second time changes nothing and records nothing.
 pub async fn unsubscribe(
-    app: &App,
+    cx: &Context,
     link: Link,
     evidence: Evidence,
     source: Source,
     languages: Vec<String>,
 ) -> Result<Landing, Error> {
-    change(app, link, evidence, source, languages, Status::Unsubscribed, None).await
+    change(cx, link, evidence, source, languages, Status::Unsubscribed, None).await
 }
 
 /// Reverses an unsubscribe, because the recipient asks for it on the page that
 /// confirmed it.
 pub async fn undo(
-    app: &App,
+    cx: &Context,
     link: Link,
     evidence: Evidence,
     languages: Vec<String>,
@@ -175,11 +175,11 @@ pub async fn undo(
         consent: "undid the unsubscribe on its confirmation page".into(),
         legal_basis: Some("consent".into()),
     };
-    change(app, link, evidence, Source::Page, languages, Status::Subscribed, Some(proof)).await
+    change(cx, link, evidence, Source::Page, languages, Status::Subscribed, Some(proof)).await
 }
 
 async fn change(
-    app: &App,
+    cx: &Context,
     link: Link,
     evidence: Evidence,
     source: Source,
@@ -190,13 +190,13 @@ async fn change(
     // Read before the write, and answer from it and the write's own outcome: once
     // the change is committed, nothing may fail it (a read after the commit could,
     // and the recipient would see an error for an unsubscribe that was made).
-    let hasher = app.hasher.clone();
+    let hasher = cx.hasher.clone();
     let read = link.clone();
     let (mut landing, unsubscribed_all) =
-        store::run(&app.pool, move |db| landing_on(db, &hasher, &read, &languages)).await?;
-    let hasher = app.hasher.clone();
+        store::run(&cx.pool, move |db| landing_on(db, &hasher, &read, &languages)).await?;
+    let hasher = cx.hasher.clone();
     let changed = link.clone();
-    super::write(app, move |db| {
+    super::write(cx, move |db| {
         let link = changed;
         refuse_if_erased(db, &link)?;
         let mut write = ContactWrite {
@@ -284,9 +284,9 @@ fn preferences_on(
     })
 }
 
-pub async fn preferences(app: &App, link: Link, languages: Vec<String>) -> Result<Preferences, Error> {
-    let hasher = app.hasher.clone();
-    store::run(&app.pool, move |db| preferences_on(db, &hasher, &link, &languages)).await
+pub async fn preferences(cx: &Context, link: Link, languages: Vec<String>) -> Result<Preferences, Error> {
+    let hasher = cx.hasher.clone();
+    store::run(&cx.pool, move |db| preferences_on(db, &hasher, &link, &languages)).await
 }
 
 /// What of `choices` differs from what the recipient has now. A page sends its whole
@@ -307,14 +307,14 @@ fn changes_only(mut choices: PreferencesWrite, now: &Preferences) -> Preferences
 
 /// Applies the page's choices. The recipient makes them, so they may re-subscribe.
 pub async fn update_preferences(
-    app: &App,
+    cx: &Context,
     link: Link,
     choices: PreferencesWrite,
     evidence: Evidence,
     languages: Vec<String>,
 ) -> Result<Preferences, Error> {
-    let hasher = app.hasher.clone();
-    super::write(app, move |db| {
+    let hasher = cx.hasher.clone();
+    super::write(cx, move |db| {
         let before = preferences_on(db, &hasher, &link, &languages)?;
         let choices = changes_only(choices, &before);
         let mut write = ContactWrite {

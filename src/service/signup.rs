@@ -10,10 +10,10 @@ use crate::domain::token::{Audience, Link, Recipient};
 use crate::domain::{Category, Locale, NormalizedAddress, Reason, Source, Status, TopicKey};
 use crate::error::Error;
 use crate::i18n::Lang;
+use crate::service::Context;
 use crate::store::contacts::ContactRow;
 use crate::store::events::NewEvent;
 use crate::store::{self, Db};
-use crate::App;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -42,32 +42,32 @@ fn address(email: &str) -> Result<NormalizedAddress, Error> {
 /// either way, and sends in the background, so that neither the answer nor its timing
 /// says whether the address is known.
 pub async fn request_link(
-    app: actix_web::web::Data<App>,
+    cx: std::sync::Arc<Context>,
     request: LinkRequest,
     client: Option<String>,
     languages: Vec<String>,
 ) -> Result<(), Error> {
     let address = address(&request.email)?;
-    let hash = app.hasher.hash(&address);
-    app.limits.mail_request(client.as_deref().unwrap_or("unknown"), &hash.to_hex())?;
+    let hash = cx.hasher.hash(&address);
+    cx.mail_limits.count(client.as_deref().unwrap_or("unknown"), &hash.to_hex())?;
     actix_web::rt::spawn(async move {
-        let found = store::run(&app.pool, move |db| Ok(store::contacts::by_hash(db, &hash.0)?)).await;
+        let found = store::run(&cx.pool, move |db| Ok(store::contacts::by_hash(db, &hash.0)?)).await;
         let contact = match found {
             Ok(Some(contact)) if contact.email.is_some() => contact,
             Ok(_) => return,
             Err(e) => return tracing::warn!(error = %e, "preference link not sent"),
         };
         let Ok(id) = uuid::Uuid::parse_str(&contact.id) else { return };
-        let url = super::link_url(&app, Audience::Preferences, Recipient::Contact(id), None, None);
+        let url = super::link_url(&cx, Audience::Preferences, Recipient::Contact(id), None, None);
         let lang = Lang::choose(contact.locale.as_deref(), &languages);
         let message = mail::preference_link(
             lang,
             contact.email.as_deref().unwrap_or_default(),
             &url,
-            app.config.preference_link_days,
+            cx.config.preference_link_days,
         );
-        let app2 = app.clone();
-        let sent = actix_web::web::block(move || app2.mailer.send(&app2.mail_from, message)).await;
+        let cx2 = cx.clone();
+        let sent = actix_web::web::block(move || cx2.mailer.send(&cx2.mail_from, message)).await;
         match sent {
             Ok(Ok(())) => tracing::info!("preference link sent"),
             Ok(Err(e)) => tracing::warn!(error = %e, "preference link not sent"),
@@ -80,7 +80,7 @@ pub async fn request_link(
 /// Records `pending` statuses and mails the confirmation link. A mail that cannot be
 /// sent is a 503; the pending statuses stay, and asking again sends a new mail.
 pub async fn subscribe(
-    app: actix_web::web::Data<App>,
+    cx: std::sync::Arc<Context>,
     request: SubscribeRequest,
     evidence: Evidence,
     languages: Vec<String>,
@@ -89,13 +89,13 @@ pub async fn subscribe(
     if request.topics.is_empty() || request.topics.len() > 100 {
         return Err(Error::invalid("topics", "name 1 to 100 topics"));
     }
-    let hash = app.hasher.hash(&address);
-    app.limits.mail_request(evidence.client.as_deref().unwrap_or("unknown"), &hash.to_hex())?;
-    let hasher = app.hasher.clone();
+    let hash = cx.hasher.hash(&address);
+    cx.mail_limits.count(evidence.client.as_deref().unwrap_or("unknown"), &hash.to_hex())?;
+    let hasher = cx.hasher.clone();
     let target = ContactRef::Address(address.clone());
     let topics = request.topics.clone();
     let locale = request.locale.clone();
-    let outcome = super::write(&app, move |db| {
+    let outcome = super::write(&cx, move |db| {
         let mut write = ContactWrite {
             source: Some(Source::Page),
             evidence,
@@ -139,24 +139,24 @@ pub async fn subscribe(
     .await?;
     let (contact, names) = outcome;
     let id = uuid::Uuid::parse_str(&contact.id).map_err(|e| Error::Internal(e.to_string()))?;
-    let days = app.config.confirm_link_days;
-    let confirm = super::link_url(&app, Audience::Confirm, Recipient::Contact(id), None, None);
+    let days = cx.config.confirm_link_days;
+    let confirm = super::link_url(&cx, Audience::Confirm, Recipient::Contact(id), None, None);
     // The confirmation's List-Unsubscribe cancels what it asks to confirm.
     let only = if request.topics.len() == 1 { request.topics.first().cloned() } else { None };
-    let cancel = super::link_url(&app, Audience::Unsubscribe, Recipient::Contact(id), only, None);
+    let cancel = super::link_url(&cx, Audience::Unsubscribe, Recipient::Contact(id), only, None);
     let lang = Lang::choose(contact.locale.as_deref(), &languages);
     let message = mail::confirmation(lang, address.as_str(), &names, &confirm, &cancel, days);
-    let app2 = app.clone();
-    actix_web::web::block(move || app2.mailer.send(&app2.mail_from, message))
+    let cx2 = cx.clone();
+    actix_web::web::block(move || cx2.mailer.send(&cx2.mail_from, message))
         .await
         .map_err(|e| Error::Internal(e.to_string()))?
 }
 
 /// What a confirmation link would confirm: the names of the pending topics, and the
 /// contact's locale.
-pub async fn pending(app: &App, link: Link) -> Result<(Vec<String>, Option<String>), Error> {
-    let hasher = app.hasher.clone();
-    store::run(&app.pool, move |db| {
+pub async fn pending(cx: &Context, link: Link) -> Result<(Vec<String>, Option<String>), Error> {
+    let hasher = cx.hasher.clone();
+    store::run(&cx.pool, move |db| {
         let pending = pending_on(db, &hasher, &link)?;
         Ok((pending.names(), pending.contact.locale))
     })
@@ -197,12 +197,12 @@ fn pending_on(db: &mut Db, hasher: &crate::domain::AddressHasher, link: &Link) -
 /// lifts an unsubscribe from all promotional mail, a suppression an unsubscribe caused
 /// and an erasure suppression — never a bounce or a complaint.
 pub async fn confirm(
-    app: &App,
+    cx: &Context,
     link: Link,
     evidence: Evidence,
 ) -> Result<(Vec<String>, Option<String>), Error> {
-    let hasher = app.hasher.clone();
-    super::write(app, move |db| {
+    let hasher = cx.hasher.clone();
+    super::write(cx, move |db| {
         let pending = pending_on(db, &hasher, &link)?;
         let shown = (pending.names(), pending.contact.locale.clone());
         if pending.topics.is_empty() {

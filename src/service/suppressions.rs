@@ -12,10 +12,10 @@ use utoipa::{IntoParams, ToSchema};
 use super::utc;
 use crate::domain::{text, AddressHash, AddressHasher, EventType, NormalizedAddress, Reason, Scope, Source};
 use crate::error::{ConflictCode, Error};
+use crate::service::Context;
 use crate::store::events::NewEvent;
 use crate::store::suppressions::SuppressionRow;
 use crate::store::{self, Db};
-use crate::App;
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -281,29 +281,29 @@ fn not_found() -> Error {
 
 /// Creates or replaces the suppression of one address; `true` when created.
 pub async fn put(
-    app: &App,
+    cx: &Context,
     address: NormalizedAddress,
     write: SuppressionWrite,
 ) -> Result<(SuppressionView, bool), Error> {
     validate(&write, store::now())?;
-    let hash = app.hasher.hash(&address);
-    super::write(app, move |db| {
+    let hash = cx.hasher.hash(&address);
+    super::write(cx, move |db| {
         let outcome = apply(db, &hash, &address, &write, Source::Api.as_str(), Policy::Replace)?;
         Ok((view_of(db, &hash)?, outcome == Outcome::Created))
     })
     .await
 }
 
-pub async fn get(app: &App, address: NormalizedAddress) -> Result<SuppressionView, Error> {
-    let hash = app.hasher.hash(&address);
-    store::run(&app.pool, move |db| view_of(db, &hash)).await
+pub async fn get(cx: &Context, address: NormalizedAddress) -> Result<SuppressionView, Error> {
+    let hash = cx.hasher.hash(&address);
+    store::run(&cx.pool, move |db| view_of(db, &hash)).await
 }
 
 /// Lifts a suppression: an operator's explicit call, the one way a hard bounce or a
 /// complaint is ever lifted. An erasure suppression cannot be lifted here.
-pub async fn delete(app: &App, address: NormalizedAddress) -> Result<(), Error> {
-    let hash = app.hasher.hash(&address);
-    super::write(app, move |db| {
+pub async fn delete(cx: &Context, address: NormalizedAddress) -> Result<(), Error> {
+    let hash = cx.hasher.hash(&address);
+    super::write(cx, move |db| {
         let row = store::suppressions::find(db, &hash.0)?.ok_or_else(not_found)?;
         if row.reason == Reason::Erasure.as_str() {
             return Err(erased());
@@ -331,14 +331,14 @@ fn decode_cursor(cursor: &Option<String>) -> Result<Vec<u8>, Error> {
     }
 }
 
-pub async fn list(app: &App, query: ListQuery) -> Result<SuppressionPage, Error> {
+pub async fn list(cx: &Context, query: ListQuery) -> Result<SuppressionPage, Error> {
     let limit = query.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(Error::invalid("limit", "must be between 1 and 1000"));
     }
     let after = decode_cursor(&query.after)?;
     let reason = query.reason;
-    store::run(&app.pool, move |db| {
+    store::run(&cx.pool, move |db| {
         let rows = store::suppressions::page(db, reason.map(Reason::as_str), &after, limit + 1)?;
         let more = rows.len() as i64 > limit;
         let rows: Vec<SuppressionRow> = rows.into_iter().take(limit as usize).collect();
@@ -391,9 +391,9 @@ struct NdjsonLine {
 }
 
 impl Importer {
-    pub fn new(app: &App) -> Self {
+    pub fn new(cx: &Context) -> Self {
         Self {
-            hasher: app.hasher.clone(),
+            hasher: cx.hasher.clone(),
             columns: None,
             started: false,
             pending: Vec::new(),
@@ -483,13 +483,13 @@ impl super::LineImporter for Importer {
 
     /// Applies the pending lines in one transaction. A line that fails by itself is
     /// reported and skipped: a bad line never aborts the good ones.
-    fn flush(&mut self, app: &App) -> Result<(), Error> {
+    fn flush(&mut self, cx: &Context) -> Result<(), Error> {
         if self.pending.is_empty() {
             return Ok(());
         }
         let rows = std::mem::take(&mut self.pending);
         let hasher = self.hasher.clone();
-        let results = super::write_blocking(app, move |db| {
+        let results = super::write_blocking(cx, move |db| {
             line_by_line(db, rows, |db, address, write| {
                 apply(db, &hasher.hash(&address), &address, &write, Source::Import.as_str(), Policy::Widen)
             })
@@ -509,10 +509,10 @@ pub struct ExportPage {
 const EXPORT_PAGE: i64 = 5000;
 
 /// The page after `after` (empty for the first, which carries the CSV header).
-pub async fn export_page(app: &App, format: Format, after: Vec<u8>) -> Result<ExportPage, Error> {
+pub async fn export_page(cx: &Context, format: Format, after: Vec<u8>) -> Result<ExportPage, Error> {
     let first = after.is_empty();
-    let rows = store::run(&app.pool, move |db| Ok(store::suppressions::page(db, None, &after, EXPORT_PAGE)?))
-        .await?;
+    let rows =
+        store::run(&cx.pool, move |db| Ok(store::suppressions::page(db, None, &after, EXPORT_PAGE)?)).await?;
     let next =
         (rows.len() as i64 == EXPORT_PAGE).then(|| rows.last().map(|r| r.address_hash.clone())).flatten();
     let mut bytes = if first && format == Format::Csv { csv_header() } else { Vec::new() };

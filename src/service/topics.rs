@@ -9,10 +9,10 @@ use utoipa::ToSchema;
 use super::utc;
 use crate::domain::{text, Category, EventType, Locale, Source, TopicKey};
 use crate::error::{ConflictCode, Error};
+use crate::service::Context;
 use crate::store::events::NewEvent;
 use crate::store::topics::{TopicRow, TranslationRow};
 use crate::store::{self, Db};
-use crate::App;
 
 /// A topic's name and description in one language.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -216,11 +216,11 @@ fn record(db: &mut Db, key: &str, what: &str) -> Result<(), Error> {
     Ok(())
 }
 
-pub async fn create(app: &App, input: NewTopic) -> Result<TopicView, Error> {
+pub async fn create(cx: &Context, input: NewTopic) -> Result<TopicView, Error> {
     check_text("name", &input.name, 200, true)?;
     check_text("description", &input.description, 2000, false)?;
     check_translations(&input.translations)?;
-    super::write(app, move |db| {
+    super::write(cx, move |db| {
             let key = input.key.as_str();
             if let Some(existing) = store::topics::find(db, key)? {
                 let detail = match existing.archived_at {
@@ -256,8 +256,8 @@ pub async fn create(app: &App, input: NewTopic) -> Result<TopicView, Error> {
     .await
 }
 
-pub async fn list(app: &App, include_archived: bool) -> Result<Vec<TopicView>, Error> {
-    store::run(&app.pool, move |db| {
+pub async fn list(cx: &Context, include_archived: bool) -> Result<Vec<TopicView>, Error> {
+    store::run(&cx.pool, move |db| {
         let rows = store::topics::list(db, include_archived)?;
         let keys: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
         let mut translations: BTreeMap<String, Vec<TranslationRow>> = BTreeMap::new();
@@ -274,11 +274,11 @@ pub async fn list(app: &App, include_archived: bool) -> Result<Vec<TopicView>, E
     .await
 }
 
-pub async fn get(app: &App, key: String) -> Result<TopicView, Error> {
-    store::run(&app.pool, move |db| load_view(db, &key)).await
+pub async fn get(cx: &Context, key: String) -> Result<TopicView, Error> {
+    store::run(&cx.pool, move |db| load_view(db, &key)).await
 }
 
-pub async fn update(app: &App, key: String, patch: TopicPatch) -> Result<TopicView, Error> {
+pub async fn update(cx: &Context, key: String, patch: TopicPatch) -> Result<TopicView, Error> {
     if let Some(name) = &patch.name {
         check_text("name", name, 200, true)?;
     }
@@ -288,7 +288,7 @@ pub async fn update(app: &App, key: String, patch: TopicPatch) -> Result<TopicVi
     if let Some(translations) = &patch.translations {
         check_translations(translations)?;
     }
-    super::write(app, move |db| {
+    super::write(cx, move |db| {
         let mut row = store::topics::find(db, &key)?.ok_or_else(|| unknown(&key))?;
         if let Some(name) = patch.name {
             row.name = name.trim().to_owned();
@@ -333,8 +333,8 @@ pub async fn update(app: &App, key: String, patch: TopicPatch) -> Result<TopicVi
 
 /// Deletes a topic; one that contacts have statuses on is archived instead, so their
 /// history keeps its meaning.
-pub async fn delete(app: &App, key: String) -> Result<(), Error> {
-    super::write(app, move |db| {
+pub async fn delete(cx: &Context, key: String) -> Result<(), Error> {
+    super::write(cx, move |db| {
         let mut row = store::topics::find(db, &key)?.ok_or_else(|| unknown(&key))?;
         if store::topics::has_subscriptions(db, &key)? {
             if row.archived_at.is_none() {

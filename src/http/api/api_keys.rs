@@ -7,7 +7,7 @@ use crate::http::auth::{Admin, Caller};
 use crate::http::json::Json;
 use crate::http::resource;
 use crate::service::api_keys::{self, CreatedKey, KeyView, NewKey};
-use crate::App;
+use crate::service::Context;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api-keys").route(web::get().to(list)).route(web::post().to(create)))
@@ -20,18 +20,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     responses((status = 201, body = CreatedKey), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn create(
     _: Caller<Admin>,
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     body: Json<NewKey>,
 ) -> Result<HttpResponse, Error> {
-    Ok(HttpResponse::Created().json(api_keys::create(&app, body.0).await?))
+    Ok(HttpResponse::Created().json(api_keys::create(&cx, body.0).await?))
 }
 
 /// List keys, without their secrets.
 #[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys", operation_id = "listApiKeys",
     security(("api_key" = ["admin"])),
     responses((status = 200, body = [KeyView])))]
-pub async fn list(_: Caller<Admin>, app: web::Data<App>) -> Result<HttpResponse, Error> {
-    Ok(HttpResponse::Ok().json(api_keys::list(&app).await?))
+pub async fn list(_: Caller<Admin>, cx: web::Data<Context>) -> Result<HttpResponse, Error> {
+    Ok(HttpResponse::Ok().json(api_keys::list(&cx).await?))
 }
 
 /// Revoke a key. Other processes stop accepting it within 30 seconds.
@@ -41,9 +41,9 @@ pub async fn list(_: Caller<Admin>, app: web::Data<App>) -> Result<HttpResponse,
     responses((status = 204, description = "Revoked"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn revoke(
     _: Caller<Admin>,
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    api_keys::revoke(&app, id.into_inner()).await?;
+    api_keys::revoke(&cx, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -6,7 +6,7 @@ use crate::error::Error;
 use crate::http::auth::{Caller, Suppressions};
 use crate::http::resource;
 use crate::service::changes::{self, ChangePage, ChangesQuery};
-use crate::App;
+use crate::service::Context;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/changes").route(web::get().to(list)));
@@ -18,8 +18,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     responses((status = 200, body = ChangePage)))]
 pub async fn list(
     _: Caller<Suppressions>,
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     query: web::Query<ChangesQuery>,
 ) -> Result<HttpResponse, Error> {
-    Ok(HttpResponse::Ok().json(changes::list(&app, query.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(changes::list(&cx, query.into_inner()).await?))
 }

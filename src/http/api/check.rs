@@ -10,7 +10,7 @@ use crate::http::resource;
 use crate::service::check::{
     self, BatchRequest, BatchResponse, CheckRequest, CheckResult, LinksRequest, LinksResponse,
 };
-use crate::App;
+use crate::service::Context;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/check").route(web::post().to(one)))
@@ -33,10 +33,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ))]
 pub async fn one(
     _: Caller<Check>,
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     body: Json<CheckRequest>,
 ) -> Result<HttpResponse, Error> {
-    Ok(HttpResponse::Ok().json(check::check(&app, body.0)?))
+    Ok(HttpResponse::Ok().json(check::check(&cx, body.0)?))
 }
 
 /// Up to 10,000 decisions for one topic, in request order; an input that is not an
@@ -53,10 +53,10 @@ pub async fn one(
     ))]
 pub async fn batch(
     _: Caller<Check>,
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     body: Json<BatchRequest>,
 ) -> Result<HttpResponse, Error> {
-    Ok(HttpResponse::Ok().json(check::check_batch(&app, body.0)?))
+    Ok(HttpResponse::Ok().json(check::check_batch(&cx, body.0)?))
 }
 
 /// The unsubscribe and preference links for an address and a promotional topic.
@@ -69,8 +69,8 @@ pub async fn batch(
     ))]
 pub async fn links(
     _: Caller<Check>,
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     body: Json<LinksRequest>,
 ) -> Result<HttpResponse, Error> {
-    Ok(HttpResponse::Ok().json(check::links(&app, body.0)?))
+    Ok(HttpResponse::Ok().json(check::links(&cx, body.0)?))
 }

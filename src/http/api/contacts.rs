@@ -15,7 +15,7 @@ use crate::service::contacts::{
 };
 use crate::service::privacy::{self, Export};
 use crate::service::suppressions::{Format, ImportReport};
-use crate::App;
+use crate::service::Context;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // Before `/contacts/{contact}`, which would otherwise take "import" for a contact.
@@ -48,12 +48,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ))]
 pub async fn upsert(
     _: Caller<Contacts>,
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     contact: web::Path<String>,
     body: Json<ContactWrite>,
 ) -> Result<HttpResponse, Error> {
     let target = ContactRef::parse(&contact)?;
-    let (view, created) = contacts::upsert(&app, target, body.0).await?;
+    let (view, created) = contacts::upsert(&cx, target, body.0).await?;
     Ok(if created { HttpResponse::Created().json(view) } else { HttpResponse::Ok().json(view) })
 }
 
@@ -64,11 +64,11 @@ pub async fn upsert(
     responses((status = 200, body = ContactView), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
     _: Caller<Contacts>,
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     contact: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
     let target = ContactRef::parse(&contact)?;
-    Ok(HttpResponse::Ok().json(contacts::get(&app, target).await?))
+    Ok(HttpResponse::Ok().json(contacts::get(&cx, target).await?))
 }
 
 /// Correct a contact's address, locale or external id; the history is kept.
@@ -79,12 +79,12 @@ pub async fn get(
         (status = 409, description = "The new address or external id belongs to another contact", body = Problem, content_type = "application/problem+json")))]
 pub async fn correct(
     _: Caller<Contacts>,
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     contact: web::Path<String>,
     body: Json<ContactPatch>,
 ) -> Result<HttpResponse, Error> {
     let target = ContactRef::parse(&contact)?;
-    Ok(HttpResponse::Ok().json(contacts::correct(&app, target, body.0).await?))
+    Ok(HttpResponse::Ok().json(contacts::correct(&cx, target, body.0).await?))
 }
 
 /// Set one status.
@@ -95,13 +95,13 @@ pub async fn correct(
         (status = 409, description = "Re-subscribing without consent proof", body = Problem, content_type = "application/problem+json")))]
 pub async fn set_status(
     _: Caller<Contacts>,
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     path: web::Path<(String, String)>,
     body: Json<StatusWrite>,
 ) -> Result<HttpResponse, Error> {
     let (contact, topic) = path.into_inner();
     let target = ContactRef::parse(&contact)?;
-    Ok(HttpResponse::Ok().json(contacts::set_status(&app, target, topic, body.0).await?))
+    Ok(HttpResponse::Ok().json(contacts::set_status(&cx, target, topic, body.0).await?))
 }
 
 /// A contact's consent history, oldest first.
@@ -111,12 +111,12 @@ pub async fn set_status(
     responses((status = 200, body = EventPage), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn events(
     _: Caller<Contacts>,
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     contact: web::Path<String>,
     query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse, Error> {
     let target = ContactRef::parse(&contact)?;
-    Ok(HttpResponse::Ok().json(contacts::events(&app, target, query.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(contacts::events(&cx, target, query.into_inner()).await?))
 }
 
 /// Everything held about a contact, as one document (access and portability).
@@ -126,11 +126,11 @@ pub async fn events(
     responses((status = 200, body = Export), (status = 404, description = "Nothing is held", body = Problem, content_type = "application/problem+json")))]
 pub async fn export(
     _: Caller<Contacts>,
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     contact: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
     let target = ContactRef::parse(&contact)?;
-    Ok(HttpResponse::Ok().json(privacy::export(&app, target).await?))
+    Ok(HttpResponse::Ok().json(privacy::export(&cx, target).await?))
 }
 
 /// Erase a contact: its statuses and every personal field of its events go; an
@@ -142,11 +142,11 @@ pub async fn export(
     responses((status = 204, description = "Erased"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn erase(
     _: Caller<Contacts>,
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     contact: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
     let target = ContactRef::parse(&contact)?;
-    privacy::erase(&app, target, Source::Api).await?;
+    privacy::erase(&cx, target, Source::Api).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -161,7 +161,7 @@ pub async fn erase(
         (status = 415, body = Problem, content_type = "application/problem+json")))]
 pub async fn import(
     _: Caller<Contacts>,
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
@@ -170,7 +170,7 @@ pub async fn import(
         return Err(Error::UnsupportedMediaType("a contact import is application/x-ndjson".into()));
     }
     let importer =
-        crate::http::import::stream(app.clone(), &req, payload, Format::Ndjson, ContactImporter::new(&app))
+        crate::http::import::stream(cx.clone(), &req, payload, Format::Ndjson, ContactImporter::new(&cx))
             .await?;
     Ok(HttpResponse::Ok().json(importer.report))
 }

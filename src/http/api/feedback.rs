@@ -13,8 +13,8 @@ use crate::http::auth::{Caller, Suppressions};
 use crate::http::json::{Body, BodyLimit};
 use crate::http::resource;
 use crate::service::feedback::{self as service, FeedbackReport, PendingConfirmation};
+use crate::service::Context;
 use crate::store;
-use crate::App;
 
 /// Providers send at most a few MiB at once; generic deliveries may hold 10,000 entries.
 const LIMIT: BodyLimit = BodyLimit(8 * 1024 * 1024);
@@ -37,11 +37,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     responses((status = 200, body = FeedbackReport), (status = 400, body = Problem, content_type = "application/problem+json")))]
 pub async fn generic(
     _: Caller<Suppressions>,
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     body: Body,
 ) -> Result<HttpResponse, Error> {
     let entries = feedback::generic::read(&body.0, store::now())?;
-    report(&app, "generic", entries).await
+    report(&cx, "generic", entries).await
 }
 
 /// An array of up to 10,000 entries of any kind: each is read on its own, and the ones
@@ -116,19 +116,19 @@ pub enum SnsOutcome {
     security(("api_key" = ["suppressions"])),
     responses((status = 200, body = SnsOutcome), (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json")))]
-pub async fn ses(_: Caller<Suppressions>, app: web::Data<App>, body: Body) -> Result<HttpResponse, Error> {
-    let delivery = ses::read(&body.0, app.providers.sns_certificates.as_ref(), store::now())?;
+pub async fn ses(_: Caller<Suppressions>, cx: web::Data<Context>, body: Body) -> Result<HttpResponse, Error> {
+    let delivery = ses::read(&body.0, cx.providers.sns_certificates.as_ref(), store::now())?;
     let outcome = match delivery {
         ses::Delivery::Confirmation { topic_arn, subscribe_url } => {
-            service::ask_confirmation(&app, topic_arn.clone(), subscribe_url).await?;
+            service::ask_confirmation(&cx, topic_arn.clone(), subscribe_url).await?;
             SnsOutcome::Subscription { subscription: "pending_confirmation", topic_arn }
         }
         ses::Delivery::Unsubscribed { topic_arn } => {
-            service::settle_confirmation(&app, topic_arn.clone()).await?;
+            service::settle_confirmation(&cx, topic_arn.clone()).await?;
             SnsOutcome::Subscription { subscription: "unsubscribed", topic_arn }
         }
         ses::Delivery::Notification { topic_arn, entries } => {
-            SnsOutcome::Report(service::ingest(&app, "ses", entries, topic_arn).await?)
+            SnsOutcome::Report(service::ingest(&cx, "ses", entries, topic_arn).await?)
         }
     };
     Ok(HttpResponse::Ok().json(outcome))
@@ -144,9 +144,12 @@ pub struct PendingConfirmations {
 #[utoipa::path(get, path = "/v1/feedback/ses/confirmations", tag = "feedback", operation_id = "listSesConfirmations",
     security(("api_key" = ["suppressions"])),
     responses((status = 200, body = PendingConfirmations)))]
-pub async fn ses_confirmations(_: Caller<Suppressions>, app: web::Data<App>) -> Result<HttpResponse, Error> {
+pub async fn ses_confirmations(
+    _: Caller<Suppressions>,
+    cx: web::Data<Context>,
+) -> Result<HttpResponse, Error> {
     Ok(HttpResponse::Ok()
-        .json(PendingConfirmations { confirmations: service::pending_confirmations(&app).await? }))
+        .json(PendingConfirmations { confirmations: service::pending_confirmations(&cx).await? }))
 }
 
 /// SendGrid's Event Webhook (an array of events). With
@@ -157,16 +160,16 @@ pub async fn ses_confirmations(_: Caller<Suppressions>, app: web::Data<App>) -> 
         (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn sendgrid(
     _: Caller<Suppressions>,
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     req: HttpRequest,
     body: Body,
 ) -> Result<HttpResponse, Error> {
-    if let Some(key) = &app.providers.sendgrid_key {
+    if let Some(key) = &cx.providers.sendgrid_key {
         let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
         key.verify(header(sendgrid::TIMESTAMP_HEADER), header(sendgrid::SIGNATURE_HEADER), &body.0)?;
     }
     let entries = sendgrid::read(&body.0, store::now())?;
-    report(&app, "sendgrid", entries).await
+    report(&cx, "sendgrid", entries).await
 }
 
 /// Postmark's bounce, spam-complaint and subscription-change webhooks.
@@ -175,11 +178,11 @@ pub async fn sendgrid(
     responses((status = 200, body = FeedbackReport), (status = 400, body = Problem, content_type = "application/problem+json")))]
 pub async fn postmark(
     _: Caller<Suppressions>,
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     body: Body,
 ) -> Result<HttpResponse, Error> {
     let entries = feedback::postmark::read(&body.0, store::now())?;
-    report(&app, "postmark", entries).await
+    report(&cx, "postmark", entries).await
 }
 
 /// Mailgun's webhooks. With `PREFCENTER_MAILGUN_SIGNING_KEY` set, unsigned and
@@ -190,17 +193,17 @@ pub async fn postmark(
         (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn mailgun(
     _: Caller<Suppressions>,
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     body: Body,
 ) -> Result<HttpResponse, Error> {
-    let entries = feedback::mailgun::read(&body.0, app.providers.mailgun_key.as_ref(), store::now())?;
-    report(&app, "mailgun", entries).await
+    let entries = feedback::mailgun::read(&body.0, cx.providers.mailgun_key.as_ref(), store::now())?;
+    report(&cx, "mailgun", entries).await
 }
 
 async fn report(
-    app: &App,
+    cx: &Context,
     provider: &'static str,
     entries: Vec<feedback::Entry>,
 ) -> Result<HttpResponse, Error> {
-    Ok(HttpResponse::Ok().json(service::ingest(app, provider, entries, None).await?))
+    Ok(HttpResponse::Ok().json(service::ingest(cx, provider, entries, None).await?))
 }

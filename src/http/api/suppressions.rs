@@ -11,7 +11,7 @@ use crate::http::resource;
 use crate::service::suppressions::{
     self, Format, ImportReport, Importer, ListQuery, SuppressionPage, SuppressionView, SuppressionWrite,
 };
-use crate::App;
+use crate::service::Context;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/suppressions").route(web::get().to(list)))
@@ -43,11 +43,11 @@ fn address(email: &str) -> Result<NormalizedAddress, Error> {
     ))]
 pub async fn put(
     _: Caller<Suppressions>,
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     email: web::Path<String>,
     body: Json<SuppressionWrite>,
 ) -> Result<HttpResponse, Error> {
-    let (view, created) = suppressions::put(&app, address(&email)?, body.0).await?;
+    let (view, created) = suppressions::put(&cx, address(&email)?, body.0).await?;
     Ok(if created { HttpResponse::Created().json(view) } else { HttpResponse::Ok().json(view) })
 }
 
@@ -58,10 +58,10 @@ pub async fn put(
     responses((status = 200, body = SuppressionView), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
     _: Caller<Suppressions>,
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     email: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    Ok(HttpResponse::Ok().json(suppressions::get(&app, address(&email)?).await?))
+    Ok(HttpResponse::Ok().json(suppressions::get(&cx, address(&email)?).await?))
 }
 
 /// Lift an address's suppression (never an erasure's).
@@ -72,10 +72,10 @@ pub async fn get(
         (status = 409, description = "An erasure suppression", body = Problem, content_type = "application/problem+json")))]
 pub async fn delete(
     _: Caller<Suppressions>,
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     email: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    suppressions::delete(&app, address(&email)?).await?;
+    suppressions::delete(&cx, address(&email)?).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -85,10 +85,10 @@ pub async fn delete(
     responses((status = 200, body = SuppressionPage)))]
 pub async fn list(
     _: Caller<Suppressions>,
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, Error> {
-    Ok(HttpResponse::Ok().json(suppressions::list(&app, query.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(suppressions::list(&cx, query.into_inner()).await?))
 }
 
 /// Import suppressions from NDJSON (`application/x-ndjson`) or CSV (`text/csv`,
@@ -106,15 +106,14 @@ pub async fn list(
         (status = 415, body = Problem, content_type = "application/problem+json")))]
 pub async fn import(
     _: Caller<Suppressions>,
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let format = crate::http::import::format_of(content_type)
         .ok_or_else(|| Error::UnsupportedMediaType("an import is application/x-ndjson or text/csv".into()))?;
-    let importer =
-        crate::http::import::stream(app.clone(), &req, payload, format, Importer::new(&app)).await?;
+    let importer = crate::http::import::stream(cx.clone(), &req, payload, format, Importer::new(&cx)).await?;
     Ok(HttpResponse::Ok().json(importer.report))
 }
 
@@ -124,7 +123,7 @@ pub async fn import(
     security(("api_key" = ["suppressions"])),
     responses((status = 200, description = "One suppression a line: NDJSON, or CSV when the request accepts `text/csv`",
         content((String = "application/x-ndjson"), (String = "text/csv")))))]
-pub async fn export(_: Caller<Suppressions>, app: web::Data<App>, req: HttpRequest) -> HttpResponse {
+pub async fn export(_: Caller<Suppressions>, cx: web::Data<Context>, req: HttpRequest) -> HttpResponse {
     let wants_csv = req
         .headers()
         .get(header::ACCEPT)
@@ -136,10 +135,10 @@ pub async fn export(_: Caller<Suppressions>, app: web::Data<App>, req: HttpReque
         (Format::Ndjson, "application/x-ndjson")
     };
     let pages = futures_util::stream::unfold(Some(Vec::new()), move |cursor| {
-        let app = app.clone();
+        let cx = cx.clone();
         async move {
             let after = cursor?;
-            match suppressions::export_page(&app, format, after).await {
+            match suppressions::export_page(&cx, format, after).await {
                 Ok(page) => Some((Ok::<_, Error>(web::Bytes::from(page.bytes)), page.next)),
                 Err(e) => Some((Err(e), None)),
             }

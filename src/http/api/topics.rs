@@ -9,7 +9,7 @@ use crate::http::auth::{Admin, Caller};
 use crate::http::json::Json;
 use crate::http::resource;
 use crate::service::topics::{self, NewTopic, TopicPatch, TopicView};
-use crate::App;
+use crate::service::Context;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/topics").route(web::get().to(list)).route(web::post().to(create))).service(
@@ -39,10 +39,10 @@ pub struct ListQuery {
     ))]
 pub async fn create(
     _: Caller<Admin>,
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     body: Json<NewTopic>,
 ) -> Result<HttpResponse, Error> {
-    let topic = topics::create(&app, body.0).await?;
+    let topic = topics::create(&cx, body.0).await?;
     Ok(HttpResponse::Created().json(topic))
 }
 
@@ -52,10 +52,10 @@ pub async fn create(
     responses((status = 200, body = [TopicView])))]
 pub async fn list(
     _: Caller<Admin>,
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, Error> {
-    Ok(HttpResponse::Ok().json(topics::list(&app, query.include_archived).await?))
+    Ok(HttpResponse::Ok().json(topics::list(&cx, query.include_archived).await?))
 }
 
 /// Read a topic.
@@ -65,10 +65,10 @@ pub async fn list(
     responses((status = 200, body = TopicView), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
     _: Caller<Admin>,
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     key: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    Ok(HttpResponse::Ok().json(topics::get(&app, key.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(topics::get(&cx, key.into_inner()).await?))
 }
 
 /// Change some of a topic's settings.
@@ -78,11 +78,11 @@ pub async fn get(
     responses((status = 200, body = TopicView), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn update(
     _: Caller<Admin>,
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     key: web::Path<String>,
     body: Json<TopicPatch>,
 ) -> Result<HttpResponse, Error> {
-    Ok(HttpResponse::Ok().json(topics::update(&app, key.into_inner(), body.0).await?))
+    Ok(HttpResponse::Ok().json(topics::update(&cx, key.into_inner(), body.0).await?))
 }
 
 /// Delete a topic; one that contacts have statuses on is archived instead.
@@ -92,9 +92,9 @@ pub async fn update(
     responses((status = 204, description = "Deleted or archived"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn delete(
     _: Caller<Admin>,
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     key: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    topics::delete(&app, key.into_inner()).await?;
+    topics::delete(&cx, key.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

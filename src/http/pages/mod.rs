@@ -15,7 +15,7 @@ use crate::domain::token::{Audience, Link};
 use crate::error::{ConflictCode, Error};
 use crate::html::escape;
 use crate::i18n::Lang;
-use crate::App;
+use crate::service::Context;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(unsubscribe::configure)
@@ -130,8 +130,8 @@ pub fn html(description: &str) -> utoipa::openapi::Response {
 }
 
 /// Verifies a link for `audience` at the current time.
-pub fn verify(app: &App, token: &str, audience: Audience) -> Result<Link, Error> {
-    app.tokens.verify(token, audience, chrono::Utc::now().timestamp()).map_err(Error::Link)
+pub fn verify(cx: &Context, token: &str, audience: Audience) -> Result<Link, Error> {
+    cx.tokens.verify(token, audience, chrono::Utc::now().timestamp()).map_err(Error::Link)
 }
 
 const STYLE: &str = include_str!("../../../static/style.css");

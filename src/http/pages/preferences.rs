@@ -19,7 +19,7 @@ use crate::http::client::Client;
 use crate::http::json::Json;
 use crate::i18n::Lang;
 use crate::service::recipients::{self, Preferences, PreferencesWrite};
-use crate::App;
+use crate::service::Context;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -47,9 +47,9 @@ impl FromRequest for PreferenceLink {
     type Future = Ready<Result<Self, Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let result = match (bearer(req), req.app_data::<web::Data<App>>()) {
-            (Some(token), Some(app)) => {
-                verify(app, token, Audience::Preferences).map_err(|_| Error::Unauthorized)
+        let result = match (bearer(req), req.app_data::<web::Data<Context>>()) {
+            (Some(token), Some(cx)) => {
+                verify(cx, token, Audience::Preferences).map_err(|_| Error::Unauthorized)
             }
             _ => Err(Error::Unauthorized),
         };
@@ -61,8 +61,12 @@ impl FromRequest for PreferenceLink {
 #[utoipa::path(get, path = "/v1/preferences", tag = "recipients", operation_id = "getPreferences",
     security(("preference_token" = [])),
     responses((status = 200, body = Preferences)))]
-pub async fn get(link: PreferenceLink, app: web::Data<App>, client: Client) -> Result<HttpResponse, Error> {
-    let preferences = recipients::preferences(&app, link.0, client.languages).await?;
+pub async fn get(
+    link: PreferenceLink,
+    cx: web::Data<Context>,
+    client: Client,
+) -> Result<HttpResponse, Error> {
+    let preferences = recipients::preferences(&cx, link.0, client.languages).await?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(preferences))
 }
 
@@ -73,13 +77,12 @@ pub async fn get(link: PreferenceLink, app: web::Data<App>, client: Client) -> R
         (status = 422, description = "An unknown or transactional topic", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn put(
     link: PreferenceLink,
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     client: Client,
     body: Json<PreferencesWrite>,
 ) -> Result<HttpResponse, Error> {
     let evidence = client.evidence();
-    let preferences =
-        recipients::update_preferences(&app, link.0, body.0, evidence, client.languages).await?;
+    let preferences = recipients::update_preferences(&cx, link.0, body.0, evidence, client.languages).await?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(preferences))
 }
 
@@ -146,10 +149,10 @@ fn render(token: &str, preferences: &Preferences, lang: Lang, saved: bool) -> Ht
 #[utoipa::path(get, path = "/p/{token}", tag = "recipients", operation_id = "getPreferencePage",
     params(("token" = String, Path, description = "The link's signed token")),
     responses((status = 200, description = "The preference page", content_type = "text/html", body = String), super::PageErrors))]
-pub async fn show(app: web::Data<App>, token: web::Path<String>, client: Client) -> HttpResponse {
+pub async fn show(cx: web::Data<Context>, token: web::Path<String>, client: Client) -> HttpResponse {
     let result = async {
-        let link = verify(&app, &token, Audience::Preferences)?;
-        recipients::preferences(&app, link, client.languages.clone()).await
+        let link = verify(&cx, &token, Audience::Preferences)?;
+        recipients::preferences(&cx, link, client.languages.clone()).await
     }
     .await;
     match result {
@@ -187,15 +190,15 @@ fn choices(body: &[u8]) -> PreferencesWrite {
     request_body(content = Object, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "Saved; the page again", content_type = "text/html", body = String), super::PageErrors))]
 pub async fn save_form(
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     token: web::Path<String>,
     client: Client,
     body: web::Bytes,
 ) -> HttpResponse {
     let evidence = client.evidence();
     let result = async {
-        let link = verify(&app, &token, Audience::Preferences)?;
-        recipients::update_preferences(&app, link, choices(&body), evidence, client.languages.clone()).await
+        let link = verify(&cx, &token, Audience::Preferences)?;
+        recipients::update_preferences(&cx, link, choices(&body), evidence, client.languages.clone()).await
     }
     .await;
     match result {
@@ -211,8 +214,8 @@ pub async fn save_form(
 #[utoipa::path(get, path = "/v1/preferences/export", tag = "recipients", operation_id = "exportPreferences",
     security(("preference_token" = [])),
     responses((status = 200, body = crate::service::privacy::Export)))]
-pub async fn export(link: PreferenceLink, app: web::Data<App>) -> Result<HttpResponse, Error> {
-    let document = crate::service::privacy::export(&app, link.0.recipient.into()).await?;
+pub async fn export(link: PreferenceLink, cx: web::Data<Context>) -> Result<HttpResponse, Error> {
+    let document = crate::service::privacy::export(&cx, link.0.recipient.into()).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .insert_header(("Content-Disposition", "attachment; filename=\"my-email-preferences.json\""))
@@ -223,8 +226,8 @@ pub async fn export(link: PreferenceLink, app: web::Data<App>) -> Result<HttpRes
 #[utoipa::path(delete, path = "/v1/preferences", tag = "recipients", operation_id = "erasePreferences",
     security(("preference_token" = [])),
     responses((status = 204, description = "Erased")))]
-pub async fn erase(link: PreferenceLink, app: web::Data<App>) -> Result<HttpResponse, Error> {
-    crate::service::privacy::erase(&app, link.0.recipient.into(), crate::domain::Source::Page).await?;
+pub async fn erase(link: PreferenceLink, cx: web::Data<Context>) -> Result<HttpResponse, Error> {
+    crate::service::privacy::erase(&cx, link.0.recipient.into(), crate::domain::Source::Page).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -233,9 +236,9 @@ pub async fn erase(link: PreferenceLink, app: web::Data<App>) -> Result<HttpResp
 #[utoipa::path(get, path = "/p/{token}/delete", tag = "recipients", operation_id = "getErasePage",
     params(("token" = String, Path, description = "The link's signed token")),
     responses((status = 200, description = "Asks whether to delete", content_type = "text/html", body = String), super::PageErrors))]
-pub async fn confirm_erase(app: web::Data<App>, token: web::Path<String>, client: Client) -> HttpResponse {
+pub async fn confirm_erase(cx: web::Data<Context>, token: web::Path<String>, client: Client) -> HttpResponse {
     let lang = Lang::choose(None, &client.languages);
-    if let Err(e) = verify(&app, &token, Audience::Preferences) {
+    if let Err(e) = verify(&cx, &token, Audience::Preferences) {
         return super::error(lang, &e);
     }
     let words = lang.words();
@@ -254,11 +257,11 @@ pub async fn confirm_erase(app: web::Data<App>, token: web::Path<String>, client
 #[utoipa::path(post, path = "/p/{token}/delete", tag = "recipients", operation_id = "eraseFromPage",
     params(("token" = String, Path, description = "The link's signed token")),
     responses((status = 200, description = "Erased", content_type = "text/html", body = String), super::PageErrors))]
-pub async fn erase_form(app: web::Data<App>, token: web::Path<String>, client: Client) -> HttpResponse {
+pub async fn erase_form(cx: web::Data<Context>, token: web::Path<String>, client: Client) -> HttpResponse {
     let lang = Lang::choose(None, &client.languages);
     let result = async {
-        let link = verify(&app, &token, Audience::Preferences)?;
-        crate::service::privacy::erase(&app, link.recipient.into(), crate::domain::Source::Page).await
+        let link = verify(&cx, &token, Audience::Preferences)?;
+        crate::service::privacy::erase(&cx, link.recipient.into(), crate::domain::Source::Page).await
     }
     .await;
     match result {

@@ -13,7 +13,7 @@ use crate::http::client::Client;
 use crate::http::json::Json;
 use crate::i18n::Lang;
 use crate::service::signup::{self, LinkRequest, SubscribeRequest};
-use crate::App;
+use crate::service::Context;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(crate::http::resource("/v1/preferences/link").route(web::post().to(request_link)))
@@ -33,11 +33,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests for this address or from this network", body = Problem, content_type = "application/problem+json")))]
 pub async fn request_link(
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     client: Client,
     body: Json<LinkRequest>,
 ) -> Result<HttpResponse, Error> {
-    signup::request_link(app, body.0, client.pseudonym, client.languages).await?;
+    signup::request_link(cx.into_inner(), body.0, client.pseudonym, client.languages).await?;
     Ok(HttpResponse::Accepted().json(serde_json::json!({"status": "accepted"})))
 }
 
@@ -49,12 +49,12 @@ pub async fn request_link(
         (status = 429, body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The confirmation could not be mailed; nothing is lost, ask again", body = Problem, content_type = "application/problem+json")))]
 pub async fn subscribe(
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     client: Client,
     body: Json<SubscribeRequest>,
 ) -> Result<HttpResponse, Error> {
     let evidence = client.evidence();
-    signup::subscribe(app, body.0, evidence, client.languages).await?;
+    signup::subscribe(cx.into_inner(), body.0, evidence, client.languages).await?;
     Ok(HttpResponse::Accepted().json(serde_json::json!({"status": "accepted"})))
 }
 
@@ -82,8 +82,8 @@ fn render(lang: Lang, token: &str, names: &[String], done: bool) -> HttpResponse
 #[utoipa::path(method(get, head), path = "/c/{token}", tag = "recipients", operation_id = "getConfirmationPage",
     params(("token" = String, Path, description = "The link's signed token")),
     responses((status = 200, description = "The confirmation page", content_type = "text/html", body = String), super::PageErrors))]
-pub async fn show(app: web::Data<App>, token: web::Path<String>, client: Client) -> HttpResponse {
-    let result = async { signup::pending(&app, verify(&app, &token, Audience::Confirm)?).await }.await;
+pub async fn show(cx: web::Data<Context>, token: web::Path<String>, client: Client) -> HttpResponse {
+    let result = async { signup::pending(&cx, verify(&cx, &token, Audience::Confirm)?).await }.await;
     match result {
         Ok((names, locale)) => {
             render(Lang::choose(locale.as_deref(), &client.languages), &token, &names, false)
@@ -96,10 +96,10 @@ pub async fn show(app: web::Data<App>, token: web::Path<String>, client: Client)
 #[utoipa::path(post, path = "/c/{token}", tag = "recipients", operation_id = "confirmSubscription",
     params(("token" = String, Path, description = "The link's signed token")),
     responses((status = 200, description = "Confirmed", content_type = "text/html", body = String), super::PageErrors))]
-pub async fn confirm(app: web::Data<App>, token: web::Path<String>, client: Client) -> HttpResponse {
+pub async fn confirm(cx: web::Data<Context>, token: web::Path<String>, client: Client) -> HttpResponse {
     let evidence = client.evidence();
     let result =
-        async { signup::confirm(&app, verify(&app, &token, Audience::Confirm)?, evidence).await }.await;
+        async { signup::confirm(&cx, verify(&cx, &token, Audience::Confirm)?, evidence).await }.await;
     match result {
         Ok((names, locale)) => {
             render(Lang::choose(locale.as_deref(), &client.languages), &token, &names, true)

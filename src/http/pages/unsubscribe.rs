@@ -17,7 +17,7 @@ use crate::http::client::Client;
 use crate::i18n::Lang;
 use crate::service::link_url;
 use crate::service::recipients::{self, Landing};
-use crate::App;
+use crate::service::Context;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -29,8 +29,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// The "choose what you receive" paragraph: a preference link for the same recipient.
-fn manage(app: &App, link: &Link, lang: Lang) -> String {
-    let url = link_url(app, Audience::Preferences, link.recipient, None, link.message_id.clone());
+fn manage(cx: &Context, link: &Link, lang: Lang) -> String {
+    let url = link_url(cx, Audience::Preferences, link.recipient, None, link.message_id.clone());
     format!(r#"<p><a href="{}">{}</a></p>"#, escape(&url), escape(lang.words().manage))
 }
 
@@ -43,10 +43,10 @@ fn lang(landing: Option<&Landing>, client: &Client) -> Lang {
 #[utoipa::path(method(get, head), path = "/u/{token}", tag = "recipients", operation_id = "getUnsubscribePage",
     params(("token" = String, Path, description = "The link's signed token")),
     responses((status = 200, description = "The landing page", content_type = "text/html", body = String), super::PageErrors))]
-pub async fn landing(app: web::Data<App>, token: web::Path<String>, client: Client) -> HttpResponse {
+pub async fn landing(cx: web::Data<Context>, token: web::Path<String>, client: Client) -> HttpResponse {
     let result = async {
-        let link = verify(&app, &token, Audience::Unsubscribe)?;
-        let landing = recipients::landing(&app, link.clone(), client.languages.clone()).await?;
+        let link = verify(&cx, &token, Audience::Unsubscribe)?;
+        let landing = recipients::landing(&cx, link.clone(), client.languages.clone()).await?;
         Ok((link, landing))
     }
     .await;
@@ -74,7 +74,7 @@ pub async fn landing(app: web::Data<App>, token: web::Path<String>, client: Clie
                 token = escape(&token),
                 button = escape(words.unsubscribe_button),
                 note = escape(words.transactional_note),
-                manage = manage(&app, &link, lang),
+                manage = manage(&cx, &link, lang),
             );
             page(StatusCode::OK, lang, words.unsubscribe_title, &body, false)
         }
@@ -150,7 +150,7 @@ pub struct UnsubscribeForm {
     )),
     responses((status = 200, description = "Unsubscribed (or resubscribed by undo)", content_type = "text/html", body = String), super::PageErrors))]
 pub async fn post(
-    app: web::Data<App>,
+    cx: web::Data<Context>,
     token: web::Path<String>,
     client: Client,
     body: web::Bytes,
@@ -158,15 +158,15 @@ pub async fn post(
     let asked = asked(&body);
     let evidence = client.evidence();
     let result = async {
-        let link = verify(&app, &token, Audience::Unsubscribe)?;
+        let link = verify(&cx, &token, Audience::Unsubscribe)?;
         let languages = client.languages.clone();
         let landing = match asked {
-            Asked::Undo => recipients::undo(&app, link.clone(), evidence, languages).await?,
+            Asked::Undo => recipients::undo(&cx, link.clone(), evidence, languages).await?,
             Asked::OneClick => {
-                recipients::unsubscribe(&app, link.clone(), evidence, Source::OneClick, languages).await?
+                recipients::unsubscribe(&cx, link.clone(), evidence, Source::OneClick, languages).await?
             }
             Asked::Unsubscribe => {
-                recipients::unsubscribe(&app, link.clone(), evidence, Source::Page, languages).await?
+                recipients::unsubscribe(&cx, link.clone(), evidence, Source::Page, languages).await?
             }
         };
         Ok((link, landing))
@@ -177,7 +177,7 @@ pub async fn post(
             let lang = lang(Some(&landing), &client);
             let words = lang.words();
             let body = if asked == Asked::Undo {
-                format!(r#"<p>{}</p>{}"#, escape(words.resubscribed), manage(&app, &link, lang))
+                format!(r#"<p>{}</p>{}"#, escape(words.resubscribed), manage(&cx, &link, lang))
             } else {
                 let what = match &landing.topic {
                     Some(topic) => format!("{} <strong>{}</strong>.", words.unsubscribed_from, escape(topic)),
@@ -194,7 +194,7 @@ pub async fn post(
                     note = escape(words.transactional_note),
                     token = escape(&token),
                     undo = escape(words.undo_button),
-                    manage = manage(&app, &link, lang),
+                    manage = manage(&cx, &link, lang),
                 )
             };
             page(StatusCode::OK, lang, words.unsubscribed_title, &body, false)

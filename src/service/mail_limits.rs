@@ -1,5 +1,7 @@
-//! Rate limits for the public routes that send mail: per address and per client
-//! network, so that nobody can use prefcenter to flood a mailbox or probe addresses.
+//! Rate limits on asking for mail (a preference link, a sign-up confirmation): per
+//! address and per client network, so that nobody can use prefcenter to flood a
+//! mailbox or probe addresses. A business rule, not a property of HTTP: every way in
+//! that can make prefcenter send such a mail counts against the same windows.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -37,12 +39,13 @@ impl Window {
     }
 }
 
-pub struct Limits {
+/// The windows [`crate::service::signup`] counts each mail request against.
+pub struct MailLimits {
     per_address: Window,
     per_client: Window,
 }
 
-impl Default for Limits {
+impl Default for MailLimits {
     /// Three mails an address in ten minutes; twenty requests a client network in ten
     /// minutes.
     fn default() -> Self {
@@ -53,9 +56,9 @@ impl Default for Limits {
     }
 }
 
-impl Limits {
+impl MailLimits {
     /// Counts one request from `client` (a pseudonym) about `address` (a hash).
-    pub fn mail_request(&self, client: &str, address: &str) -> Result<(), Error> {
+    pub fn count(&self, client: &str, address: &str) -> Result<(), Error> {
         self.per_client.hit(client)?;
         self.per_address.hit(address)
     }
