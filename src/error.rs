@@ -286,6 +286,17 @@ impl From<crate::domain::feedback::Refusal> for Error {
     }
 }
 
+impl From<crate::domain::json::JsonError> for Error {
+    /// Broken JSON is 400; a wrong value, 422 naming its field.
+    fn from(e: crate::domain::json::JsonError) -> Self {
+        use crate::domain::json::JsonError;
+        match e {
+            JsonError::Malformed(why) => Error::Malformed(why),
+            JsonError::Invalid { field, message } => Error::invalid(field, message),
+        }
+    }
+}
+
 impl From<diesel::result::Error> for Error {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind as Kind, Error as D};
@@ -350,63 +361,6 @@ fn unavailable(kind: &diesel::result::DatabaseErrorKind, message: &str) -> bool 
     }
     let message = message.to_ascii_lowercase();
     MESSAGES.iter().any(|m| message.contains(m))
-}
-
-/// Parses a JSON body, naming the path of the first wrong value.
-pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        let field = e.path().to_string();
-        let inner = e.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => invalid_at(field, &inner),
-            // serde_json reports a value of the wrong JSON type for an enum
-            // (`{"reason": 7}`) as a syntax error, "expected value". Whether the body
-            // is JSON at all is a question of its own: if it is, the fault is the value.
-            _ => match serde_json::from_slice::<serde_json::Value>(body) {
-                Ok(parsed) => match serde_path_to_error::deserialize::<_, T>(parsed) {
-                    Err(e) => {
-                        let field = e.path().to_string();
-                        invalid_at(field, &e.into_inner())
-                    }
-                    Ok(_) => invalid_at(field, &inner),
-                },
-                Err(_) => Error::Malformed(format!("the body is not valid JSON: {inner}")),
-            },
-        }
-    })?;
-    deserializer.end().map_err(|e| Error::Malformed(format!("the body is not valid JSON: {e}")))?;
-    Ok(value)
-}
-
-/// 422 for the value at `field` (serde_path_to_error's path; `.` is the whole body).
-fn invalid_at(field: String, error: &dyn std::fmt::Display) -> Error {
-    let field = if field == "." { "body".to_owned() } else { field };
-    let message = strip_position(&error.to_string());
-    Error::Invalid { detail: format!("{field}: {message}"), errors: vec![FieldError::new(field, message)] }
-}
-
-/// Reads an already-parsed JSON value as `T`; the error names the wrong field. For
-/// bodies read a part at a time (import lines, provider arrays).
-pub fn parse_value<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, String> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let field = e.path().to_string();
-        let message = strip_position(&e.into_inner().to_string());
-        if field == "." {
-            message
-        } else {
-            format!("{field}: {message}")
-        }
-    })
-}
-
-/// serde_json ends its messages with " at line 1 column 42", which means nothing to
-/// someone reading a field error.
-fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_owned(),
-        None => message.to_owned(),
-    }
 }
 
 #[cfg(test)]
