@@ -61,7 +61,7 @@ impl Mailer {
                     .singlepart(SinglePart::plain(mail.text))
                     .singlepart(SinglePart::html(mail.html)),
             )
-            .map_err(|e| Error::Internal(format!("building a message: {e}")))?;
+            .map_err(|e| Error::internal("building a message", e))?;
         let sent = match self {
             Mailer::Smtp(smtp) => smtp.send(&message).map(drop).map_err(|e| e.to_string()),
             Mailer::Outbox(outbox) => outbox.send(&message).map(drop).map_err(|e| e.to_string()),

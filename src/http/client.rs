@@ -81,7 +81,7 @@ impl FromRequest for Client {
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let Some(app) = req.app_data::<web::Data<App>>() else {
-            return ready(Err(Error::Internal("application state is missing".into())));
+            return ready(Err(Error::bug("application state is missing")));
         };
         let pseudonym = client_ip(req, &app.config.trusted_proxies).map(|ip| app.pseudonymizer.client(ip));
         let user_agent = user_agent_family(

@@ -523,7 +523,8 @@ pub async fn export_page(app: &App, format: Format, after: Vec<u8>) -> Result<Ex
         let view = SuppressionView::from(row);
         match format {
             Format::Ndjson => {
-                serde_json::to_writer(&mut bytes, &view).map_err(|e| Error::Internal(e.to_string()))?;
+                serde_json::to_writer(&mut bytes, &view)
+                    .map_err(|e| Error::internal("writing an export", e))?;
                 bytes.push(b'\n');
             }
             Format::Csv => writer
@@ -536,10 +537,10 @@ pub async fn export_page(app: &App, format: Format, after: Vec<u8>) -> Result<Ex
                     view.source.as_str(),
                     &view.created_at.to_rfc3339(),
                 ])
-                .map_err(|e| Error::Internal(e.to_string()))?,
+                .map_err(|e| Error::internal("writing an export", e))?,
         }
     }
-    bytes.extend(writer.into_inner().map_err(|e| Error::Internal(e.to_string()))?);
+    bytes.extend(writer.into_inner().map_err(|e| Error::internal("writing an export", e))?);
     Ok(ExportPage { bytes, next })
 }
 

@@ -243,7 +243,7 @@ where
     // A database that stops answering (frozen, or a network that drops packets) holds
     // the blocking thread, but not the caller: it gets a 503 and may retry.
     match actix_web::rt::time::timeout(timeout, work).await {
-        Ok(done) => done.map_err(|e| Error::Internal(format!("blocking task failed: {e}")))?,
+        Ok(done) => done.map_err(|e| Error::internal("blocking task failed", e))?,
         Err(_) => Err(Error::Unavailable("the database did not answer in time".into())),
     }
 }
