@@ -14,6 +14,7 @@ use actix_web::{web, HttpResponse, ResponseError};
 use crate::domain::token::{Audience, Link};
 use crate::error::{ConflictCode, Error};
 use crate::html::escape;
+use crate::http::openapi::problems;
 use crate::i18n::Lang;
 use crate::App;
 
@@ -136,12 +137,12 @@ pub fn verify(app: &App, token: &str, audience: Audience) -> Result<Link, Error>
 const STYLE: &str = include_str!("../../../static/style.css");
 const SCRIPT: &str = include_str!("../../../static/preferences.js");
 
+problems!(AssetProblems: (404, "No such file"), (422, "The path holds a control character"));
+
 /// The pages' stylesheet and script.
 #[utoipa::path(get, path = "/static/{name}", tag = "recipients", operation_id = "getAsset",
     params(("name" = String, Path, description = "`style.css` or `preferences.js`")),
-    responses((status = 200, description = "The file", content(("text/css"), ("text/javascript"))),
-        (status = 404, description = "No such file", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The path holds a control character", body = crate::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The file", content(("text/css"), ("text/javascript"))), AssetProblems))]
 pub async fn asset(name: web::Path<String>) -> Result<HttpResponse, Error> {
     let (body, content_type) = match name.as_str() {
         "style.css" => (STYLE, "text/css; charset=utf-8"),
