@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use anyhow::{anyhow, bail, Context as _};
 use serde::Deserialize;
 
 use crate::store::DatabaseUrl;
@@ -92,15 +93,15 @@ pub struct FeedbackTopic {
 }
 
 impl FeedbackTopic {
-    fn parse(spec: &str) -> Result<Self, String> {
-        let wrong = || format!("PREFCENTER_FEEDBACK_TOPICS: {spec:?} is not provider:group=topic");
+    fn parse(spec: &str) -> anyhow::Result<Self> {
+        let wrong = || anyhow!("PREFCENTER_FEEDBACK_TOPICS: {spec:?} is not provider:group=topic");
         let (source, topic) = spec.split_once('=').ok_or_else(wrong)?;
         let (provider, group) = source.split_once(':').ok_or_else(wrong)?;
         if !["sendgrid", "postmark", "mailgun"].contains(&provider.trim()) || group.trim().is_empty() {
             return Err(wrong());
         }
         let topic = crate::domain::TopicKey::parse(topic.trim())
-            .map_err(|e| format!("PREFCENTER_FEEDBACK_TOPICS: {spec:?}: {e}"))?;
+            .map_err(|e| anyhow!("PREFCENTER_FEEDBACK_TOPICS: {spec:?}: {e}"))?;
         Ok(Self { provider: provider.trim().into(), group: group.trim().into(), topic })
     }
 }
@@ -145,12 +146,12 @@ struct FileSettings {
 
 impl Config {
     /// Reads the file (when given) and the process environment.
-    pub fn load(file: Option<&Path>) -> Result<Self, String> {
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
         let settings = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("cannot read the config file {}: {e}", path.display()))?;
-                toml::from_str(&text).map_err(|e| format!("config file {}: {e}", path.display()))?
+                    .with_context(|| format!("cannot read the config file {}", path.display()))?;
+                toml::from_str(&text).with_context(|| format!("config file {}", path.display()))?
             }
             None => FileSettings::default(),
         };
@@ -158,19 +159,18 @@ impl Config {
     }
 
     /// Defaults, for one database: what tests and embedders start from.
-    pub fn for_database(url: &str) -> Result<Self, String> {
+    pub fn for_database(url: &str) -> anyhow::Result<Self> {
         Self::from_sources(
             FileSettings { database_url: Some(url.to_owned()), ..FileSettings::default() },
             |_| None,
         )
     }
 
-    fn from_sources(file: FileSettings, env: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+    fn from_sources(file: FileSettings, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
         let pick = |name: &str, from_file: Option<String>| env(&format!("PREFCENTER_{name}")).or(from_file);
         let database_url =
             pick("DATABASE_URL", file.database_url).unwrap_or_else(|| "sqlite://prefcenter.db".into());
-        let database_url =
-            DatabaseUrl::parse(&database_url).map_err(|e| format!("PREFCENTER_DATABASE_URL: {e}"))?;
+        let database_url = DatabaseUrl::parse(&database_url).context("PREFCENTER_DATABASE_URL")?;
         let bind = pick("BIND", file.bind).unwrap_or_else(|| "127.0.0.1:8080".into());
         let base_url = pick("BASE_URL", file.base_url).unwrap_or_else(|| format!("http://{bind}"));
         let base_url = parse_base_url(&base_url)?;
@@ -178,9 +178,7 @@ impl Config {
         let log_format = match env("PREFCENTER_LOG_FORMAT").as_deref() {
             Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
-            Some(other) => {
-                return Err(format!("PREFCENTER_LOG_FORMAT: {other:?} is neither \"text\" nor \"json\""))
-            }
+            Some(other) => bail!("PREFCENTER_LOG_FORMAT: {other:?} is neither \"text\" nor \"json\""),
             None => file.log_format.unwrap_or(LogFormat::Text),
         };
         let workers = match env("PREFCENTER_WORKERS") {
@@ -194,7 +192,7 @@ impl Config {
         let signing_keys = pick("SIGNING_KEYS", file.signing_keys);
         if let Some(spec) = &signing_keys {
             crate::domain::token::TokenKeys::parse(spec)
-                .map_err(|e| format!("PREFCENTER_SIGNING_KEYS: {e}"))?;
+                .map_err(|e| anyhow!("PREFCENTER_SIGNING_KEYS: {e}"))?;
         }
         let number =
             |name: &str, from_file: Option<u64>, default: u64| match env(&format!("PREFCENTER_{name}")) {
@@ -204,9 +202,7 @@ impl Config {
         let unsubscribe_link_days =
             number("UNSUBSCRIBE_LINK_DAYS", file.unsubscribe_link_days.map(|d| d.max(0) as u64), 90)?;
         if unsubscribe_link_days < 60 {
-            return Err(
-                "PREFCENTER_UNSUBSCRIBE_LINK_DAYS: unsubscribe links must stay valid at least 60 days".into(),
-            );
+            bail!("PREFCENTER_UNSUBSCRIBE_LINK_DAYS: unsubscribe links must stay valid at least 60 days");
         }
         let ledger_poll_ms = number("LEDGER_POLL_MS", file.ledger_poll_ms, 250)?;
         let index_stale_ms = number("INDEX_STALE_MS", file.index_stale_ms, 5000)?;
@@ -216,13 +212,14 @@ impl Config {
         let api_key_refresh_ms = number("API_KEY_REFRESH_MS", file.api_key_refresh_ms, 30_000)?;
         let smtp_url = pick("SMTP_URL", file.smtp_url).filter(|u| !u.trim().is_empty());
         if let Some(url) = &smtp_url {
-            lettre::SmtpTransport::from_url(url).map_err(|e| format!("PREFCENTER_SMTP_URL: {e}"))?;
+            // lettre's message already ends with its cause: a context would say it twice.
+            lettre::SmtpTransport::from_url(url).map_err(|e| anyhow!("PREFCENTER_SMTP_URL: {e}"))?;
         }
         let outbox_dir = pick("OUTBOX_DIR", file.outbox_dir).unwrap_or_else(|| "outbox".into()).into();
         let mail_from = pick("MAIL_FROM", file.mail_from).unwrap_or_else(|| "prefcenter@localhost".into());
         mail_from
             .parse::<lettre::message::Mailbox>()
-            .map_err(|e| format!("PREFCENTER_MAIL_FROM {mail_from:?}: {e}"))?;
+            .with_context(|| format!("PREFCENTER_MAIL_FROM {mail_from:?}"))?;
         let preference_link_days = number("PREFERENCE_LINK_DAYS", file.preference_link_days, 30)? as i64;
         let confirm_link_days = number("CONFIRM_LINK_DAYS", file.confirm_link_days, 7)? as i64;
         let trusted_proxies = pick("TRUSTED_PROXIES", file.trusted_proxies)
@@ -230,7 +227,7 @@ impl Config {
             .split(',')
             .map(str::trim)
             .filter(|p| !p.is_empty())
-            .map(|p| p.parse().map_err(|_| format!("PREFCENTER_TRUSTED_PROXIES: {p:?} is not an IP address")))
+            .map(|p| p.parse().map_err(|_| anyhow!("PREFCENTER_TRUSTED_PROXIES: {p:?} is not an IP address")))
             .collect::<Result<Vec<_>, _>>()?;
         let retention_days = number("RETENTION_DAYS", file.retention_days, 730)?;
         let expired_suppression_days = number("EXPIRED_SUPPRESSION_DAYS", file.expired_suppression_days, 30)?;
@@ -286,18 +283,18 @@ impl Config {
     }
 }
 
-fn parse_base_url(input: &str) -> Result<String, String> {
-    let parsed = url::Url::parse(input).map_err(|e| format!("PREFCENTER_BASE_URL {input:?}: {e}"))?;
+fn parse_base_url(input: &str) -> anyhow::Result<String> {
+    let parsed = url::Url::parse(input).with_context(|| format!("PREFCENTER_BASE_URL {input:?}"))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
-        return Err(format!("PREFCENTER_BASE_URL {input:?}: an http:// or https:// origin is needed"));
+        bail!("PREFCENTER_BASE_URL {input:?}: an http:// or https:// origin is needed");
     }
     Ok(input.trim_end_matches('/').to_owned())
 }
 
-fn parse_positive<T: std::str::FromStr + PartialOrd + Default>(name: &str, value: &str) -> Result<T, String> {
+fn parse_positive<T: std::str::FromStr + PartialOrd + Default>(name: &str, value: &str) -> anyhow::Result<T> {
     match value.trim().parse::<T>() {
         Ok(n) if n > T::default() => Ok(n),
-        _ => Err(format!("{name}: {value:?} is not a positive whole number")),
+        _ => bail!("{name}: {value:?} is not a positive whole number"),
     }
 }
 
@@ -306,10 +303,15 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn load(file: &str, env: &[(&str, &str)]) -> Result<Config, String> {
+    fn load(file: &str, env: &[(&str, &str)]) -> anyhow::Result<Config> {
         let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let file: FileSettings = toml::from_str(file).map_err(|e| e.to_string())?;
+        let file: FileSettings = toml::from_str(file)?;
         Config::from_sources(file, |k| env.get(k).cloned())
+    }
+
+    /// What `main` prints for a setting that stops the start.
+    fn refusal(env: &[(&str, &str)]) -> String {
+        format!("{:#}", load("", env).err().expect("the setting is refused"))
     }
 
     #[test]
@@ -339,6 +341,30 @@ mod tests {
         assert!(load("", &[("PREFCENTER_BASE_URL", "ftp://x")]).is_err());
         assert!(load("", &[("PREFCENTER_WORKERS", "0")]).is_err());
         assert!(load("bindd = \"x\"", &[]).is_err(), "a mistyped key in the file is an error");
+    }
+
+    #[test]
+    fn a_refused_setting_reads_as_one_line_naming_it() {
+        assert_eq!(
+            refusal(&[("PREFCENTER_DATABASE_URL", "mysql://x")]),
+            "PREFCENTER_DATABASE_URL: unsupported database URL scheme \"mysql\": use postgres://, postgresql:// or sqlite://"
+        );
+        assert_eq!(
+            refusal(&[("PREFCENTER_WORKERS", "0")]),
+            "PREFCENTER_WORKERS: \"0\" is not a positive whole number"
+        );
+        assert_eq!(
+            refusal(&[("PREFCENTER_BASE_URL", "ftp://x")]),
+            "PREFCENTER_BASE_URL \"ftp://x\": an http:// or https:// origin is needed"
+        );
+        assert_eq!(
+            refusal(&[("PREFCENTER_MAIL_FROM", "not an address")]),
+            "PREFCENTER_MAIL_FROM \"not an address\": Invalid input"
+        );
+        assert_eq!(
+            refusal(&[("PREFCENTER_SMTP_URL", "bogus://")]),
+            "PREFCENTER_SMTP_URL: Connection error: smtp host undefined"
+        );
     }
 
     #[test]

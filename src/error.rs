@@ -58,9 +58,9 @@ pub enum Error {
     /// A dependency (the database, its pool) cannot answer now; worth a retry.
     #[error("service unavailable: {0}")]
     Unavailable(String),
-    /// A fault of ours. The cause is logged, never sent.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// A fault of ours. The cause and its chain are logged ([`Error::log`]), never sent.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
 }
 
 /// Why a request conflicts with what is stored: a closed set, each a stable problem
@@ -109,6 +109,33 @@ impl Error {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         let error = FieldError::new(field, message);
         Self::Invalid { detail: format!("{}: {}", error.field, error.message), errors: vec![error] }
+    }
+
+    /// 500 for a fault caused by `source`; `context` says what was being done. The
+    /// log shows both, `context: source: source's source…`.
+    pub fn internal<E>(context: &'static str, source: E) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        Self::Internal(anyhow::Error::new(source).context(context))
+    }
+
+    /// 500 for a broken invariant of ours that no other error caused.
+    pub fn bug(what: impl Into<String>) -> Self {
+        Self::Internal(anyhow::Error::msg(what.into()))
+    }
+
+    /// Logs what the operator must know of this error: a fault's cause, which never
+    /// leaves the server, at `error`; a dependency that cannot answer, at `warn`. The
+    /// other errors are the request's, and its own log line says enough. Called once
+    /// per error, where it becomes an answer: [`ResponseError::error_response`] for
+    /// problem+json, `http::pages::error` for a page.
+    pub fn log(&self) {
+        match self {
+            Error::Internal(cause) => tracing::error!(cause = %format_args!("{cause:#}"), "internal error"),
+            Error::Unavailable(cause) => tracing::warn!(%cause, "unavailable"),
+            _ => {}
+        }
     }
 
     pub fn not_found(what: impl Into<String>) -> Self {
@@ -223,16 +250,11 @@ impl ResponseError for Error {
     }
 
     fn error_response(&self) -> HttpResponse {
+        self.log();
         let status = self.status_code();
         let detail = match self {
-            Error::Internal(cause) => {
-                tracing::error!(%cause, "internal error");
-                "an unexpected error occurred; it has been logged".to_owned()
-            }
-            Error::Unavailable(cause) => {
-                tracing::warn!(%cause, "unavailable");
-                "the service cannot answer right now; retry shortly".to_owned()
-            }
+            Error::Internal(_) => "an unexpected error occurred; it has been logged".to_owned(),
+            Error::Unavailable(_) => "the service cannot answer right now; retry shortly".to_owned(),
             other => other.to_string(),
         };
         let errors = match self {
@@ -286,6 +308,17 @@ impl From<crate::domain::feedback::Refusal> for Error {
     }
 }
 
+impl From<crate::domain::json::JsonError> for Error {
+    /// Broken JSON is 400; a wrong value, 422 naming its field.
+    fn from(e: crate::domain::json::JsonError) -> Self {
+        use crate::domain::json::JsonError;
+        match e {
+            JsonError::Malformed(why) => Error::Malformed(why),
+            JsonError::Invalid { field, message } => Error::invalid(field, message),
+        }
+    }
+}
+
 impl From<diesel::result::Error> for Error {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind as Kind, Error as D};
@@ -310,7 +343,7 @@ impl From<diesel::result::Error> for Error {
             D::BrokenTransactionManager => {
                 Error::Unavailable("database: a connection was lost mid-transaction".into())
             }
-            other => Error::Internal(format!("database: {other}")),
+            other => Error::internal("database", other),
         }
     }
 }
@@ -352,60 +385,33 @@ fn unavailable(kind: &diesel::result::DatabaseErrorKind, message: &str) -> bool 
     MESSAGES.iter().any(|m| message.contains(m))
 }
 
-/// Parses a JSON body, naming the path of the first wrong value.
-pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        let field = e.path().to_string();
-        let inner = e.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => invalid_at(field, &inner),
-            // serde_json reports a value of the wrong JSON type for an enum
-            // (`{"reason": 7}`) as a syntax error, "expected value". Whether the body
-            // is JSON at all is a question of its own: if it is, the fault is the value.
-            _ => match serde_json::from_slice::<serde_json::Value>(body) {
-                Ok(parsed) => match serde_path_to_error::deserialize::<_, T>(parsed) {
-                    Err(e) => {
-                        let field = e.path().to_string();
-                        invalid_at(field, &e.into_inner())
-                    }
-                    Ok(_) => invalid_at(field, &inner),
-                },
-                Err(_) => Error::Malformed(format!("the body is not valid JSON: {inner}")),
-            },
+/// What tests need to see what was logged.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
         }
-    })?;
-    deserializer.end().map_err(|e| Error::Malformed(format!("the body is not valid JSON: {e}")))?;
-    Ok(value)
-}
-
-/// 422 for the value at `field` (serde_path_to_error's path; `.` is the whole body).
-fn invalid_at(field: String, error: &dyn std::fmt::Display) -> Error {
-    let field = if field == "." { "body".to_owned() } else { field };
-    let message = strip_position(&error.to_string());
-    Error::Invalid { detail: format!("{field}: {message}"), errors: vec![FieldError::new(field, message)] }
-}
-
-/// Reads an already-parsed JSON value as `T`; the error names the wrong field. For
-/// bodies read a part at a time (import lines, provider arrays).
-pub fn parse_value<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, String> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let field = e.path().to_string();
-        let message = strip_position(&e.into_inner().to_string());
-        if field == "." {
-            message
-        } else {
-            format!("{field}: {message}")
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
         }
-    })
-}
+    }
 
-/// serde_json ends its messages with " at line 1 column 42", which means nothing to
-/// someone reading a field error.
-fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_owned(),
-        None => message.to_owned(),
+    /// The log lines `work` writes, in tracing's plain format.
+    pub fn logged(work: impl FnOnce()) -> String {
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber =
+            tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
+        tracing::subscriber::with_default(subscriber, work);
+        let bytes = lines.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
     }
 }
 
@@ -437,7 +443,7 @@ mod tests {
             Error::Link(crate::domain::token::TokenError::Expired),
             Error::Link(crate::domain::token::TokenError::Signature),
             Error::Unavailable(String::new()),
-            Error::Internal(String::new()),
+            Error::bug(""),
         ];
         for error in &samples {
             match error {
@@ -515,6 +521,30 @@ mod tests {
         assert!(error.is_server_fault());
         assert_eq!(error.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!body(&error).contains("soft_bounces"));
+    }
+
+    #[test]
+    fn a_fault_keeps_its_cause_for_the_log_and_only_there() {
+        let io = std::io::Error::other("disk on fire");
+        let error = Error::internal("writing an export", io);
+        let source = std::error::Error::source(&error).expect("the cause is kept");
+        assert_eq!(source.to_string(), "writing an export");
+        let log = testing::logged(|| {
+            let body = body(&error);
+            assert!(!body.contains("disk") && !body.contains("export"), "{body}");
+        });
+        assert_eq!(log.matches("internal error").count(), 1, "logged once: {log}");
+        assert!(log.contains("ERROR"), "{log}");
+        assert!(log.contains("writing an export: disk on fire"), "the chain is logged: {log}");
+    }
+
+    #[test]
+    fn only_faults_are_logged_where_they_become_answers() {
+        let unavailable =
+            testing::logged(|| drop(Error::Unavailable("database: gone".into()).error_response()));
+        assert!(unavailable.contains("WARN") && unavailable.contains("database: gone"), "{unavailable}");
+        let request = testing::logged(|| drop(Error::not_found("no such topic").error_response()));
+        assert_eq!(request, "", "the request's own faults are in its request line");
     }
 
     #[test]

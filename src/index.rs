@@ -304,7 +304,7 @@ fn parse<T: std::str::FromStr>(value: &str) -> Result<T, Error>
 where
     T::Err: std::fmt::Display,
 {
-    value.parse().map_err(|e: T::Err| Error::Internal(format!("ledger: {e}")))
+    value.parse().map_err(|e: T::Err| Error::bug(format!("ledger: {e}")))
 }
 
 /// What the index answers about one address and topic.
@@ -422,7 +422,7 @@ impl Index {
             }
         })?;
         if let Some(status) = bad {
-            return Err(Error::Internal(format!("a stored status is not one: {status:?}")));
+            return Err(Error::bug(format!("a stored status is not one: {status:?}")));
         }
         for hash in store::contacts::unsubscribed_all_hashes(db)? {
             if let Some(key) = Key::of(&hash) {

@@ -36,10 +36,11 @@ use service::Context;
 /// Opens the database, runs pending migrations, loads (or on first start generates)
 /// the hashing keys, and on a database without API keys creates an `admin` key and
 /// logs its secret once.
-pub fn prepare(config: Config) -> Result<Context, String> {
+pub fn prepare(config: Config) -> anyhow::Result<Context> {
+    use anyhow::Context as _;
     let timeout = Duration::from_millis(config.database_timeout_ms);
     let pool = store::connect(&config.database_url, config.pool_size, timeout)?;
-    let mut db = pool.get().map_err(|e| format!("database: {e}"))?;
+    let mut db = pool.get().context("database")?;
     let applied = store::migrate(&mut db)?;
     if !applied.is_empty() {
         tracing::info!(migrations = ?applied, "applied database migrations");
@@ -57,7 +58,7 @@ pub fn prepare(config: Config) -> Result<Context, String> {
         let admin = service::api_keys::create_first_admin(db)?;
         Ok::<_, Error>(((key, client_key, signing, key_hasher), admin))
     })
-    .map_err(|e| format!("cannot initialise the database: {e}"))?;
+    .context("cannot initialise the database")?;
     drop(db);
     let hash_key = decode_key("address_hash_key", &hash_key)?;
     let client_key = decode_key("client_hash_key", &client_key)?;
@@ -66,12 +67,12 @@ pub fn prepare(config: Config) -> Result<Context, String> {
             "created the first API key, named \"admin\" with the admin scope; its secret is shown only now: {secret}"
         );
     }
-    let tokens = TokenKeys::parse(&signing).map_err(|e| format!("signing keys: {e}"))?;
+    let tokens = TokenKeys::parse(&signing).map_err(|e| anyhow::anyhow!("signing keys: {e}"))?;
     let index = Arc::new(index::Index::new(Duration::from_millis(config.index_stale_ms)));
     let (mailer, mail_from) = Mailer::from_config(&config)?;
     let providers = service::feedback::Providers::from_config(&config)?;
     let writer = service::group_commit::Writer::start(pool.clone(), index.clone())
-        .map_err(|e| format!("cannot start the writer thread: {e}"))?;
+        .context("cannot start the writer thread")?;
     Ok(Context {
         config,
         pool,
@@ -95,12 +96,12 @@ fn random_key() -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-fn decode_key(name: &str, stored: &str) -> Result<[u8; 32], String> {
+fn decode_key(name: &str, stored: &str) -> anyhow::Result<[u8; 32]> {
     base64::engine::general_purpose::STANDARD
         .decode(stored.trim())
         .ok()
         .and_then(|bytes| bytes.try_into().ok())
-        .ok_or_else(|| format!("the stored {name} setting is not 32 bytes of base64"))
+        .ok_or_else(|| anyhow::anyhow!("the stored {name} setting is not 32 bytes of base64"))
 }
 
 /// The HTTP server on `listener`. It installs no signal handlers: whoever runs it

@@ -23,15 +23,17 @@ pub enum Mailer {
 }
 
 impl Mailer {
-    pub fn from_config(config: &Config) -> Result<(Self, Mailbox), String> {
-        let from: Mailbox = config.mail_from.parse().map_err(|e| format!("mail_from: {e}"))?;
+    pub fn from_config(config: &Config) -> anyhow::Result<(Self, Mailbox)> {
+        use anyhow::Context as _;
+        let from: Mailbox = config.mail_from.parse().context("mail_from")?;
         let mailer = match &config.smtp_url {
-            Some(url) => {
-                Mailer::Smtp(SmtpTransport::from_url(url).map_err(|e| format!("smtp_url: {e}"))?.build())
-            }
+            // lettre's message already ends with its cause: a context would say it twice.
+            Some(url) => Mailer::Smtp(
+                SmtpTransport::from_url(url).map_err(|e| anyhow::anyhow!("smtp_url: {e}"))?.build(),
+            ),
             None => {
-                std::fs::create_dir_all(&config.outbox_dir).map_err(|e| {
-                    format!("cannot create the outbox folder {}: {e}", config.outbox_dir.display())
+                std::fs::create_dir_all(&config.outbox_dir).with_context(|| {
+                    format!("cannot create the outbox folder {}", config.outbox_dir.display())
                 })?;
                 Mailer::Outbox(FileTransport::new(&config.outbox_dir))
             }
@@ -61,7 +63,7 @@ impl Mailer {
                     .singlepart(SinglePart::plain(mail.text))
                     .singlepart(SinglePart::html(mail.html)),
             )
-            .map_err(|e| Error::Internal(format!("building a message: {e}")))?;
+            .map_err(|e| Error::internal("building a message", e))?;
         let sent = match self {
             Mailer::Smtp(smtp) => smtp.send(&message).map(drop).map_err(|e| e.to_string()),
             Mailer::Outbox(outbox) => outbox.send(&message).map(drop).map_err(|e| e.to_string()),

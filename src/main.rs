@@ -4,6 +4,7 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::{anyhow, Context as _};
 use clap::{Parser, Subcommand};
 use prefcenter::config::LogFormat;
 use prefcenter::domain::KeyScope;
@@ -59,7 +60,7 @@ fn main() -> ExitCode {
     let config = match Config::load(cli.config.as_deref()) {
         Ok(config) => config,
         Err(e) => {
-            eprintln!("prefcenter: {e}");
+            eprintln!("prefcenter: {e:#}");
             return ExitCode::from(2);
         }
     };
@@ -72,9 +73,10 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // `{:#}`: the error and its causes on one line, "context: cause: …".
         Err(e) => {
-            tracing::error!("{e}");
-            eprintln!("prefcenter: {e}");
+            tracing::error!("{e:#}");
+            eprintln!("prefcenter: {e:#}");
             ExitCode::FAILURE
         }
     }
@@ -93,9 +95,9 @@ fn init_logging(config: &Config) {
     }
 }
 
-fn serve(config: Config) -> Result<(), String> {
+fn serve(config: Config) -> anyhow::Result<()> {
     let bind = config.bind.clone();
-    let listener = TcpListener::bind(&bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    let listener = TcpListener::bind(&bind).with_context(|| format!("cannot listen on {bind}"))?;
     let backend = config.database_url.redacted();
     let app = prefcenter::prepare(config)?;
     let tailer = actix_web::rt::System::new()
@@ -105,7 +107,7 @@ fn serve(config: Config) -> Result<(), String> {
             tracing::info!(address = %bind, database = %backend, "prefcenter is serving");
             server.await.map(|()| tailer)
         })
-        .map_err(|e| format!("server: {e}"))?;
+        .context("server")?;
     // The tailer ends once the context is gone; let it close its connection
     // before the process exits.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
@@ -142,13 +144,13 @@ async fn first_signal(
     }
 }
 
-fn open(config: &Config) -> Result<store::Db, String> {
+fn open(config: &Config) -> anyhow::Result<store::Db> {
     let mut db = store::connect_one(&config.database_url)?;
     store::migrate(&mut db)?;
     Ok(db)
 }
 
-fn migrate(config: &Config) -> Result<(), String> {
+fn migrate(config: &Config) -> anyhow::Result<()> {
     let mut db = store::connect_one(&config.database_url)?;
     let applied = store::migrate(&mut db)?;
     if applied.is_empty() {
@@ -161,34 +163,32 @@ fn migrate(config: &Config) -> Result<(), String> {
     Ok(())
 }
 
-fn purge(config: &Config, as_of: Option<&str>) -> Result<(), String> {
+fn purge(config: &Config, as_of: Option<&str>) -> anyhow::Result<()> {
     let now = match as_of {
         Some(t) => {
-            chrono::DateTime::parse_from_rfc3339(t).map_err(|e| format!("--as-of {t:?}: {e}"))?.naive_utc()
+            chrono::DateTime::parse_from_rfc3339(t).with_context(|| format!("--as-of {t:?}"))?.naive_utc()
         }
         None => store::now(),
     };
     let mut db = open(config)?;
     let retention = prefcenter::service::privacy::Retention::from_config(config);
-    let report =
-        prefcenter::service::privacy::purge_on(&mut db, retention, now).map_err(|e| e.to_string())?;
+    let report = prefcenter::service::privacy::purge_on(&mut db, retention, now)?;
     tracing::info!(?report, "retention applied");
     println!("{}", serde_json::to_string(&report).unwrap_or_default());
     Ok(())
 }
 
-fn api_key(config: &Config, command: ApiKeyCommand) -> Result<(), String> {
+fn api_key(config: &Config, command: ApiKeyCommand) -> anyhow::Result<()> {
     let mut db = open(config)?;
     match command {
         ApiKeyCommand::Create { name, scopes } => {
             let scopes = scopes
                 .iter()
-                .map(|s| s.trim().parse::<KeyScope>().map_err(|e| format!("--scopes: {e}")))
+                .map(|s| s.trim().parse::<KeyScope>().map_err(|e| anyhow!("--scopes: {e}")))
                 .collect::<Result<Vec<_>, _>>()?;
             // In a write transaction: on a database no server has prepared yet, it also
             // makes the key API-key hashes are keyed with.
-            let created = store::write(&mut db, |db| api_keys::create_on(db, &NewKey { name, scopes }))
-                .map_err(|e| e.to_string())?;
+            let created = store::write(&mut db, |db| api_keys::create_on(db, &NewKey { name, scopes }))?;
             let scopes: Vec<&str> = created.key.scopes.iter().map(|s| s.as_str()).collect();
             println!(
                 "created API key {} ({}) with scopes {}",
@@ -201,7 +201,7 @@ fn api_key(config: &Config, command: ApiKeyCommand) -> Result<(), String> {
         }
         ApiKeyCommand::List => {
             println!("{:<36}  {:<13}  {:<24}  {:<32}  status", "id", "prefix", "name", "scopes");
-            for key in api_keys::list_on(&mut db).map_err(|e| e.to_string())? {
+            for key in api_keys::list_on(&mut db)? {
                 let scopes: Vec<&str> = key.scopes.iter().map(|s| s.as_str()).collect();
                 let status = match key.revoked_at {
                     Some(at) => format!("revoked {}", at.to_rfc3339()),
@@ -217,7 +217,7 @@ fn api_key(config: &Config, command: ApiKeyCommand) -> Result<(), String> {
             }
         }
         ApiKeyCommand::Revoke { id } => {
-            api_keys::revoke_on(&mut db, &id).map_err(|e| e.to_string())?;
+            api_keys::revoke_on(&mut db, &id)?;
             println!("revoked {id}");
         }
     }

@@ -5,6 +5,7 @@ pub mod address;
 pub mod api_key;
 pub mod decision;
 pub mod feedback;
+pub mod json;
 pub mod locale;
 pub mod pseudonym;
 pub mod text;

@@ -284,10 +284,10 @@ mod tests {
             #[serde(default, deserialize_with = "optional_identifier")]
             id: Option<String>,
         }
-        let body: Body = crate::error::parse_json(br#"{"name": "ok"}"#).unwrap();
+        let body: Body = crate::domain::json::parse(br#"{"name": "ok"}"#).unwrap();
         assert_eq!(body.id, None);
-        match crate::error::parse_json::<Body>(br#"{"name": "ok", "id": "a\u0000"}"#) {
-            Err(crate::error::Error::Invalid { errors, .. }) => assert_eq!(errors[0].field, "id"),
+        match crate::domain::json::parse::<Body>(br#"{"name": "ok", "id": "a\u0000"}"#) {
+            Err(crate::domain::json::JsonError::Invalid { field, .. }) => assert_eq!(field, "id"),
             other => panic!("{other:?}"),
         }
     }

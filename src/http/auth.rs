@@ -53,7 +53,7 @@ pub async fn require_api_key(
             api_keys::authenticate(cx, &secret, &network).await
         }
         (None, _) => Err(Error::Unauthorized),
-        (Some(_), None) => Err(Error::Internal("application state is missing".into())),
+        (Some(_), None) => Err(Error::bug("application state is missing")),
     };
     match result {
         Ok(caller) => {

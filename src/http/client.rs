@@ -81,7 +81,7 @@ impl FromRequest for Client {
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let Some(cx) = req.app_data::<web::Data<Context>>() else {
-            return ready(Err(Error::Internal("application state is missing".into())));
+            return ready(Err(Error::bug("application state is missing")));
         };
         let pseudonym = client_ip(req, &cx.config.trusted_proxies).map(|ip| cx.pseudonymizer.client(ip));
         let user_agent = user_agent_family(

@@ -69,8 +69,7 @@ pub async fn stream<I: LineImporter>(
     // A body that fails (or a request dropped) closes the channel without its end: the
     // reader sees the body cut off and stops without applying a partial last record.
     let (fed, read) = futures_util::future::join(feeding, reading).await;
-    let (importer, outcome) =
-        read.map_err(|e| Error::Internal(format!("the import's reader failed: {e}")))?;
+    let (importer, outcome) = read.map_err(|e| Error::internal("the import's reader failed", e))?;
     fed?;
     outcome.map(|()| importer)
 }
@@ -151,7 +150,7 @@ fn cut(e: std::io::Error, line: u64) -> Error {
         Some(Cut::TooLong) => too_long(line),
         // The feeding side's own error is the answer; this one is never seen.
         Some(Cut::Aborted) => Error::Malformed("the body was cut off".into()),
-        None => Error::Internal(format!("reading an import: {e}")),
+        None => Error::internal("reading an import", e),
     }
 }
 

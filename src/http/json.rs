@@ -41,7 +41,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             if !is_json {
                 return Err(Error::UnsupportedMediaType("the body must be application/json".into()));
             }
-            crate::error::parse_json(&body.await?.0).map(Json)
+            Ok(Json(crate::domain::json::parse(&body.await?.0)?))
         })
     }
 }
@@ -83,8 +83,12 @@ impl FromRequest for Body {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::parse_json as parse;
     use serde::Deserialize;
+
+    /// What the extractor answers for a body, once it is JSON by its content type.
+    fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+        Ok(crate::domain::json::parse(body)?)
+    }
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]

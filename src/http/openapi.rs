@@ -1,7 +1,8 @@
 //! The OpenAPI document, generated from the handlers' annotations and served at
 //! `/openapi.json`. The modifiers below add what every operation shares — the security
 //! schemes, the one set of problem answers, the problem codes — so no handler repeats
-//! them and none can forget them.
+//! them and none can forget them. The answers an operation adds (what a 404 or a 409
+//! means there) are a set declared once with `problems!` and named in its `responses`.
 
 use actix_web::HttpResponse;
 use utoipa::openapi::path::{Operation, PathItem};
@@ -444,3 +445,76 @@ impl utoipa::ToSchema for ContactKey {}
 #[derive(utoipa::ToSchema)]
 #[schema(value_type = String, format = Binary)]
 pub struct Lines(#[allow(dead_code)] String);
+
+/// One problem answer an operation declares itself, beyond the shared ones
+/// (`ProblemResponses` adds those): a problem+json body, with what it means there.
+pub struct ProblemAnswer {
+    status: u16,
+    response: ResponseBuilder,
+}
+
+impl ProblemAnswer {
+    pub fn new(status: u16, description: &str) -> Self {
+        let response = ResponseBuilder::new().description(description).content(
+            "application/problem+json",
+            Content::new(Some(RefOr::Ref(Ref::from_schema_name("Problem")))),
+        );
+        Self { status, response }
+    }
+
+    /// The answer says, in `Retry-After`, how long to wait.
+    pub fn retry_after(mut self) -> Self {
+        let mut header = Header::new(Object::with_type(Type::String));
+        header.description = Some("Seconds to wait".to_owned());
+        self.response = self.response.header("Retry-After", header);
+        self
+    }
+
+    /// The answers, as `utoipa::IntoResponses` gives them.
+    pub fn collect(
+        answers: impl IntoIterator<Item = Self>,
+    ) -> std::collections::BTreeMap<String, RefOr<Response>> {
+        answers.into_iter().map(|a| (a.status.to_string(), RefOr::T(a.response.build()))).collect()
+    }
+}
+
+/// Declares a set of problem answers an operation names in its `responses(…)`, once:
+/// `problems!(pub TopicTaken: (409, "The key exists"), (422, "Invalid values"));`,
+/// then `responses((status = 201, body = TopicView), TopicTaken)`. An empty description
+/// leaves the meaning to the status; `(503, "…", retry_after)` adds `Retry-After`.
+macro_rules! problems {
+    ($(#[$meta:meta])* $vis:vis $name:ident: $(($status:literal, $description:literal $(, $extra:ident)?)),+ $(,)?) => {
+        $(#[$meta])*
+        $vis struct $name;
+
+        impl utoipa::IntoResponses for $name {
+            fn responses(
+            ) -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
+                use $crate::http::openapi::ProblemAnswer;
+                ProblemAnswer::collect([$(ProblemAnswer::new($status, $description)$(.$extra())?),+])
+            }
+        }
+    };
+}
+pub(crate) use problems;
+
+problems!(
+    /// A path that names nothing.
+    pub NotFound: (404, "")
+);
+problems!(
+    /// A body with a wrong value.
+    pub Invalid: (422, "")
+);
+problems!(
+    /// A bulk upload: over its limit, or of a type that is neither NDJSON nor CSV.
+    pub BulkBody: (413, ""), (415, "")
+);
+problems!(
+    /// A provider's delivery that is not its format.
+    pub Unreadable: (400, "")
+);
+problems!(
+    /// A provider's delivery that is not its format, or whose signature is wrong.
+    pub Unverified: (400, ""), (401, "")
+);

@@ -110,7 +110,7 @@ pub fn create_on(db: &mut Db, input: &NewKey) -> Result<CreatedKey, Error> {
 /// at once.
 pub fn hasher_on(db: &mut Db) -> Result<SecretHasher, Error> {
     let stored = store::settings::get_or_init(db, "api_key_hmac_key", SecretHasher::generate_setting)?;
-    SecretHasher::from_setting(&stored).map_err(Error::Internal)
+    SecretHasher::from_setting(&stored).map_err(Error::bug)
 }
 
 /// On a database with no key at all, creates the `admin` key and returns its secret.

@@ -172,7 +172,7 @@ pub fn check(cx: &Context, request: CheckRequest) -> Result<CheckResult, Error> 
     cx.index
         .decide_all(std::iter::once(Some(&hash)), &request.topic, store::now(), |a| answer = a)
         .map_err(|_| unknown_topic(&request.topic))?;
-    let answer = answer.ok_or_else(|| Error::Internal("the index gave no answer".into()))?;
+    let answer = answer.ok_or_else(|| Error::bug("the index gave no answer"))?;
     let links = Links::new(cx, &request.topic, request.message_id);
     Ok(CheckResult {
         headers: links.headers_for(&answer, hash),

@@ -37,7 +37,7 @@ fn parse(text: &str) -> Result<(NormalizedAddress, ContactWrite), String> {
         None => return Err("email: missing".into()),
     };
     let address = NormalizedAddress::parse(&email).map_err(|e| format!("email: {e}"))?;
-    let mut write: ContactWrite = crate::error::parse_value(serde_json::Value::Object(object))?;
+    let mut write: ContactWrite = crate::domain::json::parse_value(serde_json::Value::Object(object))?;
     write.source.get_or_insert(Source::Import);
     contacts::validate_write(&write).map_err(|e| e.to_string())?;
     Ok((address, write))

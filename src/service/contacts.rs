@@ -284,7 +284,7 @@ fn parse_stored<T: std::str::FromStr>(value: &str) -> Result<T, Error>
 where
     T::Err: std::fmt::Display,
 {
-    value.parse().map_err(|e: T::Err| Error::Internal(format!("stored value: {e}")))
+    value.parse().map_err(|e: T::Err| Error::bug(format!("stored value: {e}")))
 }
 
 pub(crate) fn view(db: &mut Db, row: ContactRow) -> Result<ContactView, Error> {
@@ -433,8 +433,7 @@ pub(crate) fn apply(
     let source = write.source.unwrap_or(Source::Api);
     let change = Change {
         contact_id: row.id.clone(),
-        hash: AddressHash::from_slice(&row.address_hash)
-            .ok_or_else(|| Error::Internal("stored hash".into()))?,
+        hash: AddressHash::from_slice(&row.address_hash).ok_or_else(|| Error::bug("stored hash"))?,
         source: match write.reported_by {
             Some((provider, _)) => format!("{}:{provider}", source.as_str()),
             None => source.as_str().into(),
@@ -598,7 +597,7 @@ pub(crate) fn create_new<L: Copy>(
         };
         let change = Change {
             contact_id: row.id.clone(),
-            hash: AddressHash::from_slice(&hash).ok_or_else(|| Error::Internal("hash".into()))?,
+            hash: AddressHash::from_slice(&hash).ok_or_else(|| Error::bug("hash"))?,
             source: source.as_str().into(),
             detail: None,
             message_id: write.message_id.as_deref(),

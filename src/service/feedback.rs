@@ -34,22 +34,23 @@ pub struct Providers {
 }
 
 impl Providers {
-    pub fn from_config(config: &Config) -> Result<Self, String> {
+    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+        use anyhow::{anyhow, Context as _};
         let sns_certificates = match &config.sns_certificates {
             Some(path) => {
-                let pem = std::fs::read(path).map_err(|e| {
-                    format!("PREFCENTER_SNS_CERTIFICATES: cannot read {}: {e}", path.display())
+                let pem = std::fs::read(path).with_context(|| {
+                    format!("PREFCENTER_SNS_CERTIFICATES: cannot read {}", path.display())
                 })?;
                 Some(
                     SnsCertificates::from_pem(&pem)
-                        .map_err(|e| format!("PREFCENTER_SNS_CERTIFICATES: {e}"))?,
+                        .map_err(|e| anyhow!("PREFCENTER_SNS_CERTIFICATES: {e}"))?,
                 )
             }
             None => None,
         };
         let sendgrid_key = match &config.sendgrid_verification_key {
             Some(key) => Some(
-                SendgridKey::parse(key).map_err(|e| format!("PREFCENTER_SENDGRID_VERIFICATION_KEY: {e}"))?,
+                SendgridKey::parse(key).map_err(|e| anyhow!("PREFCENTER_SENDGRID_VERIFICATION_KEY: {e}"))?,
             ),
             None => None,
         };

@@ -90,7 +90,7 @@ where
             (Some(Err(e)), _) => Err(e),
             (_, Some(why)) => Err(Error::Unavailable(format!("the write was not committed: {why}"))),
             (Some(Ok(out)), None) => Ok(out),
-            (None, None) => Err(Error::Internal("a write was never run".into())),
+            (None, None) => Err(Error::bug("a write was never run")),
         };
         // The caller may have gone (a dropped request); its write stands.
         let _ = self.reply.send(answer);
@@ -196,7 +196,7 @@ impl Writer {
         T: Send + 'static,
     {
         let (mut answer, started) = self.submit(work)?;
-        let dropped = |_| Error::Internal("the writer dropped a write".into());
+        let dropped = |e| Error::internal("the writer dropped a write", e);
         if let Ok(answer) = actix_web::rt::time::timeout(self.timeout, &mut answer).await {
             return answer.map_err(dropped)?;
         }
@@ -220,10 +220,7 @@ impl Writer {
         F: FnOnce(&mut Db) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
-        self.submit(work)?
-            .0
-            .blocking_recv()
-            .map_err(|_| Error::Internal("the writer dropped a write".into()))?
+        self.submit(work)?.0.blocking_recv().map_err(|e| Error::internal("the writer dropped a write", e))?
     }
 
     fn submit<T, F>(&self, work: F) -> Result<Submitted<T>, Error>

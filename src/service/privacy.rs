@@ -69,8 +69,9 @@ pub async fn erase(cx: &Context, target: ContactRef, source: Source) -> Result<(
     super::write(cx, move |db| {
         let contact = contacts::find(db, &hasher, &target)?;
         let hash = match (&contact, &target) {
-            (Some(c), _) => AddressHash::from_slice(&c.address_hash)
-                .ok_or_else(|| Error::Internal("stored hash".into()))?,
+            (Some(c), _) => {
+                AddressHash::from_slice(&c.address_hash).ok_or_else(|| Error::bug("stored hash"))?
+            }
             (None, ContactRef::Hash(hash)) => *hash,
             (None, _) => return Err(Error::not_found("there is no such contact")),
         };

@@ -260,7 +260,7 @@ fn preferences_on(
         let key = TopicKey::from_stored(row.key.clone());
         let (row, name, description) = topic_name(db, &key, display.as_deref())?;
         let category: Category =
-            row.category.parse().map_err(|e| Error::Internal(format!("stored topic: {e}")))?;
+            row.category.parse().map_err(|e| Error::bug(format!("stored topic: {e}")))?;
         let subscribed = match (category, statuses.get(&row.key).map(String::as_str)) {
             (Category::Transactional, _) => true,
             (_, Some("subscribed")) => true,

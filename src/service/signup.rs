@@ -138,7 +138,7 @@ pub async fn subscribe(
     })
     .await?;
     let (contact, names) = outcome;
-    let id = uuid::Uuid::parse_str(&contact.id).map_err(|e| Error::Internal(e.to_string()))?;
+    let id = uuid::Uuid::parse_str(&contact.id).map_err(|e| Error::internal("a stored contact id", e))?;
     let days = cx.config.confirm_link_days;
     let confirm = super::link_url(&cx, Audience::Confirm, Recipient::Contact(id), None, None);
     // The confirmation's List-Unsubscribe cancels what it asks to confirm.
@@ -149,7 +149,7 @@ pub async fn subscribe(
     let cx2 = cx.clone();
     actix_web::web::block(move || cx2.mailer.send(&cx2.mail_from, message))
         .await
-        .map_err(|e| Error::Internal(e.to_string()))?
+        .map_err(|e| Error::internal("blocking task failed", e))?
 }
 
 /// What a confirmation link would confirm: the names of the pending topics, and the

@@ -402,7 +402,7 @@ impl Importer {
     }
 
     fn parse_line(text: &str) -> Result<(String, SuppressionWrite), String> {
-        let l: NdjsonLine = crate::error::parse_json(text.as_bytes()).map_err(|e| e.to_string())?;
+        let l: NdjsonLine = crate::domain::json::parse(text.as_bytes()).map_err(|e| e.to_string())?;
         let write =
             SuppressionWrite { reason: l.reason, scope: l.scope, note: l.note, expires_at: l.expires_at };
         Ok((l.email, write))
@@ -523,7 +523,8 @@ pub async fn export_page(cx: &Context, format: Format, after: Vec<u8>) -> Result
         let view = SuppressionView::from(row);
         match format {
             Format::Ndjson => {
-                serde_json::to_writer(&mut bytes, &view).map_err(|e| Error::Internal(e.to_string()))?;
+                serde_json::to_writer(&mut bytes, &view)
+                    .map_err(|e| Error::internal("writing an export", e))?;
                 bytes.push(b'\n');
             }
             Format::Csv => writer
@@ -536,10 +537,10 @@ pub async fn export_page(cx: &Context, format: Format, after: Vec<u8>) -> Result
                     view.source.as_str(),
                     &view.created_at.to_rfc3339(),
                 ])
-                .map_err(|e| Error::Internal(e.to_string()))?,
+                .map_err(|e| Error::internal("writing an export", e))?,
         }
     }
-    bytes.extend(writer.into_inner().map_err(|e| Error::Internal(e.to_string()))?);
+    bytes.extend(writer.into_inner().map_err(|e| Error::internal("writing an export", e))?);
     Ok(ExportPage { bytes, next })
 }
 

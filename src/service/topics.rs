@@ -173,7 +173,7 @@ fn translation_rows(key: &str, translations: &BTreeMap<Locale, Translation>) -> 
 
 fn view(row: TopicRow, translations: Vec<TranslationRow>) -> Result<TopicView, Error> {
     Ok(TopicView {
-        category: row.category.parse().map_err(|e| Error::Internal(format!("stored topic: {e}")))?,
+        category: row.category.parse().map_err(|e| Error::bug(format!("stored topic: {e}")))?,
         translations: translations
             .into_iter()
             .map(|t| (t.locale, Translation { name: t.name, description: t.description }))

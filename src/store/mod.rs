@@ -14,6 +14,7 @@ pub mod topics;
 
 use std::time::Duration;
 
+use anyhow::Context as _;
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::r2d2::{self, ManageConnection};
@@ -63,7 +64,7 @@ pub struct DatabaseUrl {
 }
 
 impl DatabaseUrl {
-    pub fn parse(url: &str) -> Result<Self, String> {
+    pub fn parse(url: &str) -> anyhow::Result<Self> {
         let url = url.trim();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(Self { backend: Backend::Postgres, target: url.to_owned() });
@@ -71,18 +72,18 @@ impl DatabaseUrl {
         let path = match url.split_once("://") {
             Some(("sqlite", path)) => path,
             Some((scheme, _)) => {
-                return Err(format!(
+                anyhow::bail!(
                     "unsupported database URL scheme {scheme:?}: use postgres://, postgresql:// or sqlite://"
-                ))
+                )
             }
             None if url.starts_with("sqlite:") => &url["sqlite:".len()..],
             None => url,
         };
         if path.is_empty() {
-            return Err("the SQLite database URL names no file".into());
+            anyhow::bail!("the SQLite database URL names no file");
         }
         if path == ":memory:" {
-            return Err("an in-memory SQLite database would be one per pooled connection: name a file".into());
+            anyhow::bail!("an in-memory SQLite database would be one per pooled connection: name a file");
         }
         Ok(Self { backend: Backend::Sqlite, target: path.to_owned() })
     }
@@ -172,10 +173,10 @@ impl ManageConnection for Manager {
 
 /// One connection, outside any pool: for commands that run a statement or two and
 /// exit.
-pub fn connect_one(url: &DatabaseUrl) -> Result<Db, String> {
+pub fn connect_one(url: &DatabaseUrl) -> anyhow::Result<Db> {
     Manager { url: url.clone() }
         .connect()
-        .map_err(|e| format!("cannot open the database at {}: {e}", url.redacted()))
+        .with_context(|| format!("cannot open the database at {}", url.redacted()))
 }
 
 /// Connects (failing at once with the driver's own words when the database cannot be
@@ -184,15 +185,16 @@ pub fn connect_one(url: &DatabaseUrl) -> Result<Db, String> {
 /// be caught opening one while the process exits, which crashes libpq's TLS set-up.
 /// `timeout` bounds both the wait for a pooled connection and, through [`run`], the
 /// whole of a request's database work.
-pub fn connect(url: &DatabaseUrl, max_size: u32, timeout: Duration) -> Result<Pool, String> {
+pub fn connect(url: &DatabaseUrl, max_size: u32, timeout: Duration) -> anyhow::Result<Pool> {
+    let opening = || format!("cannot open the database at {}", url.redacted());
     let manager = Manager { url: url.with_timeouts(timeout) };
-    manager.connect().map_err(|e| format!("cannot open the database at {}: {e}", url.redacted()))?;
+    manager.connect().with_context(opening)?;
     r2d2::Pool::builder()
         .max_size(max_size)
         .min_idle(Some(0))
         .connection_timeout(timeout)
         .build(manager)
-        .map_err(|e| format!("cannot open the database at {}: {e}", url.redacted()))
+        .with_context(opening)
 }
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -200,20 +202,16 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/po
 
 /// Runs pending migrations and returns the versions it applied. Safe when several
 /// processes start at once: PostgreSQL takes an advisory lock, SQLite a write lock.
-pub fn migrate(db: &mut Db) -> Result<Vec<String>, String> {
+pub fn migrate(db: &mut Db) -> anyhow::Result<Vec<String>> {
     type Boxed = Box<dyn std::error::Error + Send + Sync>;
     let applied: Result<Vec<String>, Boxed> = match db {
         Db::Pg(conn) => {
             const MIGRATION_LOCK: i64 = 0x7072_6566_6365_6e74; // "prefcent"
-            diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
-                .execute(conn)
-                .map_err(|e| e.to_string())?;
+            diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")).execute(conn)?;
             let result = conn
                 .run_pending_migrations(POSTGRES_MIGRATIONS)
                 .map(|v| v.iter().map(|m| m.to_string()).collect());
-            diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
-                .execute(conn)
-                .map_err(|e| e.to_string())?;
+            diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")).execute(conn)?;
             result
         }
         Db::Sqlite(conn) => conn
@@ -224,7 +222,7 @@ pub fn migrate(db: &mut Db) -> Result<Vec<String>, String> {
             })
             .map_err(|e| Box::new(e) as Boxed),
     };
-    applied.map_err(|e| format!("migration failed: {e}"))
+    applied.map_err(anyhow::Error::from_boxed).context("migration failed")
 }
 
 /// Runs `work` on a pooled connection on the blocking thread pool, off the async
@@ -243,7 +241,7 @@ where
     // A database that stops answering (frozen, or a network that drops packets) holds
     // the blocking thread, but not the caller: it gets a 503 and may retry.
     match actix_web::rt::time::timeout(timeout, work).await {
-        Ok(done) => done.map_err(|e| Error::Internal(format!("blocking task failed: {e}")))?,
+        Ok(done) => done.map_err(|e| Error::internal("blocking task failed", e))?,
         Err(_) => Err(Error::Unavailable("the database did not answer in time".into())),
     }
 }

@@ -240,9 +240,9 @@ fn run(args: &Args, url: &str, contacts: usize, duration: Duration) -> Result<()
     );
 
     // 1. Seed.
-    let mut config = Config::for_database(url)?;
+    let mut config = Config::for_database(url).map_err(|e| format!("{e:#}"))?;
     config.pool_size = 2;
-    let app = prefcenter::prepare(config)?;
+    let app = prefcenter::prepare(config).map_err(|e| format!("{e:#}"))?;
     let mut db = app.pool.get().map_err(|e| e.to_string())?;
     let key = api_keys::create_on(&mut db, &NewKey { name: "bench".into(), scopes: vec![KeyScope::Admin] })
         .map_err(|e| e.to_string())?

@@ -126,7 +126,7 @@ impl Refusal {
 
 /// Reads a body as `T`, naming the path of what is wrong.
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
-    crate::error::parse_json(body).map_err(|e| Refusal::Malformed(e.to_string()))
+    crate::domain::json::parse(body).map_err(|e| Refusal::Malformed(e.to_string()))
 }
 
 /// Reads a body holding one `T` or an array of them. A lone item that cannot be read
@@ -142,7 +142,7 @@ fn one_or_many<T: serde::de::DeserializeOwned>(
         }
         serde_json::Value::Array(items) => Ok(items
             .into_iter()
-            .map(|item| crate::error::parse_value::<T>(item).map_or_else(Entry::Unusable, &entry))
+            .map(|item| crate::domain::json::parse_value::<T>(item).map_or_else(Entry::Unusable, &entry))
             .collect()),
         serde_json::Value::Object(_) => Ok(vec![entry(parse::<T>(body)?)]),
         _ => Err(Refusal::malformed("expected an object or an array of objects")),

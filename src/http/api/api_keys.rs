@@ -2,9 +2,10 @@
 
 use actix_web::{web, HttpResponse};
 
-use crate::error::{Error, Problem};
+use crate::error::Error;
 use crate::http::auth::{Admin, Caller};
 use crate::http::json::Json;
+use crate::http::openapi::{Invalid, NotFound};
 use crate::http::resource;
 use crate::service::api_keys::{self, CreatedKey, KeyView, NewKey};
 use crate::service::Context;
@@ -17,7 +18,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// Create a key; the answer holds its secret, shown only this once.
 #[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys", operation_id = "createApiKey", request_body = NewKey,
     security(("api_key" = ["admin"])),
-    responses((status = 201, body = CreatedKey), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = CreatedKey), Invalid))]
 pub async fn create(
     _: Caller<Admin>,
     cx: web::Data<Context>,
@@ -38,7 +39,7 @@ pub async fn list(_: Caller<Admin>, cx: web::Data<Context>) -> Result<HttpRespon
 #[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "api-keys", operation_id = "revokeApiKey",
     params(("id" = String, Path, description = "The key's id, as the list shows it")),
     security(("api_key" = ["admin"])),
-    responses((status = 204, description = "Revoked"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Revoked"), NotFound))]
 pub async fn revoke(
     _: Caller<Admin>,
     cx: web::Data<Context>,

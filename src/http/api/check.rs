@@ -3,9 +3,10 @@
 
 use actix_web::{web, HttpResponse};
 
-use crate::error::{Error, Problem};
+use crate::error::Error;
 use crate::http::auth::{Caller, Check};
 use crate::http::json::{BodyLimit, Json};
+use crate::http::openapi::problems;
 use crate::http::resource;
 use crate::service::check::{
     self, BatchRequest, BatchResponse, CheckRequest, CheckResult, LinksRequest, LinksResponse,
@@ -19,6 +20,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/links").route(web::post().to(links)));
 }
 
+problems!(
+    CheckProblems:
+    (404, "Unknown topic"),
+    (422, "Not an address"),
+    (503, "The decision index is loading or stale; retry", retry_after),
+);
+
 /// May this message be sent to this address?
 #[utoipa::path(post, path = "/v1/check", tag = "decisions", operation_id = "checkSend", request_body = CheckRequest,
     security(("api_key" = ["check"])),
@@ -26,10 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         (status = 200, body = CheckResult, example = json!({"email": "alice@example.com", "topic": "newsletter", "allowed": true,
             "reason": "default_subscribed", "headers": {"List-Unsubscribe": "<https://prefs.example.com/u/eyJ…>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}})),
-        (status = 404, description = "Unknown topic", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not an address", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The decision index is loading or stale; retry", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = String, description = "Seconds to wait"))),
+        CheckProblems,
     ))]
 pub async fn one(
     _: Caller<Check>,
@@ -39,6 +44,13 @@ pub async fn one(
     Ok(HttpResponse::Ok().json(check::check(&cx, body.0)?))
 }
 
+problems!(
+    BatchProblems:
+    (404, "Unknown topic"),
+    (413, "Body over 4 MiB"),
+    (422, "More than 10,000 addresses"),
+);
+
 /// Up to 10,000 decisions for one topic, in request order; an input that is not an
 /// address is an error entry in its place.
 #[utoipa::path(post, path = "/v1/check/batch", tag = "decisions", operation_id = "checkBatch", request_body = BatchRequest,
@@ -47,9 +59,7 @@ pub async fn one(
         (status = 200, body = BatchResponse, example = json!({"results": [
             {"email": "a@example.com", "allowed": true, "reason": "default_subscribed", "headers": {"List-Unsubscribe": "<https://prefs.example.com/u/eyJ…>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}},
             {"input": "not-an-address", "error": "invalid_email"}]})),
-        (status = 404, description = "Unknown topic", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 4 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "More than 10,000 addresses", body = Problem, content_type = "application/problem+json"),
+        BatchProblems,
     ))]
 pub async fn batch(
     _: Caller<Check>,
@@ -59,13 +69,14 @@ pub async fn batch(
     Ok(HttpResponse::Ok().json(check::check_batch(&cx, body.0)?))
 }
 
+problems!(LinksProblems: (404, "Unknown topic"), (422, "Not an address, or a transactional topic"));
+
 /// The unsubscribe and preference links for an address and a promotional topic.
 #[utoipa::path(post, path = "/v1/links", tag = "decisions", operation_id = "createLinks", request_body = LinksRequest,
     security(("api_key" = ["check"])),
     responses(
         (status = 200, body = LinksResponse),
-        (status = 404, description = "Unknown topic", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not an address, or a transactional topic", body = Problem, content_type = "application/problem+json"),
+        LinksProblems,
     ))]
 pub async fn links(
     _: Caller<Check>,

@@ -5,9 +5,10 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::domain::Source;
-use crate::error::{Error, Problem};
+use crate::error::Error;
 use crate::http::auth::{Caller, Contacts};
 use crate::http::json::Json;
+use crate::http::openapi::{problems, BulkBody, NotFound};
 use crate::http::resource;
 use crate::service::contact_import::ContactImporter;
 use crate::service::contacts::{
@@ -32,6 +33,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/contacts/{contact}/events").route(web::get().to(events)));
 }
 
+problems!(
+    UpsertProblems:
+    (404, "No contact has this id"),
+    (409, "Re-subscribing without consent proof, an erased address, or a taken external_id"),
+    (422, "Invalid values"),
+);
+
 /// Create or update a contact. Statuses not named are left as they are.
 #[utoipa::path(put, path = "/v1/contacts/{contact}", tag = "contacts", operation_id = "putContact",
     request_body(content = ContactWrite, example = json!({"locale": "fr", "external_id": "user-42", "subscriptions": {"offers": "subscribed"}})),
@@ -42,9 +50,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "email": "alice@example.com", "locale": "fr", "external_id": "user-42", "unsubscribed_all": false,
             "subscriptions": {"offers": "subscribed"}, "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-02T00:00:00Z"})),
         (status = 201, description = "Created", body = ContactView),
-        (status = 404, description = "No contact has this id", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Re-subscribing without consent proof, an erased address, or a taken external_id", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid values", body = Problem, content_type = "application/problem+json"),
+        UpsertProblems,
     ))]
 pub async fn upsert(
     _: Caller<Contacts>,
@@ -61,7 +67,7 @@ pub async fn upsert(
 #[utoipa::path(get, path = "/v1/contacts/{contact}", tag = "contacts", operation_id = "getContact",
     params(("contact" = inline(crate::http::openapi::ContactKey), Path, description = "The contact's id (a UUID) or its URL-encoded address", example = "alice@example.com")),
     security(("api_key" = ["contacts"])),
-    responses((status = 200, body = ContactView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ContactView), NotFound))]
 pub async fn get(
     _: Caller<Contacts>,
     cx: web::Data<Context>,
@@ -71,12 +77,13 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(contacts::get(&cx, target).await?))
 }
 
+problems!(CorrectProblems: (404, ""), (409, "The new address or external id belongs to another contact"));
+
 /// Correct a contact's address, locale or external id; the history is kept.
 #[utoipa::path(patch, path = "/v1/contacts/{contact}", tag = "contacts", operation_id = "patchContact", request_body = ContactPatch,
     params(("contact" = inline(crate::http::openapi::ContactKey), Path, description = "The contact's id (a UUID) or its URL-encoded address", example = "alice@example.com")),
     security(("api_key" = ["contacts"])),
-    responses((status = 200, body = ContactView), (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The new address or external id belongs to another contact", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ContactView), CorrectProblems))]
 pub async fn correct(
     _: Caller<Contacts>,
     cx: web::Data<Context>,
@@ -87,12 +94,17 @@ pub async fn correct(
     Ok(HttpResponse::Ok().json(contacts::correct(&cx, target, body.0).await?))
 }
 
+problems!(
+    SetStatusProblems:
+    (404, "Unknown topic or contact id"),
+    (409, "Re-subscribing without consent proof"),
+);
+
 /// Set one status.
 #[utoipa::path(put, path = "/v1/contacts/{contact}/subscriptions/{topic}", tag = "contacts", operation_id = "putSubscription", request_body = StatusWrite,
     params(("contact" = inline(crate::http::openapi::ContactKey), Path, description = "The contact's id (a UUID) or its URL-encoded address", example = "alice@example.com"), ("topic" = String, Path, pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")),
     security(("api_key" = ["contacts"])),
-    responses((status = 200, body = ContactView), (status = 404, description = "Unknown topic or contact id", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Re-subscribing without consent proof", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ContactView), SetStatusProblems))]
 pub async fn set_status(
     _: Caller<Contacts>,
     cx: web::Data<Context>,
@@ -108,7 +120,7 @@ pub async fn set_status(
 #[utoipa::path(get, path = "/v1/contacts/{contact}/events", tag = "contacts", operation_id = "listContactEvents",
     params(("contact" = inline(crate::http::openapi::ContactKey), Path, description = "The contact's id (a UUID) or its URL-encoded address", example = "alice@example.com"), EventsQuery),
     security(("api_key" = ["contacts"])),
-    responses((status = 200, body = EventPage), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = EventPage), NotFound))]
 pub async fn events(
     _: Caller<Contacts>,
     cx: web::Data<Context>,
@@ -119,11 +131,13 @@ pub async fn events(
     Ok(HttpResponse::Ok().json(contacts::events(&cx, target, query.into_inner()).await?))
 }
 
+problems!(ExportProblems: (404, "Nothing is held"));
+
 /// Everything held about a contact, as one document (access and portability).
 #[utoipa::path(get, path = "/v1/contacts/{contact}/export", tag = "contacts", operation_id = "exportContact",
     params(("contact" = inline(crate::http::openapi::ContactKey), Path, description = "The contact's id (a UUID) or its URL-encoded address", example = "alice@example.com")),
     security(("api_key" = ["contacts"])),
-    responses((status = 200, body = Export), (status = 404, description = "Nothing is held", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Export), ExportProblems))]
 pub async fn export(
     _: Caller<Contacts>,
     cx: web::Data<Context>,
@@ -139,7 +153,7 @@ pub async fn export(
 #[utoipa::path(delete, path = "/v1/contacts/{contact}", tag = "contacts", operation_id = "eraseContact",
     params(("contact" = inline(crate::http::openapi::ContactKey), Path, description = "The contact's id (a UUID) or its URL-encoded address", example = "alice@example.com")),
     security(("api_key" = ["contacts"])),
-    responses((status = 204, description = "Erased"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Erased"), NotFound))]
 pub async fn erase(
     _: Caller<Contacts>,
     cx: web::Data<Context>,
@@ -157,8 +171,7 @@ pub async fn erase(
 #[utoipa::path(post, path = "/v1/contacts/import", tag = "contacts", operation_id = "importContacts",
     request_body(content = inline(crate::http::openapi::Lines), content_type = "application/x-ndjson", description = "One contact per line"),
     security(("api_key" = ["contacts"])),
-    responses((status = 200, body = ImportReport), (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ImportReport), BulkBody))]
 pub async fn import(
     _: Caller<Contacts>,
     cx: web::Data<Context>,

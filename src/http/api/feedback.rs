@@ -8,9 +8,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::feedback::{self, generic::GenericNotice, sendgrid, ses};
-use crate::error::{Error, Problem};
+use crate::error::Error;
 use crate::http::auth::{Caller, Suppressions};
 use crate::http::json::{Body, BodyLimit};
+use crate::http::openapi::{Unreadable, Unverified};
 use crate::http::resource;
 use crate::service::feedback::{self as service, FeedbackReport, PendingConfirmation};
 use crate::service::Context;
@@ -34,7 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     request_body(content = inline(GenericBody), description = "One notice, or an array of up to 10,000; an array's entries that are not notices are reported in `errors`", content_type = "application/json",
         example = json!([{"email": "bounced@example.com", "type": "hard_bounce", "detail": "550 5.1.1", "id": "n-1"}])),
     security(("api_key" = ["suppressions"])),
-    responses((status = 200, body = FeedbackReport), (status = 400, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = FeedbackReport), Unreadable))]
 pub async fn generic(
     _: Caller<Suppressions>,
     cx: web::Data<Context>,
@@ -114,8 +115,7 @@ pub enum SnsOutcome {
 /// With `PREFCENTER_SNS_CERTIFICATES` set, unsigned and mis-signed messages get 401.
 #[utoipa::path(post, path = "/v1/feedback/ses", tag = "feedback", operation_id = "postSesFeedback", request_body(content = String, content_type = "text/plain", description = "an SNS message (Notification, SubscriptionConfirmation or UnsubscribeConfirmation), or a raw SES message"),
     security(("api_key" = ["suppressions"])),
-    responses((status = 200, body = SnsOutcome), (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = SnsOutcome), Unverified))]
 pub async fn ses(_: Caller<Suppressions>, cx: web::Data<Context>, body: Body) -> Result<HttpResponse, Error> {
     let delivery = ses::read(&body.0, cx.providers.sns_certificates.as_ref(), store::now())?;
     let outcome = match delivery {
@@ -156,8 +156,7 @@ pub async fn ses_confirmations(
 /// `PREFCENTER_SENDGRID_VERIFICATION_KEY` set, unsigned and mis-signed requests get 401.
 #[utoipa::path(post, path = "/v1/feedback/sendgrid", tag = "feedback", operation_id = "postSendgridFeedback", request_body(content = inline(SendgridBody), content_type = "application/json", description = "SendGrid events; entries that are not events are reported in `errors`"),
     security(("api_key" = ["suppressions"])),
-    responses((status = 200, body = FeedbackReport), (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = FeedbackReport), Unverified))]
 pub async fn sendgrid(
     _: Caller<Suppressions>,
     cx: web::Data<Context>,
@@ -175,7 +174,7 @@ pub async fn sendgrid(
 /// Postmark's bounce, spam-complaint and subscription-change webhooks.
 #[utoipa::path(post, path = "/v1/feedback/postmark", tag = "feedback", operation_id = "postPostmarkFeedback", request_body(content = inline(ProviderBody), content_type = "application/json", description = "a Postmark webhook"),
     security(("api_key" = ["suppressions"])),
-    responses((status = 200, body = FeedbackReport), (status = 400, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = FeedbackReport), Unreadable))]
 pub async fn postmark(
     _: Caller<Suppressions>,
     cx: web::Data<Context>,
@@ -189,8 +188,7 @@ pub async fn postmark(
 /// mis-signed webhooks get 401.
 #[utoipa::path(post, path = "/v1/feedback/mailgun", tag = "feedback", operation_id = "postMailgunFeedback", request_body(content = inline(ProviderBody), content_type = "application/json", description = "a Mailgun webhook"),
     security(("api_key" = ["suppressions"])),
-    responses((status = 200, body = FeedbackReport), (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = FeedbackReport), Unverified))]
 pub async fn mailgun(
     _: Caller<Suppressions>,
     cx: web::Data<Context>,

@@ -4,9 +4,10 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::domain::NormalizedAddress;
-use crate::error::{Error, Problem};
+use crate::error::Error;
 use crate::http::auth::{Caller, Suppressions};
 use crate::http::json::Json;
+use crate::http::openapi::{problems, BulkBody, NotFound};
 use crate::http::resource;
 use crate::service::suppressions::{
     self, Format, ImportReport, Importer, ListQuery, SuppressionPage, SuppressionView, SuppressionWrite,
@@ -29,6 +30,8 @@ fn address(email: &str) -> Result<NormalizedAddress, Error> {
     NormalizedAddress::parse(email).map_err(|e| Error::invalid("email", e.to_string()))
 }
 
+problems!(PutProblems: (409, "The address was erased"), (422, ""));
+
 /// Suppress an address, or replace its suppression.
 #[utoipa::path(put, path = "/v1/suppressions/{email}", tag = "suppressions", operation_id = "putSuppression",
     request_body(content = SuppressionWrite, example = json!({"reason": "hard_bounce", "scope": "all", "note": "550 5.1.1", "expires_at": null})),
@@ -38,8 +41,7 @@ fn address(email: &str) -> Result<NormalizedAddress, Error> {
         (status = 200, description = "Replaced", body = SuppressionView, example = json!({"email": "alice@example.com", "reason": "hard_bounce",
             "scope": "all", "source": "api", "note": "550 5.1.1", "created_at": "2026-01-01T00:00:00Z", "expires_at": null})),
         (status = 201, description = "Created", body = SuppressionView),
-        (status = 409, description = "The address was erased", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        PutProblems,
     ))]
 pub async fn put(
     _: Caller<Suppressions>,
@@ -55,7 +57,7 @@ pub async fn put(
 #[utoipa::path(get, path = "/v1/suppressions/{email}", tag = "suppressions", operation_id = "getSuppression",
     params(("email" = String, Path, description = "The URL-encoded address", format = Email, max_length = 254, example = "alice@example.com")),
     security(("api_key" = ["suppressions"])),
-    responses((status = 200, body = SuppressionView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = SuppressionView), NotFound))]
 pub async fn get(
     _: Caller<Suppressions>,
     cx: web::Data<Context>,
@@ -64,12 +66,13 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(suppressions::get(&cx, address(&email)?).await?))
 }
 
+problems!(LiftProblems: (404, ""), (409, "An erasure suppression"));
+
 /// Lift an address's suppression (never an erasure's).
 #[utoipa::path(delete, path = "/v1/suppressions/{email}", tag = "suppressions", operation_id = "deleteSuppression",
     params(("email" = String, Path, description = "The URL-encoded address", format = Email, max_length = 254, example = "alice@example.com")),
     security(("api_key" = ["suppressions"])),
-    responses((status = 204, description = "Lifted"), (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "An erasure suppression", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Lifted"), LiftProblems))]
 pub async fn delete(
     _: Caller<Suppressions>,
     cx: web::Data<Context>,
@@ -102,8 +105,7 @@ pub async fn list(
             (inline(crate::http::openapi::Lines) = "text/csv", example = json!("email,reason,scope,note\na@example.com,hard_bounce,all,550 5.1.1\n")),
         )),
     security(("api_key" = ["suppressions"])),
-    responses((status = 200, body = ImportReport), (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ImportReport), BulkBody))]
 pub async fn import(
     _: Caller<Suppressions>,
     cx: web::Data<Context>,

@@ -4,9 +4,10 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::error::{Error, Problem};
+use crate::error::Error;
 use crate::http::auth::{Admin, Caller};
 use crate::http::json::Json;
+use crate::http::openapi::{problems, NotFound};
 use crate::http::resource;
 use crate::service::topics::{self, NewTopic, TopicPatch, TopicView};
 use crate::service::Context;
@@ -29,13 +30,14 @@ pub struct ListQuery {
     pub include_archived: bool,
 }
 
+problems!(CreateProblems: (409, "The key exists"), (422, "Invalid values"));
+
 /// Create a topic.
 #[utoipa::path(post, path = "/v1/topics", tag = "topics", operation_id = "createTopic", request_body = NewTopic,
     security(("api_key" = ["admin"])),
     responses(
         (status = 201, body = TopicView),
-        (status = 409, description = "The key exists", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid values", body = Problem, content_type = "application/problem+json"),
+        CreateProblems,
     ))]
 pub async fn create(
     _: Caller<Admin>,
@@ -62,7 +64,7 @@ pub async fn list(
 #[utoipa::path(get, path = "/v1/topics/{key}", tag = "topics", operation_id = "getTopic",
     params(("key" = String, Path, description = "The topic's key", pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")),
     security(("api_key" = ["admin"])),
-    responses((status = 200, body = TopicView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = TopicView), NotFound))]
 pub async fn get(
     _: Caller<Admin>,
     cx: web::Data<Context>,
@@ -75,7 +77,7 @@ pub async fn get(
 #[utoipa::path(patch, path = "/v1/topics/{key}", tag = "topics", operation_id = "updateTopic", request_body = TopicPatch,
     params(("key" = String, Path, description = "The topic's key", pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")),
     security(("api_key" = ["admin"])),
-    responses((status = 200, body = TopicView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = TopicView), NotFound))]
 pub async fn update(
     _: Caller<Admin>,
     cx: web::Data<Context>,
@@ -89,7 +91,7 @@ pub async fn update(
 #[utoipa::path(delete, path = "/v1/topics/{key}", tag = "topics", operation_id = "deleteTopic",
     params(("key" = String, Path, description = "The topic's key", pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")),
     security(("api_key" = ["admin"])),
-    responses((status = 204, description = "Deleted or archived"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Deleted or archived"), NotFound))]
 pub async fn delete(
     _: Caller<Admin>,
     cx: web::Data<Context>,

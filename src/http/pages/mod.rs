@@ -14,6 +14,7 @@ use actix_web::{web, HttpResponse, ResponseError};
 use crate::domain::token::{Audience, Link};
 use crate::error::{ConflictCode, Error};
 use crate::html::escape;
+use crate::http::openapi::problems;
 use crate::i18n::Lang;
 use crate::service::Context;
 
@@ -64,17 +65,16 @@ pub fn page(status: StatusCode, lang: Lang, title: &str, body: &str, script: boo
 /// An error as a readable page, never a stack trace: the status tells machines, the
 /// words tell people.
 pub fn error(lang: Lang, error: &Error) -> HttpResponse {
+    // This is where a page's error becomes an answer, as `error_response` is for the
+    // API: it is logged here, the same way, once.
+    error.log();
     let words = lang.words();
     let message = match error {
         Error::Link(crate::domain::token::TokenError::Expired) => words.link_expired,
         Error::Link(_) => words.link_invalid,
         Error::NotFound(_) => words.link_gone,
         Error::Conflict { code: ConflictCode::Erased, .. } => words.erased,
-        Error::Unavailable(_) | Error::Internal(_) => {
-            // Logs the cause the same way the API does.
-            let _ = error.error_response();
-            words.try_again
-        }
+        Error::Unavailable(_) | Error::Internal(_) => words.try_again,
         _ => words.link_invalid,
     };
     page(error.status_code(), lang, words.unsubscribe_title, &format!("<p>{}</p>", escape(message)), false)
@@ -137,12 +137,12 @@ pub fn verify(cx: &Context, token: &str, audience: Audience) -> Result<Link, Err
 const STYLE: &str = include_str!("../../../static/style.css");
 const SCRIPT: &str = include_str!("../../../static/preferences.js");
 
+problems!(AssetProblems: (404, "No such file"), (422, "The path holds a control character"));
+
 /// The pages' stylesheet and script.
 #[utoipa::path(get, path = "/static/{name}", tag = "recipients", operation_id = "getAsset",
     params(("name" = String, Path, description = "`style.css` or `preferences.js`")),
-    responses((status = 200, description = "The file", content(("text/css"), ("text/javascript"))),
-        (status = 404, description = "No such file", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The path holds a control character", body = crate::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The file", content(("text/css"), ("text/javascript"))), AssetProblems))]
 pub async fn asset(name: web::Path<String>) -> Result<HttpResponse, Error> {
     let (body, content_type) = match name.as_str() {
         "style.css" => (STYLE, "text/css; charset=utf-8"),
@@ -154,4 +154,27 @@ pub async fn asset(name: web::Path<String>) -> Result<HttpResponse, Error> {
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .body(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::testing::logged;
+
+    #[test]
+    fn a_page_logs_a_fault_as_the_api_does_once() {
+        let fault = || Error::internal("reading a topic", std::io::Error::other("disk on fire"));
+        let api = logged(|| drop(fault().error_response()));
+        let page = logged(|| {
+            let page = error(Lang::En, &fault());
+            assert_eq!(page.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        });
+        let without_time = |log: &str| log.split_once("ERROR").map(|(_, line)| line.to_owned());
+        assert_eq!(page.lines().count(), 1, "{page}");
+        assert_eq!(without_time(&page), without_time(&api));
+        assert!(page.contains("reading a topic: disk on fire"), "{page}");
+        let unavailable = logged(|| drop(error(Lang::En, &Error::Unavailable("database: gone".into()))));
+        assert!(unavailable.contains("WARN") && unavailable.contains("database: gone"), "{unavailable}");
+        assert_eq!(logged(|| drop(error(Lang::En, &Error::not_found("contact")))), "");
+    }
 }

@@ -17,6 +17,7 @@ use crate::html::escape;
 use crate::http::auth::bearer;
 use crate::http::client::Client;
 use crate::http::json::Json;
+use crate::http::openapi::problems;
 use crate::i18n::Lang;
 use crate::service::recipients::{self, Preferences, PreferencesWrite};
 use crate::service::Context;
@@ -70,11 +71,12 @@ pub async fn get(
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(preferences))
 }
 
+problems!(PutProblems: (422, "An unknown or transactional topic"));
+
 /// Change some choices; topics not named keep their status.
 #[utoipa::path(put, path = "/v1/preferences", tag = "recipients", operation_id = "putPreferences", request_body = PreferencesWrite,
     security(("preference_token" = [])),
-    responses((status = 200, body = Preferences),
-        (status = 422, description = "An unknown or transactional topic", body = crate::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Preferences), PutProblems))]
 pub async fn put(
     link: PreferenceLink,
     cx: web::Data<Context>,

@@ -7,10 +7,11 @@ use actix_web::{web, HttpResponse};
 
 use super::{page, verify};
 use crate::domain::token::Audience;
-use crate::error::{Error, Problem};
+use crate::error::Error;
 use crate::html::escape;
 use crate::http::client::Client;
 use crate::http::json::Json;
+use crate::http::openapi::problems;
 use crate::i18n::Lang;
 use crate::service::signup::{self, LinkRequest, SubscribeRequest};
 use crate::service::Context;
@@ -26,12 +27,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
+problems!(RequestLinkProblems: (422, ""), (429, "Too many requests for this address or from this network"));
+
 /// Mail a fresh preference link to an address. The answer is 202 whether or not the
 /// address is known.
 #[utoipa::path(post, path = "/v1/preferences/link", tag = "recipients", operation_id = "requestPreferenceLink", request_body = LinkRequest,
-    responses((status = 202, description = "Accepted; a link is mailed if the address is known"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests for this address or from this network", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 202, description = "Accepted; a link is mailed if the address is known"), RequestLinkProblems))]
 pub async fn request_link(
     cx: web::Data<Context>,
     client: Client,
@@ -41,13 +42,17 @@ pub async fn request_link(
     Ok(HttpResponse::Accepted().json(serde_json::json!({"status": "accepted"})))
 }
 
+problems!(
+    SubscribeProblems:
+    (422, ""),
+    (429, ""),
+    (503, "The confirmation could not be mailed; nothing is lost, ask again"),
+);
+
 /// Sign up for topics: they stay `pending` until the link mailed to the address is
 /// followed.
 #[utoipa::path(post, path = "/v1/subscribe", tag = "recipients", operation_id = "subscribe", request_body = SubscribeRequest,
-    responses((status = 202, description = "Accepted; a confirmation link is mailed"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 429, body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The confirmation could not be mailed; nothing is lost, ask again", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 202, description = "Accepted; a confirmation link is mailed"), SubscribeProblems))]
 pub async fn subscribe(
     cx: web::Data<Context>,
     client: Client,

@@ -65,14 +65,15 @@ type Loaded = Result<Option<Arc<Entry>>, Shared>;
 #[derive(Clone)]
 enum Shared {
     Unavailable(String),
-    Internal(String),
+    Internal(Arc<anyhow::Error>),
 }
 
 impl From<Error> for Shared {
     fn from(e: Error) -> Self {
         match e {
             Error::Unavailable(cause) => Shared::Unavailable(cause),
-            other => Shared::Internal(other.to_string()),
+            Error::Internal(cause) => Shared::Internal(Arc::new(cause)),
+            other => Shared::Internal(Arc::new(anyhow::Error::msg(other.to_string()))),
         }
     }
 }
@@ -81,8 +82,25 @@ impl From<Shared> for Error {
     fn from(e: Shared) -> Self {
         match e {
             Shared::Unavailable(cause) => Error::Unavailable(cause),
-            Shared::Internal(cause) => Error::Internal(cause),
+            Shared::Internal(cause) => Error::Internal(anyhow::Error::new(SharedCause(cause))),
         }
+    }
+}
+
+/// One fault that several waiters answer with: each logs the same cause and chain.
+#[derive(Debug)]
+struct SharedCause(Arc<anyhow::Error>);
+
+impl std::fmt::Display for SharedCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The outermost message; its causes follow through `source`.
+        std::fmt::Display::fmt(&**self.0, f)
+    }
+}
+
+impl std::error::Error for SharedCause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
     }
 }
 
@@ -338,7 +356,7 @@ impl KeyCache {
             api_key::argon2_matches(&secret, &old)
         })
         .await
-        .map_err(|e| Error::Internal(format!("blocking task failed: {e}")))?;
+        .map_err(|e| Error::internal("blocking task failed", e))?;
         if !verified {
             drop(reservation);
             return Err(Error::Unauthorized);
