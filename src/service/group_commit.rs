@@ -180,7 +180,7 @@ impl Writer {
                 batch.extend(waiting.try_iter().take(MOST_PER_COMMIT - 1));
                 observed.writes.observe(batch.len() as f64);
                 let timer = observed.seconds.start_timer();
-                recorded.record(commit(&pool, &index, batch));
+                commit(&pool, &index, &recorded, batch);
                 timer.observe_duration();
             }
         })?;
@@ -244,15 +244,17 @@ impl Writer {
     }
 }
 
-/// Runs and commits `batch`, answers each write, and returns why the transaction
-/// failed when that was a fault of the server's.
-fn commit(pool: &Pool, index: &Index, mut batch: Vec<Box<dyn Job>>) -> Option<String> {
+/// Runs and commits `batch`, records in `health` whether a fault of the server's made
+/// it fail, and answers each write. Health is recorded first: a caller that has its
+/// answer and then asks `/readyz` must see this transaction's outcome, not the last.
+fn commit(pool: &Pool, index: &Index, health: &Health, mut batch: Vec<Box<dyn Job>>) {
     let mut db = match pool.get() {
         Ok(db) => db,
         Err(e) => {
             let why = format!("no database connection: {e}");
+            health.record(Some(why.clone()));
             batch.into_iter().for_each(|job| job.finish(Some(&why)));
-            return Some(why);
+            return;
         }
     };
     // A write that panics must not take the writer (and every later write) with it.
@@ -290,6 +292,6 @@ fn commit(pool: &Pool, index: &Index, mut batch: Vec<Box<dyn Job>>) -> Option<St
         Some(why) => Some(why.clone()),
         None => batch.iter().any(|job| job.fault()).then(|| "a write failed in the database".to_owned()),
     };
+    health.record(fault);
     batch.into_iter().for_each(|job| job.finish(uncommitted.as_deref()));
-    fault
 }

@@ -229,8 +229,12 @@ impl SmallDisk {
         use std::io::Write;
         let path = self.0.join("filler");
         let mut file = std::fs::File::create(&path).unwrap();
-        let block = vec![0u8; 64 * 1024];
-        while file.write_all(&block).is_ok() {}
+        // To the last byte: a remainder smaller than a large block is still room for a
+        // few database pages, and a write there would succeed.
+        for size in [64 * 1024, 4096, 512, 1] {
+            let block = vec![0u8; size];
+            while file.write_all(&block).is_ok() {}
+        }
         let _ = file.sync_all();
         path
     }
