@@ -107,3 +107,36 @@ pub async fn confirm(app: web::Data<App>, token: web::Path<String>, client: Clie
         Err(e) => super::error(Lang::choose(None, &client.languages), &e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_names_on_the_confirmation_page_are_text() {
+        let names = ["<script>x</script> & it's".to_owned(), "Special offers".to_owned()];
+        let words = Lang::Fr.words();
+        let page = Confirmation {
+            layout: Layout::new(Lang::Fr, words.confirm_title),
+            words,
+            token: "T",
+            names: &names,
+            done: false,
+        };
+        let html = page.render().unwrap();
+        assert!(
+            html.contains(
+                "<ul><li>&#60;script&#62;x&#60;/script&#62; &#38; it&#39;s</li><li>Special offers</li></ul>"
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<form method="post" action="/c/T">"#) && html.contains("Oui, je m&#39;inscris"),
+            "{html}"
+        );
+        assert!(
+            html.starts_with("<!doctype html>\n<html lang=\"fr\">") && html.ends_with("</html>\n"),
+            "{html}"
+        );
+    }
+}
