@@ -8,7 +8,6 @@
 pub mod config;
 pub mod domain;
 pub mod error;
-pub mod html;
 pub mod http;
 pub mod i18n;
 pub mod index;

@@ -60,12 +60,15 @@ pub async fn request_link(
         let Ok(id) = uuid::Uuid::parse_str(&contact.id) else { return };
         let url = super::link_url(&cx, Audience::Preferences, Recipient::Contact(id), None, None);
         let lang = Lang::choose(contact.locale.as_deref(), &languages);
-        let message = mail::preference_link(
+        let message = match mail::preference_link(
             lang,
             contact.email.as_deref().unwrap_or_default(),
             &url,
             cx.config.preference_link_days,
-        );
+        ) {
+            Ok(message) => message,
+            Err(e) => return tracing::warn!(error = %e, "preference link not sent"),
+        };
         let cx2 = cx.clone();
         let sent = actix_web::web::block(move || cx2.mailer.send(&cx2.mail_from, message)).await;
         match sent {
@@ -145,7 +148,7 @@ pub async fn subscribe(
     let only = if request.topics.len() == 1 { request.topics.first().cloned() } else { None };
     let cancel = super::link_url(&cx, Audience::Unsubscribe, Recipient::Contact(id), only, None);
     let lang = Lang::choose(contact.locale.as_deref(), &languages);
-    let message = mail::confirmation(lang, address.as_str(), &names, &confirm, &cancel, days);
+    let message = mail::confirmation(lang, address.as_str(), &names, &confirm, &cancel, days)?;
     let cx2 = cx.clone();
     actix_web::web::block(move || cx2.mailer.send(&cx2.mail_from, message))
         .await

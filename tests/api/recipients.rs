@@ -27,6 +27,50 @@ fn feed(app: &TestApp) -> Vec<Value> {
     app.get("/v1/changes?limit=10000").send().json()["events"].as_array().unwrap().clone()
 }
 
+/// Markup a topic's name or description might carry: the pages must show it as text.
+const HOSTILE_NAME: &str = "<script>alert(1)</script> & <b>\"bold\"</b>";
+const HOSTILE_DESCRIPTION: &str = "<img src=x onerror=alert(2)> it's";
+
+/// What a browser reads from HTML text: the five characters escaping writes, in any of
+/// their usual entity forms, decoded once.
+fn unescape(html: &str) -> String {
+    let mut text = html.to_owned();
+    for (entity, c) in [
+        ("&lt;", "<"),
+        ("&#60;", "<"),
+        ("&gt;", ">"),
+        ("&#62;", ">"),
+        ("&quot;", "\""),
+        ("&#34;", "\""),
+        ("&#39;", "'"),
+        ("&amp;", "&"),
+        ("&#38;", "&"),
+    ] {
+        text = text.replace(entity, c);
+    }
+    text
+}
+
+/// The text of every element that opens with `open` (e.g. `<strong>`) and closes with
+/// `close`, as the page wrote it.
+fn between<'a>(body: &'a str, open: &str, close: &str) -> Vec<&'a str> {
+    body.split(open).skip(1).filter_map(|rest| rest.split(close).next()).collect()
+}
+
+/// The page holds the hostile text, escaped once, and none of its markup.
+fn shows_as_text(body: &str, open: &str, close: &str, expected: &str) {
+    assert!(
+        between(body, open, close).iter().any(|text| unescape(text) == expected),
+        "{expected} not shown as text between {open} and {close}: {body}"
+    );
+    for markup in ["<script>alert", "<b>", "<img"] {
+        assert!(!body.contains(markup), "{markup} left unescaped: {body}");
+    }
+    for twice in ["&amp;#", "&#38;#", "&amp;lt;", "&#38;lt;", "&amp;amp;", "&#38;amp;"] {
+        assert!(!body.contains(twice), "escaped twice ({twice}): {body}");
+    }
+}
+
 each_backend! {
     fn looking_at_the_link_changes_nothing(app) {
         app.topics().create();
@@ -188,6 +232,29 @@ each_backend! {
             .collect();
         assert_eq!(new, [("offers".to_owned(), "subscribed".to_owned())], "{events:?}");
         assert_eq!(app.reason("a@example.com", "news"), "default_subscribed");
+    }
+
+    fn markup_in_a_topic_is_shown_as_text_on_every_page(app) {
+        app.topic("evil")
+            .opt_out()
+            .with("name", json!(HOSTILE_NAME))
+            .with("description", json!(HOSTILE_DESCRIPTION))
+            .create();
+        let path = unsubscribe_path(&app, "a@example.com", "evil");
+        let landing = app.get(&path).anonymous().send();
+        assert_eq!(landing.status, 200);
+        shows_as_text(&landing.body, "<strong>", "</strong>", HOSTILE_NAME);
+        let done = app.post(&path).anonymous().body("application/x-www-form-urlencoded", "action=unsubscribe").send();
+        assert_eq!(done.status, 200);
+        shows_as_text(&done.body, "<strong>", "</strong>", HOSTILE_NAME);
+        let links = app.post("/v1/links").json(json!({"email": "a@example.com", "topic": "evil"})).send().json();
+        let preferences = links["preferences_url"].as_str().unwrap().trim_start_matches(app.base()).to_owned();
+        let page = app.get(&preferences).anonymous().header("accept-language", "fr").send();
+        assert_eq!(page.status, 200);
+        shows_as_text(&page.body, "<span class=\"name\">", "</span>", HOSTILE_NAME);
+        shows_as_text(&page.body, "<p class=\"description\">", "</p>", HOSTILE_DESCRIPTION);
+        // The words of the page are escaped once too.
+        shows_as_text(&page.body, "<title>", "</title>", "Vos préférences d'e-mail");
     }
 
     fn the_preference_page_works_without_javascript(app) {

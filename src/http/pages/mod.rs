@@ -1,7 +1,8 @@
-//! The recipients' pages: server-rendered HTML in the recipient's language, with the
-//! headers a page reached through a token needs — the token is in the URL, so no
-//! referrer and no caching; a strict Content-Security-Policy; no cookies, nothing
-//! from third parties.
+//! The recipients' pages: server-rendered HTML in the recipient's language, from the
+//! templates in `templates/pages/` (one struct per page; the templates escape every
+//! value), with the headers a page reached through a token needs — the token is in the
+//! URL, so no referrer and no caching; a strict Content-Security-Policy; no cookies,
+//! nothing from third parties.
 
 pub mod preferences;
 pub mod signup;
@@ -10,10 +11,10 @@ pub mod unsubscribe;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse, ResponseError};
+use askama::Template;
 
 use crate::domain::token::{Audience, Link};
 use crate::error::{ConflictCode, Error};
-use crate::html::escape;
 use crate::http::openapi::problems;
 use crate::i18n::Lang;
 use crate::service::Context;
@@ -29,30 +30,41 @@ const CSP: &str =
     "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self'; \
                    form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-/// A whole page around `body` (already HTML).
-pub fn page(status: StatusCode, lang: Lang, title: &str, body: &str, script: bool) -> HttpResponse {
-    let script = if script { r#"<script src="/static/preferences.js" defer></script>"# } else { "" };
-    let html = format!(
-        r#"<!doctype html>
-<html lang="{lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<link rel="stylesheet" href="/static/style.css">
-{script}
-</head>
-<body>
-<main class="card">
-<h1>{title}</h1>
-{body}
-</main>
-</body>
-</html>
-"#,
-        lang = lang.code(),
-        title = escape(title),
-    );
+/// What the base layout (`templates/pages/base.html`) needs of every page: its language,
+/// its title, and whether it loads the preference page's script.
+pub struct Layout {
+    pub lang: &'static str,
+    pub title: &'static str,
+    pub script: bool,
+}
+
+impl Layout {
+    pub fn new(lang: Lang, title: &'static str) -> Layout {
+        Layout { lang: lang.code(), title, script: false }
+    }
+
+    /// The same layout, loading `/static/preferences.js`.
+    pub fn with_script(self) -> Layout {
+        Layout { script: true, ..self }
+    }
+}
+
+/// A page with one paragraph: an error's words, or a form's outcome (`done`).
+#[derive(Template)]
+#[template(path = "pages/notice.html")]
+pub struct Notice {
+    pub layout: Layout,
+    pub text: &'static str,
+    pub done: bool,
+}
+
+/// A rendered page template as the answer, with the headers every page carries.
+pub fn page(status: StatusCode, template: &impl Template) -> HttpResponse {
+    let html = match template.render() {
+        Ok(html) => html,
+        // Only a value's own formatting can fail; answered as any fault of ours is.
+        Err(e) => return Error::internal("rendering a page", e).error_response(),
+    };
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")))
         .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
@@ -77,7 +89,8 @@ pub fn error(lang: Lang, error: &Error) -> HttpResponse {
         Error::Unavailable(_) | Error::Internal(_) => words.try_again,
         _ => words.link_invalid,
     };
-    page(error.status_code(), lang, words.unsubscribe_title, &format!("<p>{}</p>", escape(message)), false)
+    let notice = Notice { layout: Layout::new(lang, words.unsubscribe_title), text: message, done: false };
+    page(error.status_code(), &notice)
 }
 
 /// The answers a page reached by a link gives when the link cannot be used, each a

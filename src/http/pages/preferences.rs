@@ -9,16 +9,17 @@ use std::future::{ready, Ready};
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 
-use super::{page, verify};
+use askama::Template;
+
+use super::{page, verify, Layout, Notice};
 use crate::domain::token::{Audience, Link};
 use crate::domain::{Locale, TopicKey};
 use crate::error::Error;
-use crate::html::escape;
 use crate::http::auth::bearer;
 use crate::http::client::Client;
 use crate::http::json::Json;
 use crate::http::openapi::problems;
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Words};
 use crate::service::recipients::{self, Preferences, PreferencesWrite};
 use crate::service::Context;
 
@@ -88,62 +89,40 @@ pub async fn put(
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(preferences))
 }
 
+/// The preference page: the recipient's topics as a form, and their privacy links.
+#[derive(Template)]
+#[template(path = "pages/preferences.html")]
+struct Page<'a> {
+    layout: Layout,
+    words: &'static Words,
+    token: &'a str,
+    preferences: &'a Preferences,
+    /// The language the form shows as chosen (`en` or `fr`).
+    locale: &'static str,
+    saved: bool,
+}
+
+/// "Delete my data": the question, before anything is done.
+#[derive(Template)]
+#[template(path = "pages/erase.html")]
+struct EraseQuestion<'a> {
+    layout: Layout,
+    words: &'static Words,
+    token: &'a str,
+}
+
 fn render(token: &str, preferences: &Preferences, lang: Lang, saved: bool) -> HttpResponse {
     let words = lang.words();
-    let mut body = String::new();
-    if let Some(email) = &preferences.email {
-        body.push_str(&format!(r#"<p class="who">{}</p>"#, escape(email)));
-    }
-    body.push_str(&format!(r#"<p>{}</p>"#, escape(words.preferences_intro)));
-    body.push_str(&format!(
-        r#"<p class="saved" role="status" data-saved="{}"{}>{}</p>"#,
-        escape(words.saved),
-        if saved { "" } else { " hidden" },
-        escape(words.saved)
-    ));
-    body.push_str(&format!(r#"<form method="post" action="/p/{}" id="preferences">"#, escape(token)));
-    body.push_str("<ul class=\"topics\">");
-    for topic in &preferences.topics {
-        let checked = if topic.subscribed { " checked" } else { "" };
-        let (disabled, note) = if topic.editable {
-            ("", String::new())
-        } else {
-            (" disabled", format!(r#"<span class="always">{}</span>"#, escape(words.always_sent)))
-        };
-        body.push_str(&format!(
-            r#"<li><label><input type="checkbox" name="topic.{key}" data-topic="{key}"{checked}{disabled}> <span class="name">{name}</span></label>{note}{description}{shown}</li>"#,
-            key = escape(&topic.key),
-            name = escape(&topic.name),
-            description = if topic.description.is_empty() { String::new() } else { format!(r#"<p class="description">{}</p>"#, escape(&topic.description)) },
-            shown = if topic.editable { format!(r#"<input type="hidden" name="shown" value="{}">"#, escape(&topic.key)) } else { String::new() },
-        ));
-    }
-    body.push_str("</ul>");
-    body.push_str(&format!(
-        r#"<p class="all"><label><input type="checkbox" name="unsubscribed_all" id="unsubscribed_all"{}> {}</label></p>"#,
-        if preferences.unsubscribed_all { " checked" } else { "" },
-        escape(words.all_promotional)
-    ));
     let current = preferences.locale.as_deref().map(|l| Lang::choose(Some(l), &[])).unwrap_or(lang);
-    body.push_str(&format!(
-        r#"<p><label>{} <select name="locale" id="locale"><option value="en"{}>English</option><option value="fr"{}>Français</option></select></label></p>"#,
-        escape(words.language),
-        if current == Lang::En { " selected" } else { "" },
-        if current == Lang::Fr { " selected" } else { "" },
-    ));
-    body.push_str(&format!(
-        r#"<button type="submit" class="primary">{}</button></form>"#,
-        escape(words.save)
-    ));
-    // Download fetches the export with the token as a bearer (the script); the link to
-    // delete asks for confirmation first.
-    body.push_str(&format!(
-        r#"<p class="privacy"><button type="button" class="secondary" id="download" hidden>{}</button> <a href="/p/{}/delete">{}</a></p>"#,
-        escape(words.download),
-        escape(token),
-        escape(words.erase_link)
-    ));
-    page(StatusCode::OK, lang, words.preferences_title, &body, true)
+    let page = Page {
+        layout: Layout::new(lang, words.preferences_title).with_script(),
+        words,
+        token,
+        preferences,
+        locale: current.code(),
+        saved,
+    };
+    super::page(StatusCode::OK, &page)
 }
 
 /// The preference page: every public topic with its status, a form that works without
@@ -244,15 +223,8 @@ pub async fn confirm_erase(cx: web::Data<Context>, token: web::Path<String>, cli
         return super::error(lang, &e);
     }
     let words = lang.words();
-    let body = format!(
-        r#"<p>{}</p><form method="post" action="/p/{}/delete"><button type="submit" class="primary">{}</button></form><p><a href="/p/{}">{}</a></p>"#,
-        escape(words.erase_question),
-        escape(&token),
-        escape(words.erase_button),
-        escape(&token),
-        escape(words.erase_cancel)
-    );
-    page(StatusCode::OK, lang, words.erase_title, &body, false)
+    let question = EraseQuestion { layout: Layout::new(lang, words.erase_title), words, token: &token };
+    page(StatusCode::OK, &question)
 }
 
 /// "Delete my data", confirmed: erases the link's owner.
@@ -269,13 +241,9 @@ pub async fn erase_form(cx: web::Data<Context>, token: web::Path<String>, client
     match result {
         Ok(()) => {
             let words = lang.words();
-            page(
-                StatusCode::OK,
-                lang,
-                words.erase_title,
-                &format!("<p class=\"done\">{}</p>", escape(words.erased_done)),
-                false,
-            )
+            let done =
+                Notice { layout: Layout::new(lang, words.erase_title), text: words.erased_done, done: true };
+            page(StatusCode::OK, &done)
         }
         Err(e) => super::error(lang, &e),
     }

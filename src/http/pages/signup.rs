@@ -5,14 +5,15 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 
-use super::{page, verify};
+use askama::Template;
+
+use super::{page, verify, Layout};
 use crate::domain::token::Audience;
 use crate::error::Error;
-use crate::html::escape;
 use crate::http::client::Client;
 use crate::http::json::Json;
 use crate::http::openapi::problems;
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Words};
 use crate::service::signup::{self, LinkRequest, SubscribeRequest};
 use crate::service::Context;
 
@@ -63,23 +64,22 @@ pub async fn subscribe(
     Ok(HttpResponse::Accepted().json(serde_json::json!({"status": "accepted"})))
 }
 
+/// The confirmation page: the topics waiting for it and a button, or what is left.
+#[derive(Template)]
+#[template(path = "pages/confirm.html")]
+struct Confirmation<'a> {
+    layout: Layout,
+    words: &'static Words,
+    token: &'a str,
+    names: &'a [String],
+    done: bool,
+}
+
 fn render(lang: Lang, token: &str, names: &[String], done: bool) -> HttpResponse {
     let words = lang.words();
-    let body = if done {
-        format!("<p class=\"done\">{}</p>", escape(words.confirmed))
-    } else if names.is_empty() {
-        format!("<p>{}</p>", escape(words.nothing_pending))
-    } else {
-        let list: String = names.iter().map(|n| format!("<li>{}</li>", escape(n))).collect();
-        format!(
-            r#"<p class="question">{}:</p><ul>{list}</ul>
-<form method="post" action="/c/{}"><button type="submit" class="primary">{}</button></form>"#,
-            escape(words.confirm_question),
-            escape(token),
-            escape(words.confirm_button)
-        )
-    };
-    page(StatusCode::OK, lang, words.confirm_title, &body, false)
+    let confirmation =
+        Confirmation { layout: Layout::new(lang, words.confirm_title), words, token, names, done };
+    page(StatusCode::OK, &confirmation)
 }
 
 /// The confirmation page of a double opt-in: the topics waiting for confirmation and
@@ -110,5 +110,38 @@ pub async fn confirm(cx: web::Data<Context>, token: web::Path<String>, client: C
             render(Lang::choose(locale.as_deref(), &client.languages), &token, &names, true)
         }
         Err(e) => super::error(Lang::choose(None, &client.languages), &e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_names_on_the_confirmation_page_are_text() {
+        let names = ["<script>x</script> & it's".to_owned(), "Special offers".to_owned()];
+        let words = Lang::Fr.words();
+        let page = Confirmation {
+            layout: Layout::new(Lang::Fr, words.confirm_title),
+            words,
+            token: "T",
+            names: &names,
+            done: false,
+        };
+        let html = page.render().unwrap();
+        assert!(
+            html.contains(
+                "<ul><li>&#60;script&#62;x&#60;/script&#62; &#38; it&#39;s</li><li>Special offers</li></ul>"
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<form method="post" action="/c/T">"#) && html.contains("Oui, je m&#39;inscris"),
+            "{html}"
+        );
+        assert!(
+            html.starts_with("<!doctype html>\n<html lang=\"fr\">") && html.ends_with("</html>\n"),
+            "{html}"
+        );
     }
 }

@@ -9,12 +9,13 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 
-use super::{page, verify};
+use askama::Template;
+
+use super::{page, verify, Layout};
 use crate::domain::token::{Audience, Link};
 use crate::domain::Source;
-use crate::html::escape;
 use crate::http::client::Client;
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Words};
 use crate::service::link_url;
 use crate::service::recipients::{self, Landing};
 use crate::service::Context;
@@ -28,10 +29,32 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// The "choose what you receive" paragraph: a preference link for the same recipient.
-fn manage(cx: &Context, link: &Link, lang: Lang) -> String {
-    let url = link_url(cx, Audience::Preferences, link.recipient, None, link.message_id.clone());
-    format!(r#"<p><a href="{}">{}</a></p>"#, escape(&url), escape(lang.words().manage))
+/// The landing page: "Unsubscribe from *Topic*?" (or from all promotional mail).
+#[derive(Template)]
+#[template(path = "pages/unsubscribe.html")]
+struct Question<'a> {
+    layout: Layout,
+    words: &'static Words,
+    topic: Option<&'a str>,
+    token: &'a str,
+    manage_url: String,
+}
+
+/// The page after a POST: unsubscribed (with an undo button), or `undone`.
+#[derive(Template)]
+#[template(path = "pages/unsubscribed.html")]
+struct Answer<'a> {
+    layout: Layout,
+    words: &'static Words,
+    undone: bool,
+    topic: Option<&'a str>,
+    token: &'a str,
+    manage_url: String,
+}
+
+/// The "choose what you receive" link: a preference link for the same recipient.
+fn manage_url(cx: &Context, link: &Link) -> String {
+    link_url(cx, Audience::Preferences, link.recipient, None, link.message_id.clone())
 }
 
 fn lang(landing: Option<&Landing>, client: &Client) -> Lang {
@@ -54,29 +77,14 @@ pub async fn landing(cx: web::Data<Context>, token: web::Path<String>, client: C
         Ok((link, landing)) => {
             let lang = lang(Some(&landing), &client);
             let words = lang.words();
-            let question = match &landing.topic {
-                Some(topic) => format!(
-                    "{} <strong>{}</strong>{}",
-                    words.unsubscribe_from,
-                    escape(topic),
-                    words.question_mark
-                ),
-                None => format!("{}{}", words.unsubscribe_all, words.question_mark),
+            let question = Question {
+                layout: Layout::new(lang, words.unsubscribe_title),
+                words,
+                topic: landing.topic.as_deref(),
+                token: &token,
+                manage_url: manage_url(&cx, &link),
             };
-            let body = format!(
-                r#"<p class="question">{question}</p>
-<form method="post" action="/u/{token}">
-<input type="hidden" name="action" value="unsubscribe">
-<button type="submit" class="primary">{button}</button>
-</form>
-<p class="note">{note}</p>
-{manage}"#,
-                token = escape(&token),
-                button = escape(words.unsubscribe_button),
-                note = escape(words.transactional_note),
-                manage = manage(&cx, &link, lang),
-            );
-            page(StatusCode::OK, lang, words.unsubscribe_title, &body, false)
+            page(StatusCode::OK, &question)
         }
         Err(e) => super::error(lang(None, &client), &e),
     }
@@ -176,28 +184,15 @@ pub async fn post(
         Ok((link, landing)) => {
             let lang = lang(Some(&landing), &client);
             let words = lang.words();
-            let body = if asked == Asked::Undo {
-                format!(r#"<p>{}</p>{}"#, escape(words.resubscribed), manage(&cx, &link, lang))
-            } else {
-                let what = match &landing.topic {
-                    Some(topic) => format!("{} <strong>{}</strong>.", words.unsubscribed_from, escape(topic)),
-                    None => escape(words.unsubscribed_all),
-                };
-                format!(
-                    r#"<p class="done">{what}</p>
-<p class="note">{note}</p>
-<form method="post" action="/u/{token}">
-<input type="hidden" name="action" value="undo">
-<button type="submit" class="secondary">{undo}</button>
-</form>
-{manage}"#,
-                    note = escape(words.transactional_note),
-                    token = escape(&token),
-                    undo = escape(words.undo_button),
-                    manage = manage(&cx, &link, lang),
-                )
+            let answer = Answer {
+                layout: Layout::new(lang, words.unsubscribed_title),
+                words,
+                undone: asked == Asked::Undo,
+                topic: landing.topic.as_deref(),
+                token: &token,
+                manage_url: manage_url(&cx, &link),
             };
-            page(StatusCode::OK, lang, words.unsubscribed_title, &body, false)
+            page(StatusCode::OK, &answer)
         }
         Err(e) => super::error(lang(None, &client), &e),
     }
