@@ -11,16 +11,16 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use super::{topics, utc};
 use crate::domain::text;
 use crate::domain::{
-    AddressHash, AddressHasher, EventType, Locale, NormalizedAddress, Reason, Source, Status, TopicKey,
+    AddressHash, AddressHasher, ContactId, EventType, Locale, NormalizedAddress, Provider, Reason, Scope,
+    Source, Status, TopicKey,
 };
 use crate::error::{ConflictCode, Error};
 use crate::store::contacts::ContactRow;
-use crate::store::events::{EventRow, NewEvent};
+use crate::store::events::EventRow;
 use crate::store::subscriptions::SubscriptionRow;
 use crate::store::{self, Db};
 use crate::App;
@@ -29,7 +29,7 @@ use crate::App;
 /// the address was stored) its keyed address hash.
 #[derive(Debug, Clone)]
 pub enum ContactRef {
-    Id(Uuid),
+    Id(ContactId),
     Address(NormalizedAddress),
     Hash(AddressHash),
 }
@@ -54,7 +54,7 @@ pub struct Evidence {
 impl ContactRef {
     /// A UUID is an id; anything else must be an address (422 naming `email` if not).
     pub fn parse(input: &str) -> Result<Self, Error> {
-        if let Ok(id) = Uuid::parse_str(input) {
+        if let Ok(id) = input.parse() {
             return Ok(Self::Id(id));
         }
         NormalizedAddress::parse(input).map(Self::Address).map_err(|e| Error::invalid("email", e.to_string()))
@@ -116,7 +116,7 @@ pub struct ContactWrite {
     /// The mail provider that reported the change (`source` is then `feedback`): its
     /// events' source reads `feedback:<provider>`, with the provider's text as detail.
     #[serde(skip)]
-    pub reported_by: Option<(&'static str, Option<String>)>,
+    pub reported_by: Option<(Provider, Option<String>)>,
 }
 
 /// The body of `PATCH /v1/contacts/{contact}`: a correction.
@@ -148,7 +148,8 @@ pub struct StatusWrite {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ContactView {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: ContactId,
     /// `null` for a contact known only by its address hash (one who unsubscribed
     /// through a link before their address was stored here).
     pub email: Option<String>,
@@ -167,14 +168,20 @@ pub struct ContactView {
 pub struct EventView {
     pub seq: i64,
     #[serde(rename = "type")]
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: EventType,
     pub occurred_at: DateTime<Utc>,
-    pub contact_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub contact_id: Option<ContactId>,
     pub topic: Option<String>,
-    pub old_status: Option<String>,
-    pub status: Option<String>,
-    pub reason: Option<String>,
-    pub scope: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub old_status: Option<Status>,
+    #[schema(value_type = Option<String>)]
+    pub status: Option<Status>,
+    #[schema(value_type = Option<String>)]
+    pub reason: Option<Reason>,
+    #[schema(value_type = Option<String>)]
+    pub scope: Option<Scope>,
     pub source: String,
     pub message_id: Option<String>,
     /// The pseudonymized client address (never the address itself).
@@ -229,7 +236,7 @@ pub struct EventPage {
 
 /// The context every change is recorded with.
 struct Change<'a> {
-    contact_id: String,
+    contact_id: ContactId,
     hash: AddressHash,
     /// `source`, or `feedback:<provider>`.
     source: String,
@@ -241,20 +248,17 @@ struct Change<'a> {
 }
 
 impl Change<'_> {
-    fn event(&self, kind: EventType) -> NewEvent {
-        NewEvent {
-            occurred_at: self.now,
-            kind: kind.as_str().into(),
-            contact_id: Some(self.contact_id.clone()),
+    fn event(&self, kind: EventType) -> EventRow {
+        EventRow {
+            contact_id: Some(self.contact_id),
             address_hash: Some(self.hash.0.to_vec()),
-            source: self.source.clone(),
             detail: self.detail.map(str::to_owned),
             message_id: self.message_id.map(str::to_owned),
             consent: self.resubscribe.map(|r| r.consent.clone()),
             legal_basis: self.resubscribe.and_then(|r| r.legal_basis.clone()),
             client: self.evidence.client.clone(),
             user_agent: self.evidence.user_agent.map(str::to_owned),
-            ..NewEvent::default()
+            ..EventRow::new(kind, self.now, self.source.clone())
         }
     }
 }
@@ -280,18 +284,11 @@ fn check_resubscribe(resubscribe: &Option<Resubscribe>) -> Result<(), Error> {
     Ok(())
 }
 
-fn parse_stored<T: std::str::FromStr>(value: &str) -> Result<T, Error>
-where
-    T::Err: std::fmt::Display,
-{
-    value.parse().map_err(|e: T::Err| Error::Internal(format!("stored value: {e}")))
-}
-
 pub(crate) fn view(db: &mut Db, row: ContactRow) -> Result<ContactView, Error> {
     let subscriptions = store::subscriptions::for_contact(db, &row.id)?
         .into_iter()
-        .map(|s| Ok((s.topic_key, parse_stored(&s.status)?)))
-        .collect::<Result<_, Error>>()?;
+        .map(|s| (s.topic_key, s.status))
+        .collect();
     Ok(ContactView {
         id: row.id,
         email: row.email,
@@ -310,7 +307,7 @@ pub(crate) fn find(
     target: &ContactRef,
 ) -> Result<Option<ContactRow>, Error> {
     Ok(match target {
-        ContactRef::Id(id) => store::contacts::by_id(db, &id.to_string())?,
+        ContactRef::Id(id) => store::contacts::by_id(db, id)?,
         ContactRef::Address(address) => store::contacts::by_hash(db, &hasher.hash(address).0)?,
         ContactRef::Hash(hash) => store::contacts::by_hash(db, &hash.0)?,
     })
@@ -321,10 +318,14 @@ fn not_found() -> Error {
 }
 
 /// 409 unless `external_id` is free or already this contact's.
-fn ensure_external_id_free(db: &mut Db, contact_id: &str, external_id: &Option<String>) -> Result<(), Error> {
+fn ensure_external_id_free(
+    db: &mut Db,
+    contact_id: &ContactId,
+    external_id: &Option<String>,
+) -> Result<(), Error> {
     if let Some(external_id) = external_id {
         if let Some(other) = store::contacts::by_external_id(db, external_id)? {
-            if other.id != contact_id {
+            if other.id != *contact_id {
                 return Err(Error::Conflict {
                     code: ConflictCode::ExternalIdTaken,
                     detail: format!("another contact has the external_id {external_id:?}"),
@@ -341,7 +342,7 @@ fn clear_erasure(db: &mut Db, change: &Change, keep: bool) -> Result<(), Error> 
     let Some(suppression) = store::suppressions::find(db, &change.hash.0)? else {
         return Ok(());
     };
-    if suppression.reason != Reason::Erasure.as_str() || keep {
+    if suppression.reason != Reason::Erasure || keep {
         return Ok(());
     }
     if change.resubscribe.is_none() {
@@ -366,8 +367,7 @@ fn guard_recipients_choice(
     topic: &str,
 ) -> Result<(), Error> {
     let Some(current) = status else { return Ok(()) };
-    let chosen = current.status == Status::Unsubscribed.as_str()
-        && parse_stored::<Source>(&current.source)?.is_recipients_choice();
+    let chosen = current.status == Status::Unsubscribed && current.source.is_recipients_choice();
     if chosen && new != Status::Unsubscribed && resubscribe.is_none() {
         return Err(Error::Conflict {
             code: ConflictCode::ConsentRequired,
@@ -417,7 +417,7 @@ pub(crate) fn apply(
         (None, None) => return Err(not_found()),
         (None, Some((email, hash))) => {
             let row = ContactRow {
-                id: Uuid::new_v4().to_string(),
+                id: ContactId::new(),
                 email,
                 address_hash: hash.0.to_vec(),
                 locale: None,
@@ -432,7 +432,7 @@ pub(crate) fn apply(
     };
     let source = write.source.unwrap_or(Source::Api);
     let change = Change {
-        contact_id: row.id.clone(),
+        contact_id: row.id,
         hash: AddressHash::from_slice(&row.address_hash)
             .ok_or_else(|| Error::Internal("stored hash".into()))?,
         source: match write.reported_by {
@@ -466,10 +466,7 @@ pub(crate) fn apply(
         guard_recipients_choice(current.get(key.as_str()), *status, change.resubscribe, key.as_str())?;
     }
     if write.unsubscribed_all == Some(false) && row.unsubscribed_all {
-        let by_recipient = match &row.unsubscribed_all_source {
-            Some(s) => parse_stored::<Source>(s)?.is_recipients_choice(),
-            None => false,
-        };
+        let by_recipient = row.unsubscribed_all_source.is_some_and(Source::is_recipients_choice);
         if by_recipient && change.resubscribe.is_none() {
             return Err(Error::Conflict {
                 code: ConflictCode::ConsentRequired,
@@ -512,37 +509,37 @@ pub(crate) fn apply(
 
     for (key, status) in &write.subscriptions {
         let old = current.get(key.as_str());
-        if old.is_some_and(|o| o.status == status.as_str()) {
+        if old.is_some_and(|o| o.status == *status) {
             continue;
         }
         store::subscriptions::upsert(
             db,
             &SubscriptionRow {
-                contact_id: row.id.clone(),
+                contact_id: row.id,
                 topic_key: key.to_string(),
-                status: status.as_str().into(),
-                source: source.as_str().into(),
+                status: *status,
+                source,
                 updated_at: now,
             },
         )?;
         let mut event = change.event(EventType::SubscriptionChanged);
         event.topic_key = Some(key.to_string());
-        event.old_status = old.map(|o| o.status.clone());
-        event.new_status = Some(status.as_str().into());
+        event.old_status = old.map(|o| o.status);
+        event.new_status = Some(*status);
         store::events::append(db, event)?;
         changed = true;
     }
     if let Some(all) = write.unsubscribed_all.filter(|all| *all != row.unsubscribed_all) {
         row.unsubscribed_all = all;
-        row.unsubscribed_all_source = Some(source.as_str().into());
+        row.unsubscribed_all_source = Some(source);
         let (old, new) = if all {
             (Status::Subscribed, Status::Unsubscribed)
         } else {
             (Status::Unsubscribed, Status::Subscribed)
         };
         let mut event = change.event(EventType::UnsubscribedAllChanged);
-        event.old_status = Some(old.as_str().into());
-        event.new_status = Some(new.as_str().into());
+        event.old_status = Some(old);
+        event.new_status = Some(new);
         store::events::append(db, event)?;
         changed = true;
     }
@@ -586,18 +583,18 @@ pub(crate) fn create_new<L: Copy>(
         taken.insert(hash.clone());
         let source = write.source.unwrap_or(Source::Api);
         let row = ContactRow {
-            id: Uuid::new_v4().to_string(),
+            id: ContactId::new(),
             email: Some(address.to_string()),
             address_hash: hash.clone(),
             locale: write.locale.clone().flatten().map(|l| l.to_string()),
             external_id: None,
             unsubscribed_all: write.unsubscribed_all == Some(true),
-            unsubscribed_all_source: (write.unsubscribed_all == Some(true)).then(|| source.as_str().into()),
+            unsubscribed_all_source: (write.unsubscribed_all == Some(true)).then_some(source),
             created_at: now,
             updated_at: now,
         };
         let change = Change {
-            contact_id: row.id.clone(),
+            contact_id: row.id,
             hash: AddressHash::from_slice(&hash).ok_or_else(|| Error::Internal("hash".into()))?,
             source: source.as_str().into(),
             detail: None,
@@ -609,21 +606,21 @@ pub(crate) fn create_new<L: Copy>(
         events.push(change.event(EventType::ContactCreated));
         for (key, status) in &write.subscriptions {
             statuses.push(SubscriptionRow {
-                contact_id: row.id.clone(),
+                contact_id: row.id,
                 topic_key: key.to_string(),
-                status: status.as_str().into(),
-                source: source.as_str().into(),
+                status: *status,
+                source,
                 updated_at: now,
             });
             let mut event = change.event(EventType::SubscriptionChanged);
             event.topic_key = Some(key.to_string());
-            event.new_status = Some(status.as_str().into());
+            event.new_status = Some(*status);
             events.push(event);
         }
         if row.unsubscribed_all {
             let mut event = change.event(EventType::UnsubscribedAllChanged);
-            event.old_status = Some(Status::Subscribed.as_str().into());
-            event.new_status = Some(Status::Unsubscribed.as_str().into());
+            event.old_status = Some(Status::Subscribed);
+            event.new_status = Some(Status::Unsubscribed);
             events.push(event);
         }
         contacts.push(row);
@@ -745,15 +742,12 @@ pub async fn correct(app: &App, target: ContactRef, patch: ContactPatch) -> Resu
             store::contacts::update(db, &row)?;
             store::events::append(
                 db,
-                NewEvent {
-                    occurred_at: row.updated_at,
-                    kind: EventType::ContactUpdated.as_str().into(),
-                    contact_id: Some(row.id.clone()),
+                EventRow {
+                    contact_id: Some(row.id),
                     address_hash: Some(row.address_hash.clone()),
                     previous_address_hash: (previous_hash != row.address_hash).then_some(previous_hash),
-                    source: Source::Api.as_str().into(),
                     detail: Some(fields.join(",")),
-                    ..NewEvent::default()
+                    ..EventRow::new(EventType::ContactUpdated, row.updated_at, Source::Api.as_str())
                 },
             )?;
         }

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::utc;
 use crate::domain::{text, AddressHash, AddressHasher, EventType, NormalizedAddress, Reason, Scope, Source};
 use crate::error::{ConflictCode, Error};
-use crate::store::events::NewEvent;
+use crate::store::events::EventRow;
 use crate::store::suppressions::SuppressionRow;
 use crate::store::{self, Db};
 use crate::App;
@@ -35,10 +35,8 @@ pub struct SuppressionWrite {
 pub struct SuppressionView {
     /// `null` for an erasure suppression: the address itself is not kept.
     pub email: Option<String>,
-    #[schema(value_type = Reason)]
-    pub reason: String,
-    #[schema(value_type = Scope)]
-    pub scope: String,
+    pub reason: Reason,
+    pub scope: Scope,
     /// `api`, `import`, `feedback:<provider>`, …
     pub source: String,
     pub note: Option<String>,
@@ -212,8 +210,8 @@ pub(crate) fn apply(
     let mut row = SuppressionRow {
         address_hash: hash.0.to_vec(),
         email: Some(address.to_string()),
-        reason: write.reason.as_str().into(),
-        scope: scope.as_str().into(),
+        reason: write.reason,
+        scope,
         source: source.to_owned(),
         note: write.note.clone(),
         created_at: now,
@@ -222,10 +220,10 @@ pub(crate) fn apply(
     let existing = store::suppressions::find(db, &hash.0)?;
     let outcome = match &existing {
         None => Outcome::Created,
-        Some(old) if old.reason == Reason::Erasure.as_str() => return Err(erased()),
+        Some(old) if old.reason == Reason::Erasure => return Err(erased()),
         Some(old) => {
-            if policy == Policy::Widen && old.scope == Scope::All.as_str() {
-                row.scope = old.scope.clone();
+            if policy == Policy::Widen && old.scope == Scope::All {
+                row.scope = old.scope;
             }
             let same = old.reason == row.reason
                 && old.scope == row.scope
@@ -244,16 +242,13 @@ pub(crate) fn apply(
     }
     store::events::append(
         db,
-        NewEvent {
-            occurred_at: now,
-            kind: EventType::SuppressionAdded.as_str().into(),
+        EventRow {
             address_hash: Some(row.address_hash.clone()),
-            reason: Some(row.reason.clone()),
-            scope: Some(row.scope.clone()),
+            reason: Some(row.reason),
+            scope: Some(row.scope),
             expires_at: row.expires_at,
-            source: source.to_owned(),
             detail: row.note.clone(),
-            ..NewEvent::default()
+            ..EventRow::new(EventType::SuppressionAdded, now, source)
         },
     )?;
     Ok(outcome)
@@ -261,9 +256,9 @@ pub(crate) fn apply(
 
 /// Lifts a suppression and records it in the ledger. `event` says when, by whom and
 /// why; what was lifted is filled in here.
-pub(crate) fn lift(db: &mut Db, row: SuppressionRow, mut event: NewEvent) -> Result<(), Error> {
+pub(crate) fn lift(db: &mut Db, row: SuppressionRow, mut event: EventRow) -> Result<(), Error> {
     store::suppressions::delete(db, &row.address_hash)?;
-    event.kind = EventType::SuppressionRemoved.as_str().into();
+    event.kind = EventType::SuppressionRemoved;
     event.address_hash = Some(row.address_hash);
     event.reason = Some(row.reason);
     event.scope = Some(row.scope);
@@ -305,14 +300,10 @@ pub async fn delete(app: &App, address: NormalizedAddress) -> Result<(), Error> 
     let hash = app.hasher.hash(&address);
     super::write(app, move |db| {
         let row = store::suppressions::find(db, &hash.0)?.ok_or_else(not_found)?;
-        if row.reason == Reason::Erasure.as_str() {
+        if row.reason == Reason::Erasure {
             return Err(erased());
         }
-        let event = NewEvent {
-            occurred_at: store::now(),
-            source: Source::Api.as_str().into(),
-            ..NewEvent::default()
-        };
+        let event = EventRow::new(EventType::SuppressionRemoved, store::now(), Source::Api.as_str());
         lift(db, row, event)
     })
     .await
@@ -339,7 +330,7 @@ pub async fn list(app: &App, query: ListQuery) -> Result<SuppressionPage, Error>
     let after = decode_cursor(&query.after)?;
     let reason = query.reason;
     store::run(&app.pool, move |db| {
-        let rows = store::suppressions::page(db, reason.map(Reason::as_str), &after, limit + 1)?;
+        let rows = store::suppressions::page(db, reason, &after, limit + 1)?;
         let more = rows.len() as i64 > limit;
         let rows: Vec<SuppressionRow> = rows.into_iter().take(limit as usize).collect();
         let next = if more { rows.last().map(|r| URL_SAFE_NO_PAD.encode(&r.address_hash)) } else { None };

@@ -8,6 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::feedback::{self, generic::GenericNotice, sendgrid, ses};
+use crate::domain::Provider;
 use crate::error::{Error, Problem};
 use crate::http::auth::{Caller, Suppressions};
 use crate::http::json::{Body, BodyLimit};
@@ -41,7 +42,7 @@ pub async fn generic(
     body: Body,
 ) -> Result<HttpResponse, Error> {
     let entries = feedback::generic::read(&body.0, store::now())?;
-    report(&app, "generic", entries).await
+    report(&app, Provider::Generic, entries).await
 }
 
 /// An array of up to 10,000 entries of any kind: each is read on its own, and the ones
@@ -128,7 +129,7 @@ pub async fn ses(_: Caller<Suppressions>, app: web::Data<App>, body: Body) -> Re
             SnsOutcome::Subscription { subscription: "unsubscribed", topic_arn }
         }
         ses::Delivery::Notification { topic_arn, entries } => {
-            SnsOutcome::Report(service::ingest(&app, "ses", entries, topic_arn).await?)
+            SnsOutcome::Report(service::ingest(&app, Provider::Ses, entries, topic_arn).await?)
         }
     };
     Ok(HttpResponse::Ok().json(outcome))
@@ -166,7 +167,7 @@ pub async fn sendgrid(
         key.verify(header(sendgrid::TIMESTAMP_HEADER), header(sendgrid::SIGNATURE_HEADER), &body.0)?;
     }
     let entries = sendgrid::read(&body.0, store::now())?;
-    report(&app, "sendgrid", entries).await
+    report(&app, Provider::Sendgrid, entries).await
 }
 
 /// Postmark's bounce, spam-complaint and subscription-change webhooks.
@@ -179,7 +180,7 @@ pub async fn postmark(
     body: Body,
 ) -> Result<HttpResponse, Error> {
     let entries = feedback::postmark::read(&body.0, store::now())?;
-    report(&app, "postmark", entries).await
+    report(&app, Provider::Postmark, entries).await
 }
 
 /// Mailgun's webhooks. With `PREFCENTER_MAILGUN_SIGNING_KEY` set, unsigned and
@@ -194,13 +195,9 @@ pub async fn mailgun(
     body: Body,
 ) -> Result<HttpResponse, Error> {
     let entries = feedback::mailgun::read(&body.0, app.providers.mailgun_key.as_ref(), store::now())?;
-    report(&app, "mailgun", entries).await
+    report(&app, Provider::Mailgun, entries).await
 }
 
-async fn report(
-    app: &App,
-    provider: &'static str,
-    entries: Vec<feedback::Entry>,
-) -> Result<HttpResponse, Error> {
+async fn report(app: &App, provider: Provider, entries: Vec<feedback::Entry>) -> Result<HttpResponse, Error> {
     Ok(HttpResponse::Ok().json(service::ingest(app, provider, entries, None).await?))
 }
