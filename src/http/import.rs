@@ -13,8 +13,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::error::Error;
-use crate::service::suppressions::Format;
-use crate::service::{LineImporter, Record};
+use crate::service::import::{Format, LineImporter, Record};
 use crate::App;
 
 /// The longest record an import accepts: an NDJSON line, or a CSV record with the

@@ -3,24 +3,19 @@
 //! to a transaction under the same rules, and with the same events, as one `PUT` each.
 
 use super::contacts::{self, ContactRef, ContactWrite};
-use super::suppressions::{line_by_line, ImportReport, Outcome};
-use super::Record;
+use super::import::{line_by_line, Batch, ImportReport, LineImporter, Outcome, Record};
 use crate::domain::{AddressHasher, NormalizedAddress, Source};
 use crate::error::Error;
 use crate::App;
 
-/// Lines per transaction.
-const CHUNK: usize = 1000;
-
 pub struct ContactImporter {
     hasher: AddressHasher,
-    pending: Vec<(u64, NormalizedAddress, ContactWrite)>,
-    pub report: ImportReport,
+    batch: Batch<ContactWrite>,
 }
 
 impl ContactImporter {
     pub fn new(app: &App) -> Self {
-        Self { hasher: app.hasher.clone(), pending: Vec::new(), report: ImportReport::default() }
+        Self { hasher: app.hasher.clone(), batch: Batch::new() }
     }
 }
 
@@ -43,32 +38,22 @@ fn parse(text: &str) -> Result<(NormalizedAddress, ContactWrite), String> {
     Ok((address, write))
 }
 
-impl super::LineImporter for ContactImporter {
+impl LineImporter for ContactImporter {
     fn push(&mut self, line: u64, record: Record<'_>) -> bool {
         let parsed = match record {
-            Record::Line(raw) => match std::str::from_utf8(raw) {
-                Ok(text) if text.trim().is_empty() => return false,
-                Ok(text) => parse(text),
-                Err(_) => Err("the line is not UTF-8".into()),
+            Record::Line(raw) => match Record::ndjson_text(raw) {
+                None => return false,
+                Some(text) => text.and_then(parse),
             },
             Record::Fields(_) | Record::NotUtf8 => Err("a contact import is NDJSON".into()),
         };
-        self.report.lines += 1;
-        match parsed {
-            Ok((address, write)) => self.pending.push((line, address, write)),
-            Err(e) => self.report.fail(line, e),
-        }
-        self.pending.len() >= CHUNK
+        self.batch.take(line, parsed)
     }
 
     fn flush(&mut self, app: &App) -> Result<(), Error> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        let rows = std::mem::take(&mut self.pending);
         let hasher = self.hasher.clone();
-        let results = super::write_blocking(app, move |db| {
-            let (created, rest) = contacts::create_new(db, &hasher, rows)?;
+        self.batch.flush(app, move |db, lines| {
+            let (created, rest) = contacts::create_new(db, &hasher, lines)?;
             let mut results: Vec<_> = created.into_iter().map(|line| (line, Ok(Outcome::Created))).collect();
             results.extend(line_by_line(db, rest, |db, address, write| {
                 let written = contacts::apply(db, &hasher, &ContactRef::Address(address), &write)?;
@@ -79,8 +64,10 @@ impl super::LineImporter for ContactImporter {
                 })
             })?);
             Ok(results)
-        })?;
-        self.report.count(results);
-        Ok(())
+        })
+    }
+
+    fn report(self) -> ImportReport {
+        self.batch.report()
     }
 }

@@ -8,9 +8,9 @@ use crate::error::{Error, Problem};
 use crate::http::auth::{Caller, Suppressions};
 use crate::http::json::Json;
 use crate::http::resource;
-use crate::service::suppressions::{
-    self, Format, ImportReport, Importer, ListQuery, SuppressionPage, SuppressionView, SuppressionWrite,
-};
+use crate::service::import::{Format, ImportReport, LineImporter};
+use crate::service::suppression_import::Importer;
+use crate::service::suppressions::{self, ListQuery, SuppressionPage, SuppressionView, SuppressionWrite};
 use crate::App;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -115,7 +115,7 @@ pub async fn import(
         .ok_or_else(|| Error::UnsupportedMediaType("an import is application/x-ndjson or text/csv".into()))?;
     let importer =
         crate::http::import::stream(app.clone(), &req, payload, format, Importer::new(&app)).await?;
-    Ok(HttpResponse::Ok().json(importer.report))
+    Ok(HttpResponse::Ok().json(importer.report()))
 }
 
 /// Every suppression that holds an address, streamed as NDJSON, or as CSV when the
