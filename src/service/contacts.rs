@@ -13,6 +13,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{topics, utc};
+use crate::domain::consent::{self, Refusal};
 use crate::domain::text;
 use crate::domain::{
     AddressHash, AddressHasher, ContactId, EventType, Locale, NormalizedAddress, Provider, Reason, Scope,
@@ -235,10 +236,12 @@ pub struct EventPage {
 }
 
 /// The context every change is recorded with.
-struct Change<'a> {
+pub(crate) struct Change<'a> {
     contact_id: ContactId,
     hash: AddressHash,
-    /// `source`, or `feedback:<provider>`.
+    /// Who made the change, as statuses record it.
+    by: Source,
+    /// `by`, or `feedback:<provider>`, as events record it.
     source: String,
     detail: Option<&'a str>,
     message_id: Option<&'a str>,
@@ -247,8 +250,32 @@ struct Change<'a> {
     now: chrono::NaiveDateTime,
 }
 
-impl Change<'_> {
-    fn event(&self, kind: EventType) -> EventRow {
+impl<'a> Change<'a> {
+    /// The context of `write`'s changes to the contact of `row`.
+    pub(crate) fn of(
+        row: &ContactRow,
+        write: &'a ContactWrite,
+        now: chrono::NaiveDateTime,
+    ) -> Result<Self, Error> {
+        let by = write.source.unwrap_or(Source::Api);
+        Ok(Change {
+            contact_id: row.id,
+            hash: AddressHash::from_slice(&row.address_hash)
+                .ok_or_else(|| Error::Internal("stored hash".into()))?,
+            by,
+            source: match write.reported_by {
+                Some((provider, _)) => format!("{by}:{provider}"),
+                None => by.as_str().into(),
+            },
+            detail: write.reported_by.as_ref().and_then(|(_, detail)| detail.as_deref()),
+            message_id: write.message_id.as_deref(),
+            resubscribe: write.resubscribe.as_ref(),
+            evidence: &write.evidence,
+            now,
+        })
+    }
+
+    pub(crate) fn event(&self, kind: EventType) -> EventRow {
         EventRow {
             contact_id: Some(self.contact_id),
             address_hash: Some(self.hash.0.to_vec()),
@@ -260,6 +287,60 @@ impl Change<'_> {
             user_agent: self.evidence.user_agent.map(str::to_owned),
             ..EventRow::new(kind, self.now, self.source.clone())
         }
+    }
+
+    /// The status row that sets `topic` to `status`, and its event.
+    pub(crate) fn status(
+        &self,
+        topic: &TopicKey,
+        old: Option<Status>,
+        status: Status,
+    ) -> (SubscriptionRow, EventRow) {
+        let row = SubscriptionRow {
+            contact_id: self.contact_id,
+            topic_key: topic.to_string(),
+            status,
+            source: self.by,
+            updated_at: self.now,
+        };
+        let event = EventRow {
+            topic_key: Some(topic.to_string()),
+            old_status: old,
+            new_status: Some(status),
+            ..self.event(EventType::SubscriptionChanged)
+        };
+        (row, event)
+    }
+
+    /// Sets `row`'s "unsubscribed from all promotional mail" flag; its event.
+    pub(crate) fn unsubscribed_all(&self, row: &mut ContactRow, on: bool) -> EventRow {
+        row.unsubscribed_all = on;
+        row.unsubscribed_all_source = Some(self.by);
+        let (old, new) = if on {
+            (Status::Subscribed, Status::Unsubscribed)
+        } else {
+            (Status::Unsubscribed, Status::Subscribed)
+        };
+        EventRow {
+            old_status: Some(old),
+            new_status: Some(new),
+            ..self.event(EventType::UnsubscribedAllChanged)
+        }
+    }
+}
+
+/// A contact not stored yet, known by `email` (if given) and `hash`.
+pub(crate) fn new_row(email: Option<String>, hash: AddressHash, now: chrono::NaiveDateTime) -> ContactRow {
+    ContactRow {
+        id: ContactId::new(),
+        email,
+        address_hash: hash.0.to_vec(),
+        locale: None,
+        external_id: None,
+        unsubscribed_all: false,
+        unsubscribed_all_source: None,
+        created_at: now,
+        updated_at: now,
     }
 }
 
@@ -336,45 +417,65 @@ fn ensure_external_id_free(
     Ok(())
 }
 
+/// A consent rule's refusal, as the API answers it.
+fn refused(refusal: Refusal) -> Error {
+    let (code, detail) = match refusal {
+        Refusal::Erased => (
+            ConflictCode::Erased,
+            "this address was erased on request; storing it again needs \"resubscribe\": {\"consent\": …}".into(),
+        ),
+        Refusal::TopicChosen(topic) => (
+            ConflictCode::ConsentRequired,
+            format!("the recipient unsubscribed from {topic:?} themselves; re-subscribing needs \"resubscribe\": {{\"consent\": …}}"),
+        ),
+        Refusal::AllChosen => (
+            ConflictCode::ConsentRequired,
+            "the recipient unsubscribed from all promotional mail themselves; lifting that needs \"resubscribe\": {\"consent\": …}".into(),
+        ),
+    };
+    Error::Conflict { code, detail }
+}
+
 /// An address erased on request is not stored again unless consent was given again;
 /// with that proof, the erasure suppression is lifted (and the lifting recorded).
 fn clear_erasure(db: &mut Db, change: &Change, keep: bool) -> Result<(), Error> {
     let Some(suppression) = store::suppressions::find(db, &change.hash.0)? else {
         return Ok(());
     };
-    if suppression.reason != Reason::Erasure || keep {
-        return Ok(());
+    if consent::lifts_erasure(Some(suppression.reason), keep, change.resubscribe.is_some())
+        .map_err(refused)?
+    {
+        // The event carries the proof of the new consent.
+        let mut event = change.event(EventType::SuppressionRemoved);
+        event.contact_id = None;
+        super::suppressions::lift(db, suppression, event)?;
     }
-    if change.resubscribe.is_none() {
-        return Err(Error::Conflict {
-            code: ConflictCode::Erased,
-            detail:
-                "this address was erased on request; storing it again needs \"resubscribe\": {\"consent\": …}"
-                    .into(),
-        });
-    }
-    // The event carries the proof of the new consent.
-    let mut event = change.event(EventType::SuppressionRemoved);
-    event.contact_id = None;
-    super::suppressions::lift(db, suppression, event)
+    Ok(())
 }
 
-/// The recipient's own unsubscribe cannot be reversed without proof of new consent.
-fn guard_recipients_choice(
-    status: Option<&SubscriptionRow>,
-    new: Status,
-    resubscribe: Option<&Resubscribe>,
-    topic: &str,
+/// Sets the fields a write or a correction names (`None`: keep), naming in `fields`
+/// those that changed; 409 when the external id is another contact's.
+fn set_fields(
+    db: &mut Db,
+    row: &mut ContactRow,
+    locale: Option<Option<&Locale>>,
+    external_id: Option<Option<&String>>,
+    fields: &mut Vec<&'static str>,
 ) -> Result<(), Error> {
-    let Some(current) = status else { return Ok(()) };
-    let chosen = current.status == Status::Unsubscribed && current.source.is_recipients_choice();
-    if chosen && new != Status::Unsubscribed && resubscribe.is_none() {
-        return Err(Error::Conflict {
-            code: ConflictCode::ConsentRequired,
-            detail: format!(
-                "the recipient unsubscribed from {topic:?} themselves; re-subscribing needs \"resubscribe\": {{\"consent\": …}}"
-            ),
-        });
+    if let Some(locale) = locale {
+        let locale = locale.map(Locale::to_string);
+        if locale != row.locale {
+            row.locale = locale;
+            fields.push("locale");
+        }
+    }
+    if let Some(external_id) = external_id {
+        let external_id = external_id.map(|s| s.trim().to_owned());
+        if external_id != row.external_id {
+            ensure_external_id_free(db, &row.id, &external_id)?;
+            row.external_id = external_id;
+            fields.push("external_id");
+        }
     }
     Ok(())
 }
@@ -415,38 +516,12 @@ pub(crate) fn apply(
     let (mut row, created) = match (find(db, hasher, target)?, identity) {
         (Some(row), _) => (row, false),
         (None, None) => return Err(not_found()),
-        (None, Some((email, hash))) => {
-            let row = ContactRow {
-                id: ContactId::new(),
-                email,
-                address_hash: hash.0.to_vec(),
-                locale: None,
-                external_id: None,
-                unsubscribed_all: false,
-                unsubscribed_all_source: None,
-                created_at: now,
-                updated_at: now,
-            };
-            (row, true)
-        }
+        (None, Some((email, hash))) => (new_row(email, hash, now), true),
     };
-    let source = write.source.unwrap_or(Source::Api);
-    let change = Change {
-        contact_id: row.id,
-        hash: AddressHash::from_slice(&row.address_hash)
-            .ok_or_else(|| Error::Internal("stored hash".into()))?,
-        source: match write.reported_by {
-            Some((provider, _)) => format!("{}:{provider}", source.as_str()),
-            None => source.as_str().into(),
-        },
-        detail: write.reported_by.as_ref().and_then(|(_, detail)| detail.as_deref()),
-        message_id: write.message_id.as_deref(),
-        resubscribe: write.resubscribe.as_ref(),
-        evidence: &write.evidence,
-        now,
-    };
+    let change = Change::of(&row, write, now)?;
 
-    // Check every named topic and the consent rule before changing anything.
+    // Check every named topic and the consent rules before changing anything.
+    let proof = change.resubscribe.is_some();
     let current: BTreeMap<String, SubscriptionRow> = if created {
         BTreeMap::new()
     } else {
@@ -463,17 +538,16 @@ pub(crate) fn apply(
             }
             Some(_) => {}
         }
-        guard_recipients_choice(current.get(key.as_str()), *status, change.resubscribe, key.as_str())?;
+        let held = current.get(key.as_str()).map(|s| (s.status, s.source));
+        consent::may_set_status(held, *status, proof, key.as_str()).map_err(refused)?;
     }
-    if write.unsubscribed_all == Some(false) && row.unsubscribed_all {
-        let by_recipient = row.unsubscribed_all_source.is_some_and(Source::is_recipients_choice);
-        if by_recipient && change.resubscribe.is_none() {
-            return Err(Error::Conflict {
-                code: ConflictCode::ConsentRequired,
-                detail: "the recipient unsubscribed from all promotional mail themselves; lifting that needs \"resubscribe\": {\"consent\": …}".into(),
-            });
-        }
-    }
+    consent::may_set_unsubscribed_all(
+        row.unsubscribed_all,
+        row.unsubscribed_all_source,
+        write.unsubscribed_all,
+        proof,
+    )
+    .map_err(refused)?;
 
     let mut fields = Vec::new();
     if let (None, ContactRef::Address(address)) = (&row.email, target) {
@@ -481,21 +555,8 @@ pub(crate) fn apply(
         row.email = Some(address.to_string());
         fields.push("email");
     }
-    if let Some(locale) = &write.locale {
-        let locale = locale.as_ref().map(Locale::to_string);
-        if locale != row.locale {
-            row.locale = locale;
-            fields.push("locale");
-        }
-    }
-    if let Some(external_id) = &write.external_id {
-        let external_id = external_id.as_ref().map(|s| s.trim().to_owned());
-        if external_id != row.external_id {
-            ensure_external_id_free(db, &row.id, &external_id)?;
-            row.external_id = external_id;
-            fields.push("external_id");
-        }
-    }
+    let locale = write.locale.as_ref().map(Option::as_ref);
+    set_fields(db, &mut row, locale, write.external_id.as_ref().map(Option::as_ref), &mut fields)?;
     let mut changed = !fields.is_empty();
     if created {
         clear_erasure(db, &change, write.keep_erasure)?;
@@ -512,34 +573,13 @@ pub(crate) fn apply(
         if old.is_some_and(|o| o.status == *status) {
             continue;
         }
-        store::subscriptions::upsert(
-            db,
-            &SubscriptionRow {
-                contact_id: row.id,
-                topic_key: key.to_string(),
-                status: *status,
-                source,
-                updated_at: now,
-            },
-        )?;
-        let mut event = change.event(EventType::SubscriptionChanged);
-        event.topic_key = Some(key.to_string());
-        event.old_status = old.map(|o| o.status);
-        event.new_status = Some(*status);
+        let (status, event) = change.status(key, old.map(|o| o.status), *status);
+        store::subscriptions::upsert(db, &status)?;
         store::events::append(db, event)?;
         changed = true;
     }
     if let Some(all) = write.unsubscribed_all.filter(|all| *all != row.unsubscribed_all) {
-        row.unsubscribed_all = all;
-        row.unsubscribed_all_source = Some(source);
-        let (old, new) = if all {
-            (Status::Subscribed, Status::Unsubscribed)
-        } else {
-            (Status::Unsubscribed, Status::Subscribed)
-        };
-        let mut event = change.event(EventType::UnsubscribedAllChanged);
-        event.old_status = Some(old);
-        event.new_status = Some(new);
+        let event = change.unsubscribed_all(&mut row, all);
         store::events::append(db, event)?;
         changed = true;
     }
@@ -548,98 +588,6 @@ pub(crate) fn apply(
         store::contacts::update(db, &row)?;
     }
     Ok(Written { row, created, changed: changed || created })
-}
-
-/// The bulk form of [`apply`] for what imports mostly hold: contacts not seen before.
-/// Of `lines`, creates in a handful of statements those whose address no contact and
-/// no suppression holds (once each), whose topics are all current and that set no
-/// external id, with the rows and events [`apply`] would write; returns the others,
-/// for [`apply`] one at a time, and the lines created.
-#[allow(clippy::type_complexity)]
-pub(crate) fn create_new<L: Copy>(
-    db: &mut Db,
-    hasher: &AddressHasher,
-    lines: Vec<(L, NormalizedAddress, ContactWrite)>,
-) -> Result<(Vec<L>, Vec<(L, NormalizedAddress, ContactWrite)>), Error> {
-    let now = store::now();
-    let hashes: Vec<Vec<u8>> = lines.iter().map(|(_, a, _)| hasher.hash(a).0.to_vec()).collect();
-    let mut taken: std::collections::HashSet<Vec<u8>> = store::contacts::emails(db, &hashes)?
-        .into_iter()
-        .chain(store::suppressions::emails(db, &hashes)?)
-        .map(|(hash, _)| hash)
-        .collect();
-    let current: std::collections::HashSet<String> =
-        store::topics::list(db, false)?.into_iter().map(|t| t.key).collect();
-    let (mut created, mut rest) = (Vec::new(), Vec::new());
-    let (mut contacts, mut statuses, mut events) = (Vec::new(), Vec::new(), Vec::new());
-    for ((line, address, write), hash) in lines.into_iter().zip(hashes) {
-        let new = !taken.contains(&hash)
-            && matches!(write.external_id, None | Some(None))
-            && write.subscriptions.keys().all(|k| current.contains(k.as_str()));
-        if !new {
-            rest.push((line, address, write));
-            continue;
-        }
-        taken.insert(hash.clone());
-        let source = write.source.unwrap_or(Source::Api);
-        let row = ContactRow {
-            id: ContactId::new(),
-            email: Some(address.to_string()),
-            address_hash: hash.clone(),
-            locale: write.locale.clone().flatten().map(|l| l.to_string()),
-            external_id: None,
-            unsubscribed_all: write.unsubscribed_all == Some(true),
-            unsubscribed_all_source: (write.unsubscribed_all == Some(true)).then_some(source),
-            created_at: now,
-            updated_at: now,
-        };
-        let change = Change {
-            contact_id: row.id,
-            hash: AddressHash::from_slice(&hash).ok_or_else(|| Error::Internal("hash".into()))?,
-            source: source.as_str().into(),
-            detail: None,
-            message_id: write.message_id.as_deref(),
-            resubscribe: write.resubscribe.as_ref(),
-            evidence: &write.evidence,
-            now,
-        };
-        events.push(change.event(EventType::ContactCreated));
-        for (key, status) in &write.subscriptions {
-            statuses.push(SubscriptionRow {
-                contact_id: row.id,
-                topic_key: key.to_string(),
-                status: *status,
-                source,
-                updated_at: now,
-            });
-            let mut event = change.event(EventType::SubscriptionChanged);
-            event.topic_key = Some(key.to_string());
-            event.new_status = Some(*status);
-            events.push(event);
-        }
-        if row.unsubscribed_all {
-            let mut event = change.event(EventType::UnsubscribedAllChanged);
-            event.old_status = Some(Status::Subscribed);
-            event.new_status = Some(Status::Unsubscribed);
-            events.push(event);
-        }
-        contacts.push(row);
-        created.push(line);
-    }
-    if !events.is_empty() {
-        let first = store::events::reserve(db, events.len() as i64)?;
-        for (seq, event) in (first..).zip(events.iter_mut()) {
-            event.seq = seq;
-        }
-        for part in contacts.chunks(1000) {
-            store::contacts::insert_many(db, part)?;
-        }
-        for part in statuses.chunks(1000) {
-            store::subscriptions::insert_many(db, part)?;
-        }
-        store::events::insert_many(db, &events)?;
-    }
-    Ok((created, rest))
 }
 
 pub(crate) fn validate_write(write: &ContactWrite) -> Result<(), Error> {
@@ -722,21 +670,8 @@ pub async fn correct(app: &App, target: ContactRef, patch: ContactPatch) -> Resu
             row.address_hash = hash.0.to_vec();
             fields.push("email");
         }
-        if let Some(locale) = patch.locale {
-            let locale = locale.map(|l| l.to_string());
-            if locale != row.locale {
-                row.locale = locale;
-                fields.push("locale");
-            }
-        }
-        if let Some(external_id) = patch.external_id {
-            let external_id = external_id.map(|s| s.trim().to_owned());
-            if external_id != row.external_id {
-                ensure_external_id_free(db, &row.id, &external_id)?;
-                row.external_id = external_id;
-                fields.push("external_id");
-            }
-        }
+        let locale = patch.locale.as_ref().map(Option::as_ref);
+        set_fields(db, &mut row, locale, patch.external_id.as_ref().map(Option::as_ref), &mut fields)?;
         if !fields.is_empty() {
             row.updated_at = store::now();
             store::contacts::update(db, &row)?;
