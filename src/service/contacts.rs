@@ -5,7 +5,7 @@
 //! page, a provider's unsubscribe) is never turned back by an operator's write unless
 //! the write says how consent was given again (`resubscribe.consent`). Without it the
 //! whole write is refused with 409 and nothing changes. The rules themselves are
-//! [`domain::consent`](crate::domain::consent); the bodies and views, [`wire`].
+//! [`domain::consent`](crate::domain::consent); the bodies and views, `contacts/wire.rs`.
 
 mod wire;
 
