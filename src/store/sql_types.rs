@@ -104,3 +104,29 @@ impl StoredText for ContactId {
 }
 
 stored_as_text!(Category, Status, Source, Reason, Scope, EventType, Provider, ContactId);
+
+#[cfg(test)]
+mod tests {
+    use diesel::prelude::*;
+    use diesel::sql_types::Text;
+
+    use super::super::Db;
+    use crate::domain::{ContactId, Status};
+
+    #[test]
+    fn words_read_back_as_written_and_a_stranger_is_refused() {
+        let mut db = Db::establish(":memory:").unwrap();
+        for status in Status::ALL {
+            let read: Status = diesel::select(status.into_sql::<Text>()).get_result(&mut db).unwrap();
+            assert_eq!(read, *status);
+            let text: String = diesel::select(status.into_sql::<Text>()).get_result(&mut db).unwrap();
+            assert_eq!(text, status.as_str());
+        }
+        let id = ContactId::new();
+        let text: String = diesel::select(id.into_sql::<Text>()).get_result(&mut db).unwrap();
+        assert_eq!(text, id.to_string());
+        assert_eq!(diesel::select(text.into_sql::<Text>()).get_result::<ContactId>(&mut db).unwrap(), id);
+        assert!(diesel::select("Pending".into_sql::<Text>()).get_result::<Status>(&mut db).is_err());
+        assert!(diesel::select("42".into_sql::<Text>()).get_result::<ContactId>(&mut db).is_err());
+    }
+}
