@@ -87,7 +87,7 @@ pub struct Config {
 /// `provider:group=topic` in `PREFCENTER_FEEDBACK_TOPICS`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedbackTopic {
-    pub provider: String,
+    pub provider: crate::domain::Provider,
     pub group: String,
     pub topic: crate::domain::TopicKey,
 }
@@ -97,12 +97,15 @@ impl FeedbackTopic {
         let wrong = || anyhow!("PREFCENTER_FEEDBACK_TOPICS: {spec:?} is not provider:group=topic");
         let (source, topic) = spec.split_once('=').ok_or_else(wrong)?;
         let (provider, group) = source.split_once(':').ok_or_else(wrong)?;
-        if !["sendgrid", "postmark", "mailgun"].contains(&provider.trim()) || group.trim().is_empty() {
-            return Err(wrong());
-        }
+        let provider = provider
+            .trim()
+            .parse::<crate::domain::Provider>()
+            .ok()
+            .filter(|p| p.has_groups() && !group.trim().is_empty())
+            .ok_or_else(wrong)?;
         let topic = crate::domain::TopicKey::parse(topic.trim())
             .map_err(|e| anyhow!("PREFCENTER_FEEDBACK_TOPICS: {spec:?}: {e}"))?;
-        Ok(Self { provider: provider.trim().into(), group: group.trim().into(), topic })
+        Ok(Self { provider, group: group.trim().into(), topic })
     }
 }
 

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDateTime;
 
 use crate::domain::decision::{decide, AddressState, Decision, Suppression, TopicRules};
-use crate::domain::{AddressHash, Category, EventType, Reason, Status};
+use crate::domain::{AddressHash, Category, EventType, Status};
 use crate::error::Error;
 use crate::store::events::EventRow;
 use crate::store::{self, DatabaseUrl, Db, Pool};
@@ -133,9 +133,8 @@ impl Data {
     fn set_topics(&mut self, rows: Vec<store::topics::TopicRow>) {
         self.topics.clear();
         for row in rows {
-            let Ok(category) = row.category.parse::<Category>() else { continue };
             let id = self.topic_id(&row.key);
-            let rules = TopicRules { category, default_subscribed: row.default_subscribed };
+            let rules = TopicRules { category: row.category, default_subscribed: row.default_subscribed };
             self.topics.insert(row.key, TopicEntry { id, rules });
         }
     }
@@ -267,24 +266,20 @@ impl Data {
     }
 
     fn apply(&mut self, event: &EventRow) -> Result<(), Error> {
-        let kind: EventType = parse(&event.kind)?;
         let key = event.address_hash.as_deref().and_then(Key::of);
-        match (kind, key) {
+        match (event.kind, key) {
             (EventType::SubscriptionChanged, Some(key)) => {
                 let topic = event.topic_key.as_deref().unwrap_or_default();
-                let status = event.new_status.as_deref().map(parse::<Status>).transpose()?;
-                self.set_status(key, topic, status);
+                self.set_status(key, topic, event.new_status);
             }
             (EventType::UnsubscribedAllChanged, Some(key)) => {
-                let on = event.new_status.as_deref() == Some(Status::Unsubscribed.as_str());
+                let on = event.new_status == Some(Status::Unsubscribed);
                 self.set_flag(key, UNSUBSCRIBED_ALL, on);
             }
             (EventType::SuppressionAdded, Some(key)) => {
-                let reason: Reason = parse(event.reason.as_deref().unwrap_or_default())?;
-                let scope = match event.scope.as_deref() {
-                    Some(s) => parse(s)?,
-                    None => reason.default_scope(),
-                };
+                let reason =
+                    event.reason.ok_or_else(|| Error::bug("ledger: a suppression without its reason"))?;
+                let scope = event.scope.unwrap_or(reason.default_scope());
                 self.set_suppression(key, Some(Suppression { reason, scope, expires_at: event.expires_at }));
             }
             (EventType::SuppressionRemoved, Some(key)) => self.set_suppression(key, None),
@@ -298,13 +293,6 @@ impl Data {
         }
         Ok(())
     }
-}
-
-fn parse<T: std::str::FromStr>(value: &str) -> Result<T, Error>
-where
-    T::Err: std::fmt::Display,
-{
-    value.parse().map_err(|e: T::Err| Error::bug(format!("ledger: {e}")))
 }
 
 /// What the index answers about one address and topic.
@@ -414,16 +402,11 @@ impl Index {
         data.set_topics(store::topics::list(db, true)?);
         // Sized once: growing a table of a million slots rehashes it twenty times.
         data.entries.reserve(usize::try_from(store::subscriptions::contacts_with_statuses(db)?).unwrap_or(0));
-        let mut bad = None;
         store::subscriptions::for_each_for_index(db, |row| {
-            match (Key::of(&row.address_hash), row.status.parse::<Status>()) {
-                (Some(key), Ok(status)) => data.set_status(key, &row.topic_key, Some(status)),
-                _ => bad = Some(row.status),
+            if let Some(key) = Key::of(&row.address_hash) {
+                data.set_status(key, &row.topic_key, Some(row.status));
             }
         })?;
-        if let Some(status) = bad {
-            return Err(Error::bug(format!("a stored status is not one: {status:?}")));
-        }
         for hash in store::contacts::unsubscribed_all_hashes(db)? {
             if let Some(key) = Key::of(&hash) {
                 data.set_flag(key, UNSUBSCRIBED_ALL, true);
@@ -431,11 +414,8 @@ impl Index {
         }
         for row in store::suppressions::all(db)? {
             let Some(key) = Key::of(&row.address_hash) else { continue };
-            let suppression = Suppression {
-                reason: parse(&row.reason)?,
-                scope: parse(&row.scope)?,
-                expires_at: row.expires_at,
-            };
+            let suppression =
+                Suppression { reason: row.reason, scope: row.scope, expires_at: row.expires_at };
             data.set_suppression(key, Some(suppression));
         }
         *self.data.write().unwrap_or_else(|e| e.into_inner()) = data;
@@ -626,7 +606,7 @@ fn read_after(
     after: i64,
 ) -> Result<(Vec<EventRow>, Option<Vec<store::topics::TopicRow>>), Error> {
     let events = store::events::after(db, after, BATCH)?;
-    let topics_changed = events.iter().any(|e| e.kind == EventType::TopicChanged.as_str());
+    let topics_changed = events.iter().any(|e| e.kind == EventType::TopicChanged);
     let topics = if topics_changed { Some(store::topics::list(db, true)?) } else { None };
     Ok((events, topics))
 }
@@ -689,7 +669,7 @@ pub fn spawn_tailer<T: Tailed>(owner: std::sync::Weak<T>, poll: Duration) -> std
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Scope;
+    use crate::domain::{Reason, Scope};
 
     fn key(n: u8) -> Key {
         Key::of(&[n; 32]).unwrap()

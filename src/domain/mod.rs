@@ -3,6 +3,7 @@
 
 pub mod address;
 pub mod api_key;
+pub mod consent;
 pub mod decision;
 pub mod feedback;
 pub mod json;

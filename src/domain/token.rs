@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use uuid::Uuid;
 
-use super::{AddressHash, TopicKey};
+use super::{AddressHash, ContactId, TopicKey};
 
 /// What a link may be used for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +38,7 @@ impl Audience {
 /// Whom a link is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recipient {
-    Contact(Uuid),
+    Contact(ContactId),
     /// An address not stored as a contact when the link was made.
     Address(AddressHash),
 }
@@ -151,7 +151,7 @@ impl TokenKeys {
 
     pub fn sign(&self, link: &Link) -> String {
         let (sub, a) = match link.recipient {
-            Recipient::Contact(id) => (Some(id.simple().to_string()), None),
+            Recipient::Contact(id) => (Some(id.uuid().simple().to_string()), None),
             Recipient::Address(hash) => (None, Some(URL_SAFE_NO_PAD.encode(hash.0))),
         };
         let claims = Claims {
@@ -210,9 +210,9 @@ impl TokenKeys {
             return Err(TokenError::Expired);
         }
         let recipient = match (claims.sub, claims.a) {
-            (Some(sub), None) => {
-                Recipient::Contact(Uuid::parse_str(&sub).map_err(|_| TokenError::Malformed)?)
-            }
+            (Some(sub), None) => Recipient::Contact(ContactId::from_uuid(
+                Uuid::parse_str(&sub).map_err(|_| TokenError::Malformed)?,
+            )),
             (None, Some(a)) => Recipient::Address(
                 URL_SAFE_NO_PAD
                     .decode(a)
@@ -258,7 +258,7 @@ mod tests {
 
     fn link() -> Link {
         Link {
-            recipient: Recipient::Contact(Uuid::from_u128(42)),
+            recipient: Recipient::Contact(ContactId::from_uuid(Uuid::from_u128(42))),
             audience: Audience::Unsubscribe,
             topic: Some(TopicKey::parse("news").unwrap()),
             message_id: Some("m-1".into()),

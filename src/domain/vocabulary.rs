@@ -129,6 +129,62 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// A mail provider whose bounce, complaint and unsubscribe notifications are read
+    /// (`generic`: the provider-neutral form). Recorded as `feedback:<provider>`.
+    Provider { Ses = "ses", Sendgrid = "sendgrid", Postmark = "postmark", Mailgun = "mailgun", Generic = "generic" }
+}
+
+impl Provider {
+    /// Providers whose groups of mail can be mapped to topics (`PREFCENTER_FEEDBACK_TOPICS`).
+    pub fn has_groups(self) -> bool {
+        matches!(self, Provider::Sendgrid | Provider::Postmark | Provider::Mailgun)
+    }
+}
+
+/// A contact's id: a UUID, shown and stored in its hyphenated form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ContactId(uuid::Uuid);
+
+impl ContactId {
+    pub fn new() -> Self {
+        Self(uuid::Uuid::new_v4())
+    }
+
+    pub fn from_uuid(id: uuid::Uuid) -> Self {
+        Self(id)
+    }
+
+    pub fn uuid(self) -> uuid::Uuid {
+        self.0
+    }
+}
+
+impl Default for ContactId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FromStr for ContactId {
+    type Err = uuid::Error;
+    fn from_str(s: &str) -> Result<Self, uuid::Error> {
+        uuid::Uuid::parse_str(s).map(Self)
+    }
+}
+
+impl fmt::Display for ContactId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+impl Serialize for ContactId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// A topic's key: a slug `[a-z0-9][a-z0-9._-]{0,63}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, ToSchema)]
 #[schema(value_type = String, pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")]

@@ -13,9 +13,8 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::error::Error;
-use crate::service::suppressions::Format;
+use crate::service::import::{Format, LineImporter, Record};
 use crate::service::Context;
-use crate::service::{LineImporter, Record};
 
 /// The longest record an import accepts: an NDJSON line, or a CSV record with the
 /// line breaks its quoted fields hold.

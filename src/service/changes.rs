@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::utc;
+use crate::domain::{ContactId, EventType, Reason, Scope, Status};
 use crate::error::Error;
 use crate::service::Context;
 use crate::store;
@@ -28,18 +29,23 @@ pub struct ChangesQuery {
 pub struct Change {
     pub seq: i64,
     #[serde(rename = "type")]
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: EventType,
     pub occurred_at: DateTime<Utc>,
-    pub contact_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub contact_id: Option<ContactId>,
     /// The address as held now; `null` once erased (or never held).
     pub email: Option<String>,
     /// The keyed hash of the address the event concerns, in hex; stable across
     /// erasure, so a sender can match it against hashes it keeps.
     pub email_hash: Option<String>,
     pub topic: Option<String>,
-    pub status: Option<String>,
-    pub reason: Option<String>,
-    pub scope: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub status: Option<Status>,
+    #[schema(value_type = Option<String>)]
+    pub reason: Option<Reason>,
+    #[schema(value_type = Option<String>)]
+    pub scope: Option<Scope>,
     pub expires_at: Option<DateTime<Utc>>,
     pub source: String,
 }
@@ -65,10 +71,10 @@ pub async fn list(cx: &Context, query: ChangesQuery) -> Result<ChangePage, Error
         let rows = store::events::after(db, after, limit)?;
         // A contact's event names the contact's address now (it may have been
         // corrected since); any other, the address its hash names now.
-        let mut ids: Vec<String> = rows.iter().filter_map(|r| r.contact_id.clone()).collect();
+        let mut ids: Vec<ContactId> = rows.iter().filter_map(|r| r.contact_id).collect();
         ids.sort();
         ids.dedup();
-        let mut by_contact: HashMap<String, String> = HashMap::new();
+        let mut by_contact: HashMap<ContactId, String> = HashMap::new();
         for chunk in ids.chunks(500) {
             by_contact.extend(
                 store::contacts::emails_by_id(db, chunk)?.into_iter().filter_map(|(id, e)| Some((id, e?))),

@@ -2,25 +2,23 @@
 //! `{"email", …}` with the fields of `PUT /v1/contacts/{email}` — applied 1,000 lines
 //! to a transaction under the same rules, and with the same events, as one `PUT` each.
 
-use super::contacts::{self, ContactRef, ContactWrite};
-use super::suppressions::{line_by_line, ImportReport, Outcome};
-use super::Record;
-use crate::domain::{AddressHasher, NormalizedAddress, Source};
+use std::collections::HashSet;
+
+use super::contacts::{self, Change, ContactRef, ContactWrite};
+use super::import::{line_by_line, Batch, ImportReport, Line, LineImporter, Outcome, Record};
+use crate::domain::{AddressHasher, EventType, NormalizedAddress, Source};
 use crate::error::Error;
 use crate::service::Context;
-
-/// Lines per transaction.
-const CHUNK: usize = 1000;
+use crate::store::{self, Db};
 
 pub struct ContactImporter {
     hasher: AddressHasher,
-    pending: Vec<(u64, NormalizedAddress, ContactWrite)>,
-    pub report: ImportReport,
+    batch: Batch<ContactWrite>,
 }
 
 impl ContactImporter {
     pub fn new(cx: &Context) -> Self {
-        Self { hasher: cx.hasher.clone(), pending: Vec::new(), report: ImportReport::default() }
+        Self { hasher: cx.hasher.clone(), batch: Batch::new() }
     }
 }
 
@@ -43,32 +41,22 @@ fn parse(text: &str) -> Result<(NormalizedAddress, ContactWrite), String> {
     Ok((address, write))
 }
 
-impl super::LineImporter for ContactImporter {
+impl LineImporter for ContactImporter {
     fn push(&mut self, line: u64, record: Record<'_>) -> bool {
         let parsed = match record {
-            Record::Line(raw) => match std::str::from_utf8(raw) {
-                Ok(text) if text.trim().is_empty() => return false,
-                Ok(text) => parse(text),
-                Err(_) => Err("the line is not UTF-8".into()),
+            Record::Line(raw) => match Record::ndjson_text(raw) {
+                None => return false,
+                Some(text) => text.and_then(parse),
             },
             Record::Fields(_) | Record::NotUtf8 => Err("a contact import is NDJSON".into()),
         };
-        self.report.lines += 1;
-        match parsed {
-            Ok((address, write)) => self.pending.push((line, address, write)),
-            Err(e) => self.report.fail(line, e),
-        }
-        self.pending.len() >= CHUNK
+        self.batch.take(line, parsed)
     }
 
     fn flush(&mut self, cx: &Context) -> Result<(), Error> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        let rows = std::mem::take(&mut self.pending);
         let hasher = self.hasher.clone();
-        let results = super::write_blocking(cx, move |db| {
-            let (created, rest) = contacts::create_new(db, &hasher, rows)?;
+        self.batch.flush(cx, move |db, lines| {
+            let (created, rest) = create_new(db, &hasher, lines)?;
             let mut results: Vec<_> = created.into_iter().map(|line| (line, Ok(Outcome::Created))).collect();
             results.extend(line_by_line(db, rest, |db, address, write| {
                 let written = contacts::apply(db, &hasher, &ContactRef::Address(address), &write)?;
@@ -79,8 +67,70 @@ impl super::LineImporter for ContactImporter {
                 })
             })?);
             Ok(results)
-        })?;
-        self.report.count(results);
-        Ok(())
+        })
     }
+
+    fn report(self) -> ImportReport {
+        self.batch.report()
+    }
+}
+
+/// The bulk form of [`contacts::apply`] for what imports mostly hold: contacts not
+/// seen before. Of `lines`, creates in a handful of statements those whose address no
+/// contact and no suppression holds (once each), whose topics are all current and that
+/// set no external id, with the rows and events `apply` would write (built by the same
+/// [`Change`]); returns the lines created, and the others, for `apply` one at a time.
+fn create_new(
+    db: &mut Db,
+    hasher: &AddressHasher,
+    lines: Vec<Line<ContactWrite>>,
+) -> Result<(Vec<u64>, Vec<Line<ContactWrite>>), Error> {
+    let now = store::now();
+    let hashes: Vec<Vec<u8>> = lines.iter().map(|(_, a, _)| hasher.hash(a).0.to_vec()).collect();
+    let mut taken: HashSet<Vec<u8>> = store::contacts::emails(db, &hashes)?
+        .into_iter()
+        .chain(store::suppressions::emails(db, &hashes)?)
+        .map(|(hash, _)| hash)
+        .collect();
+    let current: HashSet<String> = store::topics::list(db, false)?.into_iter().map(|t| t.key).collect();
+    let (mut created, mut rest) = (Vec::new(), Vec::new());
+    let (mut contacts, mut statuses, mut events) = (Vec::new(), Vec::new(), Vec::new());
+    for ((line, address, write), hash) in lines.into_iter().zip(hashes) {
+        let new = !taken.contains(&hash)
+            && matches!(write.external_id, None | Some(None))
+            && write.subscriptions.keys().all(|k| current.contains(k.as_str()));
+        if !new {
+            rest.push((line, address, write));
+            continue;
+        }
+        taken.insert(hash);
+        let mut row = contacts::new_row(Some(address.to_string()), hasher.hash(&address), now);
+        row.locale = write.locale.clone().flatten().map(|l| l.to_string());
+        let change = Change::of(&row, &write, now)?;
+        events.push(change.event(EventType::ContactCreated));
+        for (key, status) in &write.subscriptions {
+            let (status, event) = change.status(key, None, *status);
+            statuses.push(status);
+            events.push(event);
+        }
+        if write.unsubscribed_all == Some(true) {
+            events.push(change.unsubscribed_all(&mut row, true));
+        }
+        contacts.push(row);
+        created.push(line);
+    }
+    if !events.is_empty() {
+        let first = store::events::reserve(db, events.len() as i64)?;
+        for (seq, event) in (first..).zip(events.iter_mut()) {
+            event.seq = seq;
+        }
+        for part in contacts.chunks(1000) {
+            store::contacts::insert_many(db, part)?;
+        }
+        for part in statuses.chunks(1000) {
+            store::subscriptions::insert_many(db, part)?;
+        }
+        store::events::insert_many(db, &events)?;
+    }
+    Ok((created, rest))
 }

@@ -4,24 +4,24 @@
 //! The consent rule: an `unsubscribed` the recipient chose (one-click, the preference
 //! page, a provider's unsubscribe) is never turned back by an operator's write unless
 //! the write says how consent was given again (`resubscribe.consent`). Without it the
-//! whole write is refused with 409 and nothing changes.
+//! whole write is refused with 409 and nothing changes. The rules themselves are
+//! [`domain::consent`](crate::domain::consent); the bodies and views, `contacts/wire.rs`.
+
+mod wire;
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
-use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
+pub use wire::*;
 
 use super::{topics, utc};
-use crate::domain::text;
+use crate::domain::consent::{self, Refusal};
 use crate::domain::{
-    AddressHash, AddressHasher, EventType, Locale, NormalizedAddress, Reason, Source, Status, TopicKey,
+    AddressHash, AddressHasher, ContactId, EventType, Locale, NormalizedAddress, Source, Status, TopicKey,
 };
 use crate::error::{ConflictCode, Error};
 use crate::service::Context;
 use crate::store::contacts::ContactRow;
-use crate::store::events::{EventRow, NewEvent};
+use crate::store::events::EventRow;
 use crate::store::subscriptions::SubscriptionRow;
 use crate::store::{self, Db};
 
@@ -29,7 +29,7 @@ use crate::store::{self, Db};
 /// the address was stored) its keyed address hash.
 #[derive(Debug, Clone)]
 pub enum ContactRef {
-    Id(Uuid),
+    Id(ContactId),
     Address(NormalizedAddress),
     Hash(AddressHash),
 }
@@ -44,194 +44,23 @@ impl From<crate::domain::token::Recipient> for ContactRef {
     }
 }
 
-/// What the ledger records of the client behind a recipient's own change.
-#[derive(Debug, Clone, Default)]
-pub struct Evidence {
-    pub client: Option<String>,
-    pub user_agent: Option<&'static str>,
-}
-
 impl ContactRef {
     /// A UUID is an id; anything else must be an address (422 naming `email` if not).
     pub fn parse(input: &str) -> Result<Self, Error> {
-        if let Ok(id) = Uuid::parse_str(input) {
+        if let Ok(id) = input.parse() {
             return Ok(Self::Id(id));
         }
         NormalizedAddress::parse(input).map(Self::Address).map_err(|e| Error::invalid("email", e.to_string()))
     }
 }
 
-/// How consent was given again, for a write that reverses a recipient's unsubscribe
-/// or an erasure.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Resubscribe {
-    /// How consent was given, e.g. "signed up again at checkout, form v3".
-    #[serde(deserialize_with = "text::line")]
-    #[schema(
-        min_length = 1,
-        max_length = 1000,
-        pattern = "\\S",
-        example = "signed up again at checkout, form v3"
-    )]
-    pub consent: String,
-    /// The legal basis, when the operator records one (e.g. "consent").
-    #[serde(default, deserialize_with = "text::optional_line")]
-    pub legal_basis: Option<String>,
-}
-
-/// Deserializes a field that may be absent (keep), `null` (clear) or a value (set).
-fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
-/// The body of `PUT /v1/contacts/{contact}`. Fields left out keep their values;
-/// statuses not named keep theirs.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ContactWrite {
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, pattern = "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$", max_length = 35, example = "fr")]
-    pub locale: Option<Option<Locale>>,
-    #[serde(default, deserialize_with = "text::present_identifier")]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 255, pattern = "\\S", example = "user-42")]
-    pub external_id: Option<Option<String>>,
-    #[serde(default)]
-    #[schema(value_type = BTreeMap<String, Status>)]
-    pub subscriptions: BTreeMap<TopicKey, Status>,
-    pub unsubscribed_all: Option<bool>,
-    pub resubscribe: Option<Resubscribe>,
-    /// Who made the change; `api` when left out.
-    pub source: Option<Source>,
-    #[serde(default, deserialize_with = "text::optional_identifier")]
-    #[schema(min_length = 1, max_length = 256)]
-    pub message_id: Option<String>,
-    /// Filled by the recipients' routes, never from a request body.
-    #[serde(skip)]
-    pub evidence: Evidence,
-    /// Store the contact but leave an erasure suppression in place: a sign-up asks to
-    /// be mailed again, only its confirmation may lift the erasure.
-    #[serde(skip)]
-    pub keep_erasure: bool,
-    /// The mail provider that reported the change (`source` is then `feedback`): its
-    /// events' source reads `feedback:<provider>`, with the provider's text as detail.
-    #[serde(skip)]
-    pub reported_by: Option<(&'static str, Option<String>)>,
-}
-
-/// The body of `PATCH /v1/contacts/{contact}`: a correction.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ContactPatch {
-    /// A new address; the contact keeps its id and history.
-    #[schema(format = Email, max_length = 254)]
-    pub email: Option<String>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, pattern = "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$", max_length = 35, example = "fr")]
-    pub locale: Option<Option<Locale>>,
-    #[serde(default, deserialize_with = "text::present_identifier")]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 255, pattern = "\\S")]
-    pub external_id: Option<Option<String>>,
-}
-
-/// The body of `PUT /v1/contacts/{contact}/subscriptions/{topic}`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StatusWrite {
-    pub status: Status,
-    pub resubscribe: Option<Resubscribe>,
-    pub source: Option<Source>,
-    #[serde(default, deserialize_with = "text::optional_identifier")]
-    #[schema(min_length = 1, max_length = 256)]
-    pub message_id: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ContactView {
-    pub id: String,
-    /// `null` for a contact known only by its address hash (one who unsubscribed
-    /// through a link before their address was stored here).
-    pub email: Option<String>,
-    pub locale: Option<String>,
-    pub external_id: Option<String>,
-    pub unsubscribed_all: bool,
-    /// Explicit statuses only; a topic not listed follows its default.
-    #[schema(value_type = BTreeMap<String, Status>)]
-    pub subscriptions: BTreeMap<String, Status>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-/// One entry of the ledger, as the API shows it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EventView {
-    pub seq: i64,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub occurred_at: DateTime<Utc>,
-    pub contact_id: Option<String>,
-    pub topic: Option<String>,
-    pub old_status: Option<String>,
-    pub status: Option<String>,
-    pub reason: Option<String>,
-    pub scope: Option<String>,
-    pub source: String,
-    pub message_id: Option<String>,
-    /// The pseudonymized client address (never the address itself).
-    pub client: Option<String>,
-    /// The user agent's family, e.g. "Chrome".
-    pub user_agent: Option<String>,
-    pub consent: Option<String>,
-    pub legal_basis: Option<String>,
-    pub detail: Option<String>,
-}
-
-impl From<EventRow> for EventView {
-    fn from(row: EventRow) -> Self {
-        Self {
-            seq: row.seq,
-            kind: row.kind,
-            occurred_at: utc(row.occurred_at),
-            contact_id: row.contact_id,
-            topic: row.topic_key,
-            old_status: row.old_status,
-            status: row.new_status,
-            reason: row.reason,
-            scope: row.scope,
-            source: row.source,
-            message_id: row.message_id,
-            client: row.client,
-            user_agent: row.user_agent,
-            consent: row.consent,
-            legal_basis: row.legal_basis,
-            detail: row.detail,
-        }
-    }
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct EventsQuery {
-    /// Only events after this sequence number.
-    pub after: Option<i64>,
-    /// At most this many (default 100, at most 1,000).
-    #[param(minimum = 1, maximum = 1000, example = 100)]
-    pub limit: Option<i64>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EventPage {
-    pub events: Vec<EventView>,
-    /// The `after` for the next page; `null` when this page was the last.
-    pub next: Option<i64>,
-}
-
 /// The context every change is recorded with.
-struct Change<'a> {
-    contact_id: String,
+pub(crate) struct Change<'a> {
+    contact_id: ContactId,
     hash: AddressHash,
-    /// `source`, or `feedback:<provider>`.
+    /// Who made the change, as statuses record it.
+    by: Source,
+    /// `by`, or `feedback:<provider>`, as events record it.
     source: String,
     detail: Option<&'a str>,
     message_id: Option<&'a str>,
@@ -240,58 +69,104 @@ struct Change<'a> {
     now: chrono::NaiveDateTime,
 }
 
-impl Change<'_> {
-    fn event(&self, kind: EventType) -> NewEvent {
-        NewEvent {
-            occurred_at: self.now,
-            kind: kind.as_str().into(),
-            contact_id: Some(self.contact_id.clone()),
+impl<'a> Change<'a> {
+    /// The context of `write`'s changes to the contact of `row`.
+    pub(crate) fn of(
+        row: &ContactRow,
+        write: &'a ContactWrite,
+        now: chrono::NaiveDateTime,
+    ) -> Result<Self, Error> {
+        let by = write.source.unwrap_or(Source::Api);
+        Ok(Change {
+            contact_id: row.id,
+            hash: AddressHash::from_slice(&row.address_hash).ok_or_else(|| Error::bug("stored hash"))?,
+            by,
+            source: match write.reported_by {
+                Some((provider, _)) => format!("{by}:{provider}"),
+                None => by.as_str().into(),
+            },
+            detail: write.reported_by.as_ref().and_then(|(_, detail)| detail.as_deref()),
+            message_id: write.message_id.as_deref(),
+            resubscribe: write.resubscribe.as_ref(),
+            evidence: &write.evidence,
+            now,
+        })
+    }
+
+    pub(crate) fn event(&self, kind: EventType) -> EventRow {
+        EventRow {
+            contact_id: Some(self.contact_id),
             address_hash: Some(self.hash.0.to_vec()),
-            source: self.source.clone(),
             detail: self.detail.map(str::to_owned),
             message_id: self.message_id.map(str::to_owned),
             consent: self.resubscribe.map(|r| r.consent.clone()),
             legal_basis: self.resubscribe.and_then(|r| r.legal_basis.clone()),
             client: self.evidence.client.clone(),
             user_agent: self.evidence.user_agent.map(str::to_owned),
-            ..NewEvent::default()
+            ..EventRow::new(kind, self.now, self.source.clone())
+        }
+    }
+
+    /// The status row that sets `topic` to `status`, and its event.
+    pub(crate) fn status(
+        &self,
+        topic: &TopicKey,
+        old: Option<Status>,
+        status: Status,
+    ) -> (SubscriptionRow, EventRow) {
+        let row = SubscriptionRow {
+            contact_id: self.contact_id,
+            topic_key: topic.to_string(),
+            status,
+            source: self.by,
+            updated_at: self.now,
+        };
+        let event = EventRow {
+            topic_key: Some(topic.to_string()),
+            old_status: old,
+            new_status: Some(status),
+            ..self.event(EventType::SubscriptionChanged)
+        };
+        (row, event)
+    }
+
+    /// Sets `row`'s "unsubscribed from all promotional mail" flag; its event.
+    pub(crate) fn unsubscribed_all(&self, row: &mut ContactRow, on: bool) -> EventRow {
+        row.unsubscribed_all = on;
+        row.unsubscribed_all_source = Some(self.by);
+        let (old, new) = if on {
+            (Status::Subscribed, Status::Unsubscribed)
+        } else {
+            (Status::Unsubscribed, Status::Subscribed)
+        };
+        EventRow {
+            old_status: Some(old),
+            new_status: Some(new),
+            ..self.event(EventType::UnsubscribedAllChanged)
         }
     }
 }
 
-fn check_external_id(value: &Option<Option<String>>) -> Result<(), Error> {
-    if let Some(Some(id)) = value {
-        if id.trim().is_empty() || id.chars().count() > 255 {
-            return Err(Error::invalid("external_id", "must be 1 to 255 characters"));
-        }
+/// A contact not stored yet, known by `email` (if given) and `hash`.
+pub(crate) fn new_row(email: Option<String>, hash: AddressHash, now: chrono::NaiveDateTime) -> ContactRow {
+    ContactRow {
+        id: ContactId::new(),
+        email,
+        address_hash: hash.0.to_vec(),
+        locale: None,
+        external_id: None,
+        unsubscribed_all: false,
+        unsubscribed_all_source: None,
+        created_at: now,
+        updated_at: now,
     }
-    Ok(())
-}
-
-fn check_resubscribe(resubscribe: &Option<Resubscribe>) -> Result<(), Error> {
-    if let Some(r) = resubscribe {
-        if r.consent.trim().is_empty() || r.consent.chars().count() > 1000 {
-            return Err(Error::invalid(
-                "resubscribe.consent",
-                "must say how consent was given (1 to 1000 characters)",
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn parse_stored<T: std::str::FromStr>(value: &str) -> Result<T, Error>
-where
-    T::Err: std::fmt::Display,
-{
-    value.parse().map_err(|e: T::Err| Error::bug(format!("stored value: {e}")))
 }
 
 pub(crate) fn view(db: &mut Db, row: ContactRow) -> Result<ContactView, Error> {
     let subscriptions = store::subscriptions::for_contact(db, &row.id)?
         .into_iter()
-        .map(|s| Ok((s.topic_key, parse_stored(&s.status)?)))
-        .collect::<Result<_, Error>>()?;
+        .map(|s| (s.topic_key, s.status))
+        .collect();
     Ok(ContactView {
         id: row.id,
         email: row.email,
@@ -310,7 +185,7 @@ pub(crate) fn find(
     target: &ContactRef,
 ) -> Result<Option<ContactRow>, Error> {
     Ok(match target {
-        ContactRef::Id(id) => store::contacts::by_id(db, &id.to_string())?,
+        ContactRef::Id(id) => store::contacts::by_id(db, id)?,
         ContactRef::Address(address) => store::contacts::by_hash(db, &hasher.hash(address).0)?,
         ContactRef::Hash(hash) => store::contacts::by_hash(db, &hash.0)?,
     })
@@ -321,10 +196,14 @@ fn not_found() -> Error {
 }
 
 /// 409 unless `external_id` is free or already this contact's.
-fn ensure_external_id_free(db: &mut Db, contact_id: &str, external_id: &Option<String>) -> Result<(), Error> {
+fn ensure_external_id_free(
+    db: &mut Db,
+    contact_id: &ContactId,
+    external_id: &Option<String>,
+) -> Result<(), Error> {
     if let Some(external_id) = external_id {
         if let Some(other) = store::contacts::by_external_id(db, external_id)? {
-            if other.id != contact_id {
+            if other.id != *contact_id {
                 return Err(Error::Conflict {
                     code: ConflictCode::ExternalIdTaken,
                     detail: format!("another contact has the external_id {external_id:?}"),
@@ -335,46 +214,65 @@ fn ensure_external_id_free(db: &mut Db, contact_id: &str, external_id: &Option<S
     Ok(())
 }
 
+/// A consent rule's refusal, as the API answers it.
+fn refused(refusal: Refusal) -> Error {
+    let (code, detail) = match refusal {
+        Refusal::Erased => (
+            ConflictCode::Erased,
+            "this address was erased on request; storing it again needs \"resubscribe\": {\"consent\": …}".into(),
+        ),
+        Refusal::TopicChosen(topic) => (
+            ConflictCode::ConsentRequired,
+            format!("the recipient unsubscribed from {topic:?} themselves; re-subscribing needs \"resubscribe\": {{\"consent\": …}}"),
+        ),
+        Refusal::AllChosen => (
+            ConflictCode::ConsentRequired,
+            "the recipient unsubscribed from all promotional mail themselves; lifting that needs \"resubscribe\": {\"consent\": …}".into(),
+        ),
+    };
+    Error::Conflict { code, detail }
+}
+
 /// An address erased on request is not stored again unless consent was given again;
 /// with that proof, the erasure suppression is lifted (and the lifting recorded).
 fn clear_erasure(db: &mut Db, change: &Change, keep: bool) -> Result<(), Error> {
     let Some(suppression) = store::suppressions::find(db, &change.hash.0)? else {
         return Ok(());
     };
-    if suppression.reason != Reason::Erasure.as_str() || keep {
-        return Ok(());
+    if consent::lifts_erasure(Some(suppression.reason), keep, change.resubscribe.is_some())
+        .map_err(refused)?
+    {
+        // The event carries the proof of the new consent.
+        let mut event = change.event(EventType::SuppressionRemoved);
+        event.contact_id = None;
+        super::suppressions::lift(db, suppression, event)?;
     }
-    if change.resubscribe.is_none() {
-        return Err(Error::Conflict {
-            code: ConflictCode::Erased,
-            detail:
-                "this address was erased on request; storing it again needs \"resubscribe\": {\"consent\": …}"
-                    .into(),
-        });
-    }
-    // The event carries the proof of the new consent.
-    let mut event = change.event(EventType::SuppressionRemoved);
-    event.contact_id = None;
-    super::suppressions::lift(db, suppression, event)
+    Ok(())
 }
 
-/// The recipient's own unsubscribe cannot be reversed without proof of new consent.
-fn guard_recipients_choice(
-    status: Option<&SubscriptionRow>,
-    new: Status,
-    resubscribe: Option<&Resubscribe>,
-    topic: &str,
+/// Sets the fields a write or a correction names (`None`: keep), naming in `fields`
+/// those that changed; 409 when the external id is another contact's.
+fn set_fields(
+    db: &mut Db,
+    row: &mut ContactRow,
+    locale: Option<Option<&Locale>>,
+    external_id: Option<Option<&String>>,
+    fields: &mut Vec<&'static str>,
 ) -> Result<(), Error> {
-    let Some(current) = status else { return Ok(()) };
-    let chosen = current.status == Status::Unsubscribed.as_str()
-        && parse_stored::<Source>(&current.source)?.is_recipients_choice();
-    if chosen && new != Status::Unsubscribed && resubscribe.is_none() {
-        return Err(Error::Conflict {
-            code: ConflictCode::ConsentRequired,
-            detail: format!(
-                "the recipient unsubscribed from {topic:?} themselves; re-subscribing needs \"resubscribe\": {{\"consent\": …}}"
-            ),
-        });
+    if let Some(locale) = locale {
+        let locale = locale.map(Locale::to_string);
+        if locale != row.locale {
+            row.locale = locale;
+            fields.push("locale");
+        }
+    }
+    if let Some(external_id) = external_id {
+        let external_id = external_id.map(|s| s.trim().to_owned());
+        if external_id != row.external_id {
+            ensure_external_id_free(db, &row.id, &external_id)?;
+            row.external_id = external_id;
+            fields.push("external_id");
+        }
     }
     Ok(())
 }
@@ -415,37 +313,12 @@ pub(crate) fn apply(
     let (mut row, created) = match (find(db, hasher, target)?, identity) {
         (Some(row), _) => (row, false),
         (None, None) => return Err(not_found()),
-        (None, Some((email, hash))) => {
-            let row = ContactRow {
-                id: Uuid::new_v4().to_string(),
-                email,
-                address_hash: hash.0.to_vec(),
-                locale: None,
-                external_id: None,
-                unsubscribed_all: false,
-                unsubscribed_all_source: None,
-                created_at: now,
-                updated_at: now,
-            };
-            (row, true)
-        }
+        (None, Some((email, hash))) => (new_row(email, hash, now), true),
     };
-    let source = write.source.unwrap_or(Source::Api);
-    let change = Change {
-        contact_id: row.id.clone(),
-        hash: AddressHash::from_slice(&row.address_hash).ok_or_else(|| Error::bug("stored hash"))?,
-        source: match write.reported_by {
-            Some((provider, _)) => format!("{}:{provider}", source.as_str()),
-            None => source.as_str().into(),
-        },
-        detail: write.reported_by.as_ref().and_then(|(_, detail)| detail.as_deref()),
-        message_id: write.message_id.as_deref(),
-        resubscribe: write.resubscribe.as_ref(),
-        evidence: &write.evidence,
-        now,
-    };
+    let change = Change::of(&row, write, now)?;
 
-    // Check every named topic and the consent rule before changing anything.
+    // Check every named topic and the consent rules before changing anything.
+    let proof = change.resubscribe.is_some();
     let current: BTreeMap<String, SubscriptionRow> = if created {
         BTreeMap::new()
     } else {
@@ -462,20 +335,16 @@ pub(crate) fn apply(
             }
             Some(_) => {}
         }
-        guard_recipients_choice(current.get(key.as_str()), *status, change.resubscribe, key.as_str())?;
+        let held = current.get(key.as_str()).map(|s| (s.status, s.source));
+        consent::may_set_status(held, *status, proof, key.as_str()).map_err(refused)?;
     }
-    if write.unsubscribed_all == Some(false) && row.unsubscribed_all {
-        let by_recipient = match &row.unsubscribed_all_source {
-            Some(s) => parse_stored::<Source>(s)?.is_recipients_choice(),
-            None => false,
-        };
-        if by_recipient && change.resubscribe.is_none() {
-            return Err(Error::Conflict {
-                code: ConflictCode::ConsentRequired,
-                detail: "the recipient unsubscribed from all promotional mail themselves; lifting that needs \"resubscribe\": {\"consent\": …}".into(),
-            });
-        }
-    }
+    consent::may_set_unsubscribed_all(
+        row.unsubscribed_all,
+        row.unsubscribed_all_source,
+        write.unsubscribed_all,
+        proof,
+    )
+    .map_err(refused)?;
 
     let mut fields = Vec::new();
     if let (None, ContactRef::Address(address)) = (&row.email, target) {
@@ -483,21 +352,8 @@ pub(crate) fn apply(
         row.email = Some(address.to_string());
         fields.push("email");
     }
-    if let Some(locale) = &write.locale {
-        let locale = locale.as_ref().map(Locale::to_string);
-        if locale != row.locale {
-            row.locale = locale;
-            fields.push("locale");
-        }
-    }
-    if let Some(external_id) = &write.external_id {
-        let external_id = external_id.as_ref().map(|s| s.trim().to_owned());
-        if external_id != row.external_id {
-            ensure_external_id_free(db, &row.id, &external_id)?;
-            row.external_id = external_id;
-            fields.push("external_id");
-        }
-    }
+    let locale = write.locale.as_ref().map(Option::as_ref);
+    set_fields(db, &mut row, locale, write.external_id.as_ref().map(Option::as_ref), &mut fields)?;
     let mut changed = !fields.is_empty();
     if created {
         clear_erasure(db, &change, write.keep_erasure)?;
@@ -511,37 +367,16 @@ pub(crate) fn apply(
 
     for (key, status) in &write.subscriptions {
         let old = current.get(key.as_str());
-        if old.is_some_and(|o| o.status == status.as_str()) {
+        if old.is_some_and(|o| o.status == *status) {
             continue;
         }
-        store::subscriptions::upsert(
-            db,
-            &SubscriptionRow {
-                contact_id: row.id.clone(),
-                topic_key: key.to_string(),
-                status: status.as_str().into(),
-                source: source.as_str().into(),
-                updated_at: now,
-            },
-        )?;
-        let mut event = change.event(EventType::SubscriptionChanged);
-        event.topic_key = Some(key.to_string());
-        event.old_status = old.map(|o| o.status.clone());
-        event.new_status = Some(status.as_str().into());
+        let (status, event) = change.status(key, old.map(|o| o.status), *status);
+        store::subscriptions::upsert(db, &status)?;
         store::events::append(db, event)?;
         changed = true;
     }
     if let Some(all) = write.unsubscribed_all.filter(|all| *all != row.unsubscribed_all) {
-        row.unsubscribed_all = all;
-        row.unsubscribed_all_source = Some(source.as_str().into());
-        let (old, new) = if all {
-            (Status::Subscribed, Status::Unsubscribed)
-        } else {
-            (Status::Unsubscribed, Status::Subscribed)
-        };
-        let mut event = change.event(EventType::UnsubscribedAllChanged);
-        event.old_status = Some(old.as_str().into());
-        event.new_status = Some(new.as_str().into());
+        let event = change.unsubscribed_all(&mut row, all);
         store::events::append(db, event)?;
         changed = true;
     }
@@ -550,104 +385,6 @@ pub(crate) fn apply(
         store::contacts::update(db, &row)?;
     }
     Ok(Written { row, created, changed: changed || created })
-}
-
-/// The bulk form of [`apply`] for what imports mostly hold: contacts not seen before.
-/// Of `lines`, creates in a handful of statements those whose address no contact and
-/// no suppression holds (once each), whose topics are all current and that set no
-/// external id, with the rows and events [`apply`] would write; returns the others,
-/// for [`apply`] one at a time, and the lines created.
-#[allow(clippy::type_complexity)]
-pub(crate) fn create_new<L: Copy>(
-    db: &mut Db,
-    hasher: &AddressHasher,
-    lines: Vec<(L, NormalizedAddress, ContactWrite)>,
-) -> Result<(Vec<L>, Vec<(L, NormalizedAddress, ContactWrite)>), Error> {
-    let now = store::now();
-    let hashes: Vec<Vec<u8>> = lines.iter().map(|(_, a, _)| hasher.hash(a).0.to_vec()).collect();
-    let mut taken: std::collections::HashSet<Vec<u8>> = store::contacts::emails(db, &hashes)?
-        .into_iter()
-        .chain(store::suppressions::emails(db, &hashes)?)
-        .map(|(hash, _)| hash)
-        .collect();
-    let current: std::collections::HashSet<String> =
-        store::topics::list(db, false)?.into_iter().map(|t| t.key).collect();
-    let (mut created, mut rest) = (Vec::new(), Vec::new());
-    let (mut contacts, mut statuses, mut events) = (Vec::new(), Vec::new(), Vec::new());
-    for ((line, address, write), hash) in lines.into_iter().zip(hashes) {
-        let new = !taken.contains(&hash)
-            && matches!(write.external_id, None | Some(None))
-            && write.subscriptions.keys().all(|k| current.contains(k.as_str()));
-        if !new {
-            rest.push((line, address, write));
-            continue;
-        }
-        taken.insert(hash.clone());
-        let source = write.source.unwrap_or(Source::Api);
-        let row = ContactRow {
-            id: Uuid::new_v4().to_string(),
-            email: Some(address.to_string()),
-            address_hash: hash.clone(),
-            locale: write.locale.clone().flatten().map(|l| l.to_string()),
-            external_id: None,
-            unsubscribed_all: write.unsubscribed_all == Some(true),
-            unsubscribed_all_source: (write.unsubscribed_all == Some(true)).then(|| source.as_str().into()),
-            created_at: now,
-            updated_at: now,
-        };
-        let change = Change {
-            contact_id: row.id.clone(),
-            hash: AddressHash::from_slice(&hash).ok_or_else(|| Error::bug("hash"))?,
-            source: source.as_str().into(),
-            detail: None,
-            message_id: write.message_id.as_deref(),
-            resubscribe: write.resubscribe.as_ref(),
-            evidence: &write.evidence,
-            now,
-        };
-        events.push(change.event(EventType::ContactCreated));
-        for (key, status) in &write.subscriptions {
-            statuses.push(SubscriptionRow {
-                contact_id: row.id.clone(),
-                topic_key: key.to_string(),
-                status: status.as_str().into(),
-                source: source.as_str().into(),
-                updated_at: now,
-            });
-            let mut event = change.event(EventType::SubscriptionChanged);
-            event.topic_key = Some(key.to_string());
-            event.new_status = Some(status.as_str().into());
-            events.push(event);
-        }
-        if row.unsubscribed_all {
-            let mut event = change.event(EventType::UnsubscribedAllChanged);
-            event.old_status = Some(Status::Subscribed.as_str().into());
-            event.new_status = Some(Status::Unsubscribed.as_str().into());
-            events.push(event);
-        }
-        contacts.push(row);
-        created.push(line);
-    }
-    if !events.is_empty() {
-        let first = store::events::reserve(db, events.len() as i64)?;
-        for (seq, event) in (first..).zip(events.iter_mut()) {
-            event.seq = seq;
-        }
-        for part in contacts.chunks(1000) {
-            store::contacts::insert_many(db, part)?;
-        }
-        for part in statuses.chunks(1000) {
-            store::subscriptions::insert_many(db, part)?;
-        }
-        store::events::insert_many(db, &events)?;
-    }
-    Ok((created, rest))
-}
-
-pub(crate) fn validate_write(write: &ContactWrite) -> Result<(), Error> {
-    check_external_id(&write.external_id)?;
-    check_resubscribe(&write.resubscribe)?;
-    super::check_message_id(&write.message_id)
 }
 
 pub async fn upsert(
@@ -724,35 +461,19 @@ pub async fn correct(cx: &Context, target: ContactRef, patch: ContactPatch) -> R
             row.address_hash = hash.0.to_vec();
             fields.push("email");
         }
-        if let Some(locale) = patch.locale {
-            let locale = locale.map(|l| l.to_string());
-            if locale != row.locale {
-                row.locale = locale;
-                fields.push("locale");
-            }
-        }
-        if let Some(external_id) = patch.external_id {
-            let external_id = external_id.map(|s| s.trim().to_owned());
-            if external_id != row.external_id {
-                ensure_external_id_free(db, &row.id, &external_id)?;
-                row.external_id = external_id;
-                fields.push("external_id");
-            }
-        }
+        let locale = patch.locale.as_ref().map(Option::as_ref);
+        set_fields(db, &mut row, locale, patch.external_id.as_ref().map(Option::as_ref), &mut fields)?;
         if !fields.is_empty() {
             row.updated_at = store::now();
             store::contacts::update(db, &row)?;
             store::events::append(
                 db,
-                NewEvent {
-                    occurred_at: row.updated_at,
-                    kind: EventType::ContactUpdated.as_str().into(),
-                    contact_id: Some(row.id.clone()),
+                EventRow {
+                    contact_id: Some(row.id),
                     address_hash: Some(row.address_hash.clone()),
                     previous_address_hash: (previous_hash != row.address_hash).then_some(previous_hash),
-                    source: Source::Api.as_str().into(),
                     detail: Some(fields.join(",")),
-                    ..NewEvent::default()
+                    ..EventRow::new(EventType::ContactUpdated, row.updated_at, Source::Api.as_str())
                 },
             )?;
         }

@@ -17,7 +17,7 @@ use crate::domain::feedback::mailgun::MailgunKey;
 use crate::domain::feedback::sendgrid::SendgridKey;
 use crate::domain::feedback::ses::SnsCertificates;
 use crate::domain::feedback::{Entry, Kind, Notice};
-use crate::domain::{time, AddressHasher, NormalizedAddress, Reason, Source, Status, TopicKey};
+use crate::domain::{time, AddressHasher, NormalizedAddress, Provider, Reason, Source, Status, TopicKey};
 use crate::error::Error;
 use crate::service::Context;
 use crate::store::{self, Db};
@@ -30,7 +30,7 @@ pub struct Providers {
     pub sns_certificates: Option<SnsCertificates>,
     pub sendgrid_key: Option<SendgridKey>,
     pub mailgun_key: Option<MailgunKey>,
-    topics: HashMap<(String, String), TopicKey>,
+    topics: HashMap<(Provider, String), TopicKey>,
 }
 
 impl Providers {
@@ -61,16 +61,16 @@ impl Providers {
             topics: config
                 .feedback_topics
                 .iter()
-                .map(|t| ((t.provider.clone(), t.group.clone()), t.topic.clone()))
+                .map(|t| ((t.provider, t.group.clone()), t.topic.clone()))
                 .collect(),
         })
     }
 
     /// The topic an unsubscribe names, directly or through the provider's group.
-    fn topic(&self, provider: &str, notice: &Notice) -> Option<TopicKey> {
+    fn topic(&self, provider: Provider, notice: &Notice) -> Option<TopicKey> {
         notice.topic.clone().or_else(|| {
             let group = notice.group.as_ref()?;
-            self.topics.get(&(provider.to_owned(), group.clone())).cloned()
+            self.topics.get(&(provider, group.clone())).cloned()
         })
     }
 }
@@ -117,7 +117,7 @@ impl SoftBounces {
 fn apply(
     db: &mut Db,
     hasher: &AddressHasher,
-    provider: &'static str,
+    provider: Provider,
     rules: SoftBounces,
     notice: &Notice,
 ) -> Result<bool, Error> {
@@ -154,7 +154,7 @@ fn apply(
             )?;
             let current = store::suppressions::find(db, &hash.0)?;
             // A soft bounce never replaces a harder block.
-            let blocked = current.is_some_and(|s| s.reason != Reason::SoftBounce.as_str());
+            let blocked = current.is_some_and(|s| s.reason != Reason::SoftBounce);
             if recent >= rules.threshold && !blocked {
                 suppress(db, Reason::SoftBounce, Some(time::later(occurred_at, rules.suppress_for)))?;
             }
@@ -181,7 +181,7 @@ fn apply(
 /// the SNS topic it came from, whose pending confirmation it proves done.
 pub async fn ingest(
     cx: &Context,
-    provider: &'static str,
+    provider: Provider,
     entries: Vec<Entry>,
     sns_topic: Option<String>,
 ) -> Result<FeedbackReport, Error> {

@@ -10,11 +10,13 @@ pub mod contacts;
 mod context;
 pub mod feedback;
 pub mod group_commit;
+pub mod import;
 pub mod mail;
 pub mod mail_limits;
 pub mod privacy;
 pub mod recipients;
 pub mod signup;
+pub mod suppression_import;
 pub mod suppressions;
 pub mod topics;
 
@@ -45,27 +47,6 @@ where
     T: Send + 'static,
 {
     cx.writer.write_blocking(work)
-}
-
-/// One record of a bulk import, as the HTTP layer cut it from the body.
-pub enum Record<'a> {
-    /// An NDJSON line, without its line break.
-    Line(&'a [u8]),
-    /// A CSV record's fields (a quoted field may hold line breaks).
-    Fields(&'a csv::StringRecord),
-    /// A CSV record that is not UTF-8.
-    NotUtf8,
-}
-
-/// A bulk import, fed one record at a time by the HTTP layer's streaming loop. Both
-/// methods run on a blocking thread, off the async workers.
-pub trait LineImporter: Send + 'static {
-    /// Takes one record, which starts on line `line` (1-based); `true` when a chunk is
-    /// ready to flush.
-    fn push(&mut self, line: u64, record: Record<'_>) -> bool;
-    /// Applies the records taken since the last flush, in one transaction. A fault of
-    /// the service's fails the import; a record's own fault is reported in its place.
-    fn flush(&mut self, cx: &Context) -> Result<(), Error>;
 }
 
 /// The URL of a freshly signed link: `/u/…`, `/p/…` or `/c/…` by audience, valid for

@@ -8,10 +8,10 @@ use utoipa::ToSchema;
 
 use super::contacts::{self, ContactRef, ContactView, EventView};
 use super::suppressions::SuppressionView;
-use crate::domain::{AddressHash, AddressHasher, EventType, Reason, Scope, Source};
+use crate::domain::{AddressHash, AddressHasher, EventType, Reason, Scope, Source, Status};
 use crate::error::Error;
 use crate::service::Context;
-use crate::store::events::NewEvent;
+use crate::store::events::EventRow;
 use crate::store::suppressions::SuppressionRow;
 use crate::store::{self, Db};
 
@@ -37,7 +37,7 @@ fn export_on(db: &mut Db, hasher: &AddressHasher, target: &ContactRef) -> Result
     };
     let suppressions: Vec<SuppressionView> = match hash {
         Some(hash) => store::suppressions::find(db, &hash.0)?
-            .filter(|s| s.reason != Reason::Erasure.as_str())
+            .filter(|s| s.reason != Reason::Erasure)
             .map(SuppressionView::from)
             .into_iter()
             .collect(),
@@ -84,8 +84,8 @@ pub async fn erase(cx: &Context, target: ContactRef, source: Source) -> Result<(
         let row = SuppressionRow {
             address_hash: hash.0.to_vec(),
             email: None,
-            reason: Reason::Erasure.as_str().into(),
-            scope: Scope::All.as_str().into(),
+            reason: Reason::Erasure,
+            scope: Scope::All,
             source: source.as_str().into(),
             note: None,
             created_at: now,
@@ -99,14 +99,11 @@ pub async fn erase(cx: &Context, target: ContactRef, source: Source) -> Result<(
             let erasure = kind == EventType::SuppressionAdded;
             store::events::append(
                 db,
-                NewEvent {
-                    occurred_at: now,
-                    kind: kind.as_str().into(),
+                EventRow {
                     address_hash: Some(hash.0.to_vec()),
-                    reason: erasure.then(|| Reason::Erasure.as_str().into()),
-                    scope: erasure.then(|| Scope::All.as_str().into()),
-                    source: source.as_str().into(),
-                    ..NewEvent::default()
+                    reason: erasure.then_some(Reason::Erasure),
+                    scope: erasure.then_some(Scope::All),
+                    ..EventRow::new(kind, now, source.as_str())
                 },
             )?;
         }
@@ -154,11 +151,9 @@ pub fn purge_on(db: &mut Db, retention: Retention, now: NaiveDateTime) -> Result
             ..PurgeReport::default()
         };
         for row in store::suppressions::expired_before(db, now - retention.expired_suppressions)? {
-            let event = NewEvent {
-                occurred_at: now,
-                source: Source::Retention.as_str().into(),
+            let event = EventRow {
                 detail: Some("expired".into()),
-                ..NewEvent::default()
+                ..EventRow::new(EventType::SuppressionRemoved, now, Source::Retention.as_str())
             };
             super::suppressions::lift(db, row, event)?;
             report.suppressions_removed += 1;
@@ -167,16 +162,13 @@ pub fn purge_on(db: &mut Db, retention: Retention, now: NaiveDateTime) -> Result
             store::subscriptions::delete(db, &contact_id, &topic)?;
             store::events::append(
                 db,
-                NewEvent {
-                    occurred_at: now,
-                    kind: EventType::SubscriptionChanged.as_str().into(),
+                EventRow {
                     contact_id: Some(contact_id),
                     address_hash: Some(hash),
                     topic_key: Some(topic),
-                    old_status: Some("pending".into()),
-                    source: Source::Retention.as_str().into(),
+                    old_status: Some(Status::Pending),
                     detail: Some("never confirmed".into()),
-                    ..NewEvent::default()
+                    ..EventRow::new(EventType::SubscriptionChanged, now, Source::Retention.as_str())
                 },
             )?;
             report.pending_removed += 1;

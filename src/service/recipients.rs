@@ -108,7 +108,7 @@ fn is_unsubscribed(db: &mut Db, contact: Option<&ContactRow>, link: &Link) -> Re
     let Some(topic) = &link.topic else { return Ok(false) };
     Ok(store::subscriptions::for_contact(db, &contact.id)?
         .iter()
-        .any(|s| s.topic_key == topic.as_str() && s.status == Status::Unsubscribed.as_str()))
+        .any(|s| s.topic_key == topic.as_str() && s.status == Status::Unsubscribed))
 }
 
 /// The landing page's content, and whether the contact is unsubscribed from all
@@ -141,7 +141,7 @@ pub async fn landing(cx: &Context, link: Link, languages: Vec<String>) -> Result
 /// everything, and nothing may be stored for it again without new consent.
 fn refuse_if_erased(db: &mut Db, link: &Link) -> Result<(), Error> {
     if let Recipient::Address(hash) = link.recipient {
-        if store::suppressions::find(db, &hash.0)?.is_some_and(|s| s.reason == Reason::Erasure.as_str()) {
+        if store::suppressions::find(db, &hash.0)?.is_some_and(|s| s.reason == Reason::Erasure) {
             return Err(Error::Conflict {
                 code: ConflictCode::Erased,
                 detail: "this address was erased on request".into(),
@@ -246,7 +246,7 @@ fn preferences_on(
 ) -> Result<Preferences, Error> {
     refuse_if_erased(db, link)?;
     let contact = contact_of(db, hasher, link)?;
-    let statuses: BTreeMap<String, String> = match &contact {
+    let statuses: BTreeMap<String, Status> = match &contact {
         Some(c) => store::subscriptions::for_contact(db, &c.id)?
             .into_iter()
             .map(|s| (s.topic_key, s.status))
@@ -259,11 +259,10 @@ fn preferences_on(
     for row in store::topics::list(db, false)?.into_iter().filter(|t| t.public) {
         let key = TopicKey::from_stored(row.key.clone());
         let (row, name, description) = topic_name(db, &key, display.as_deref())?;
-        let category: Category =
-            row.category.parse().map_err(|e| Error::bug(format!("stored topic: {e}")))?;
-        let subscribed = match (category, statuses.get(&row.key).map(String::as_str)) {
+        let category = row.category;
+        let subscribed = match (category, statuses.get(&row.key)) {
             (Category::Transactional, _) => true,
-            (_, Some("subscribed")) => true,
+            (_, Some(Status::Subscribed)) => true,
             (_, Some(_)) => false,
             (_, None) => row.default_subscribed,
         };
@@ -334,7 +333,7 @@ pub async fn update_preferences(
                 store::topics::find(db, key.as_str())?.filter(|t| t.archived_at.is_none() && t.public);
             match topic {
                 None => return Err(Error::invalid(format!("topics.{key}"), "there is no such topic")),
-                Some(t) if t.category == Category::Transactional.as_str() => {
+                Some(t) if t.category == Category::Transactional => {
                     return Err(Error::invalid(format!("topics.{key}"), "transactional mail is always sent"))
                 }
                 Some(_) => {}

@@ -7,12 +7,12 @@ use utoipa::ToSchema;
 use super::contacts::{self, ContactRef, ContactWrite, Evidence, Resubscribe};
 use super::mail;
 use crate::domain::token::{Audience, Link, Recipient};
-use crate::domain::{Category, Locale, NormalizedAddress, Reason, Source, Status, TopicKey};
+use crate::domain::{Category, EventType, Locale, NormalizedAddress, Reason, Source, Status, TopicKey};
 use crate::error::Error;
 use crate::i18n::Lang;
 use crate::service::Context;
 use crate::store::contacts::ContactRow;
-use crate::store::events::NewEvent;
+use crate::store::events::EventRow;
 use crate::store::{self, Db};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -57,7 +57,7 @@ pub async fn request_link(
             Ok(_) => return,
             Err(e) => return tracing::warn!(error = %e, "preference link not sent"),
         };
-        let Ok(id) = uuid::Uuid::parse_str(&contact.id) else { return };
+        let id = contact.id;
         let url = super::link_url(&cx, Audience::Preferences, Recipient::Contact(id), None, None);
         let lang = Lang::choose(contact.locale.as_deref(), &languages);
         let message = match mail::preference_link(
@@ -122,16 +122,13 @@ pub async fn subscribe(
         let mut names = Vec::new();
         for key in &topics {
             let topic = store::topics::find(db, key.as_str())?
-                .filter(|t| {
-                    t.archived_at.is_none() && t.public && t.category == Category::Promotional.as_str()
-                })
+                .filter(|t| t.archived_at.is_none() && t.public && t.category == Category::Promotional)
                 .ok_or_else(|| {
                     Error::invalid(format!("topics.{key}"), "there is no such public promotional topic")
                 })?;
             names.push(topic.name);
-            let subscribed = current
-                .iter()
-                .any(|s| s.topic_key == key.as_str() && s.status == Status::Subscribed.as_str());
+            let subscribed =
+                current.iter().any(|s| s.topic_key == key.as_str() && s.status == Status::Subscribed);
             if !subscribed {
                 write.subscriptions.insert(key.clone(), Status::Pending);
             }
@@ -141,7 +138,7 @@ pub async fn subscribe(
     })
     .await?;
     let (contact, names) = outcome;
-    let id = uuid::Uuid::parse_str(&contact.id).map_err(|e| Error::internal("a stored contact id", e))?;
+    let id = contact.id;
     let days = cx.config.confirm_link_days;
     let confirm = super::link_url(&cx, Audience::Confirm, Recipient::Contact(id), None, None);
     // The confirmation's List-Unsubscribe cancels what it asks to confirm.
@@ -187,7 +184,7 @@ fn pending_on(db: &mut Db, hasher: &crate::domain::AddressHasher, link: &Link) -
     let mut topics = Vec::new();
     for s in store::subscriptions::for_contact(db, &contact.id)?
         .into_iter()
-        .filter(|s| s.status == Status::Pending.as_str())
+        .filter(|s| s.status == Status::Pending)
     {
         if let Some(topic) = store::topics::find(db, &s.topic_key)? {
             topics.push((TopicKey::from_stored(s.topic_key), topic.name));
@@ -226,14 +223,9 @@ pub async fn confirm(
         if let Some(suppression) = store::suppressions::find(db, &contact.address_hash)? {
             // An unsubscribe's suppression, or an erasure's: the person asked again and
             // confirmed from their own mailbox.
-            if suppression.reason == Reason::Unsubscribe.as_str()
-                || suppression.reason == Reason::Erasure.as_str()
-            {
-                let event = NewEvent {
-                    occurred_at: store::now(),
-                    source: Source::Confirmation.as_str().into(),
-                    ..NewEvent::default()
-                };
+            if matches!(suppression.reason, Reason::Unsubscribe | Reason::Erasure) {
+                let event =
+                    EventRow::new(EventType::SuppressionRemoved, store::now(), Source::Confirmation.as_str());
                 super::suppressions::lift(db, suppression, event)?;
             }
         }

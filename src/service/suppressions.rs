@@ -1,7 +1,6 @@
 //! Suppressions: address-level blocks, keyed by the keyed address hash. One at a time,
-//! listed with a cursor, imported and exported in bulk as streams.
-
-use std::collections::BTreeMap;
+//! listed with a cursor, and exported in bulk as a stream (imported by
+//! [`suppression_import`](super::suppression_import)).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -9,11 +8,12 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::import::{Format, Outcome};
 use super::utc;
-use crate::domain::{text, AddressHash, AddressHasher, EventType, NormalizedAddress, Reason, Scope, Source};
+use crate::domain::{text, AddressHash, EventType, NormalizedAddress, Reason, Scope, Source};
 use crate::error::{ConflictCode, Error};
 use crate::service::Context;
-use crate::store::events::NewEvent;
+use crate::store::events::EventRow;
 use crate::store::suppressions::SuppressionRow;
 use crate::store::{self, Db};
 
@@ -35,10 +35,8 @@ pub struct SuppressionWrite {
 pub struct SuppressionView {
     /// `null` for an erasure suppression: the address itself is not kept.
     pub email: Option<String>,
-    #[schema(value_type = Reason)]
-    pub reason: String,
-    #[schema(value_type = Scope)]
-    pub scope: String,
+    pub reason: Reason,
+    pub scope: Scope,
     /// `api`, `import`, `feedback:<provider>`, …
     pub source: String,
     pub note: Option<String>,
@@ -82,78 +80,6 @@ pub struct SuppressionPage {
     pub next: Option<String>,
 }
 
-/// What a bulk import did.
-#[derive(Debug, Default, Serialize, ToSchema)]
-pub struct ImportReport {
-    /// Lines read, blank lines and a CSV header aside.
-    pub lines: u64,
-    pub created: u64,
-    pub updated: u64,
-    pub unchanged: u64,
-    pub failed: u64,
-    /// The first 1,000 failures, by line number (1-based).
-    pub errors: Vec<LineError>,
-}
-
-impl ImportReport {
-    /// Counts a failed line, keeping the first 1,000 reasons.
-    pub fn fail(&mut self, line: u64, error: String) {
-        self.failed += 1;
-        if self.errors.len() < 1000 {
-            self.errors.push(LineError { line, error });
-        }
-    }
-
-    /// Counts what each line of a chunk did.
-    pub(crate) fn count(&mut self, results: LineResults) {
-        for (line, outcome) in results {
-            match outcome {
-                Ok(Outcome::Created) => self.created += 1,
-                Ok(Outcome::Updated) => self.updated += 1,
-                Ok(Outcome::Unchanged) => self.unchanged += 1,
-                Err(e) => self.fail(line, e),
-            }
-        }
-    }
-}
-
-/// What each line of a chunk did, by line number: its outcome or why it failed.
-pub(crate) type LineResults = Vec<(u64, Result<Outcome, String>)>;
-
-/// Applies import lines in one savepoint each (a failing line rolls back alone), and
-/// says what each did. A line's own fault (an erased address, an unknown topic) is
-/// reported in its place; a fault of the service's (the database) fails the whole
-/// chunk, so that the import answers 503/500 and is sent again rather than reporting
-/// good lines as bad (and the fault's words never reach the client).
-pub(crate) fn line_by_line<A, W>(
-    db: &mut Db,
-    rows: Vec<(u64, A, W)>,
-    mut apply: impl FnMut(&mut Db, A, W) -> Result<Outcome, Error>,
-) -> Result<LineResults, Error> {
-    let mut results = Vec::with_capacity(rows.len());
-    for (line, a, w) in rows {
-        match store::savepoint(db, |db| apply(db, a, w)) {
-            Ok(outcome) => results.push((line, Ok(outcome))),
-            Err(e) if e.is_server_fault() => return Err(e),
-            Err(e) => results.push((line, Err(e.to_string()))),
-        }
-    }
-    Ok(results)
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LineError {
-    pub line: u64,
-    pub error: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    Created,
-    Updated,
-    Unchanged,
-}
-
 /// How a write meets an existing suppression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Policy {
@@ -166,7 +92,7 @@ pub(crate) enum Policy {
 
 const MAX_NOTE: usize = 1000;
 
-fn validate(write: &SuppressionWrite, now: NaiveDateTime) -> Result<(), Error> {
+pub(crate) fn validate(write: &SuppressionWrite, now: NaiveDateTime) -> Result<(), Error> {
     if write.reason == Reason::Erasure {
         return Err(Error::invalid(
             "reason",
@@ -212,8 +138,8 @@ pub(crate) fn apply(
     let mut row = SuppressionRow {
         address_hash: hash.0.to_vec(),
         email: Some(address.to_string()),
-        reason: write.reason.as_str().into(),
-        scope: scope.as_str().into(),
+        reason: write.reason,
+        scope,
         source: source.to_owned(),
         note: write.note.clone(),
         created_at: now,
@@ -222,10 +148,10 @@ pub(crate) fn apply(
     let existing = store::suppressions::find(db, &hash.0)?;
     let outcome = match &existing {
         None => Outcome::Created,
-        Some(old) if old.reason == Reason::Erasure.as_str() => return Err(erased()),
+        Some(old) if old.reason == Reason::Erasure => return Err(erased()),
         Some(old) => {
-            if policy == Policy::Widen && old.scope == Scope::All.as_str() {
-                row.scope = old.scope.clone();
+            if policy == Policy::Widen && old.scope == Scope::All {
+                row.scope = old.scope;
             }
             let same = old.reason == row.reason
                 && old.scope == row.scope
@@ -244,16 +170,13 @@ pub(crate) fn apply(
     }
     store::events::append(
         db,
-        NewEvent {
-            occurred_at: now,
-            kind: EventType::SuppressionAdded.as_str().into(),
+        EventRow {
             address_hash: Some(row.address_hash.clone()),
-            reason: Some(row.reason.clone()),
-            scope: Some(row.scope.clone()),
+            reason: Some(row.reason),
+            scope: Some(row.scope),
             expires_at: row.expires_at,
-            source: source.to_owned(),
             detail: row.note.clone(),
-            ..NewEvent::default()
+            ..EventRow::new(EventType::SuppressionAdded, now, source)
         },
     )?;
     Ok(outcome)
@@ -261,9 +184,9 @@ pub(crate) fn apply(
 
 /// Lifts a suppression and records it in the ledger. `event` says when, by whom and
 /// why; what was lifted is filled in here.
-pub(crate) fn lift(db: &mut Db, row: SuppressionRow, mut event: NewEvent) -> Result<(), Error> {
+pub(crate) fn lift(db: &mut Db, row: SuppressionRow, mut event: EventRow) -> Result<(), Error> {
     store::suppressions::delete(db, &row.address_hash)?;
-    event.kind = EventType::SuppressionRemoved.as_str().into();
+    event.kind = EventType::SuppressionRemoved;
     event.address_hash = Some(row.address_hash);
     event.reason = Some(row.reason);
     event.scope = Some(row.scope);
@@ -305,14 +228,10 @@ pub async fn delete(cx: &Context, address: NormalizedAddress) -> Result<(), Erro
     let hash = cx.hasher.hash(&address);
     super::write(cx, move |db| {
         let row = store::suppressions::find(db, &hash.0)?.ok_or_else(not_found)?;
-        if row.reason == Reason::Erasure.as_str() {
+        if row.reason == Reason::Erasure {
             return Err(erased());
         }
-        let event = NewEvent {
-            occurred_at: store::now(),
-            source: Source::Api.as_str().into(),
-            ..NewEvent::default()
-        };
+        let event = EventRow::new(EventType::SuppressionRemoved, store::now(), Source::Api.as_str());
         lift(db, row, event)
     })
     .await
@@ -339,7 +258,7 @@ pub async fn list(cx: &Context, query: ListQuery) -> Result<SuppressionPage, Err
     let after = decode_cursor(&query.after)?;
     let reason = query.reason;
     store::run(&cx.pool, move |db| {
-        let rows = store::suppressions::page(db, reason.map(Reason::as_str), &after, limit + 1)?;
+        let rows = store::suppressions::page(db, reason, &after, limit + 1)?;
         let more = rows.len() as i64 > limit;
         let rows: Vec<SuppressionRow> = rows.into_iter().take(limit as usize).collect();
         let next = if more { rows.last().map(|r| URL_SAFE_NO_PAD.encode(&r.address_hash)) } else { None };
@@ -348,156 +267,10 @@ pub async fn list(cx: &Context, query: ListQuery) -> Result<SuppressionPage, Err
     .await
 }
 
-/// The two bulk formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Ndjson,
-    Csv,
-}
-
 /// The CSV columns, in the order export writes them; import finds them by the
 /// header's names (or takes the first four in this order when there is no header).
-const CSV_COLUMNS: [&str; 7] = ["email", "reason", "scope", "note", "expires_at", "source", "created_at"];
-
-/// Parses import records and applies them in transactions of a bounded size, so that
-/// a file of any length is neither held in memory nor one long transaction.
-pub struct Importer {
-    hasher: AddressHasher,
-    columns: Option<BTreeMap<String, usize>>,
-    /// Whether a record was seen (only the first may be a CSV header).
-    started: bool,
-    pending: Vec<(u64, NormalizedAddress, SuppressionWrite)>,
-    pub report: ImportReport,
-}
-
-/// Lines per transaction.
-const CHUNK: usize = 1000;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NdjsonLine {
-    email: String,
-    reason: Reason,
-    scope: Option<Scope>,
-    note: Option<String>,
-    expires_at: Option<DateTime<Utc>>,
-    // Export writes these; import ignores them.
-    #[serde(default)]
-    #[allow(dead_code)]
-    source: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    created_at: Option<String>,
-}
-
-impl Importer {
-    pub fn new(cx: &Context) -> Self {
-        Self {
-            hasher: cx.hasher.clone(),
-            columns: None,
-            started: false,
-            pending: Vec::new(),
-            report: ImportReport::default(),
-        }
-    }
-
-    fn parse_line(text: &str) -> Result<(String, SuppressionWrite), String> {
-        let l: NdjsonLine = crate::domain::json::parse(text.as_bytes()).map_err(|e| e.to_string())?;
-        let write =
-            SuppressionWrite { reason: l.reason, scope: l.scope, note: l.note, expires_at: l.expires_at };
-        Ok((l.email, write))
-    }
-
-    fn parse_fields(&self, fields: &csv::StringRecord) -> Result<(String, SuppressionWrite), String> {
-        let field = |name: &str| -> Option<&str> {
-            let index = match &self.columns {
-                Some(columns) => *columns.get(name)?,
-                None => CSV_COLUMNS.iter().position(|c| *c == name).filter(|i| *i < 4)?,
-            };
-            fields.get(index)
-        };
-        // Tokens are trimmed; a note is taken as written, so that an export comes back
-        // byte for byte.
-        let column = |name: &str| field(name).map(str::trim).filter(|f| !f.is_empty());
-        let email = column("email").ok_or("email: missing")?.to_owned();
-        let reason =
-            column("reason").ok_or("reason: missing")?.parse().map_err(|e| format!("reason: {e}"))?;
-        let scope = column("scope").map(str::parse).transpose().map_err(|e| format!("scope: {e}"))?;
-        let expires_at = column("expires_at")
-            .map(|s| DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)))
-            .transpose()
-            .map_err(|e| format!("expires_at: {e}"))?;
-        let note = field("note").filter(|n| !n.is_empty()).map(str::to_owned);
-        Ok((email, SuppressionWrite { reason, scope, note, expires_at }))
-    }
-
-    /// A first CSV record whose first field is `email` names the columns.
-    fn take_header(&mut self, fields: &csv::StringRecord) -> bool {
-        let first = fields.get(0).map(|f| f.trim_start_matches('\u{feff}').trim());
-        if !first.is_some_and(|f| f.eq_ignore_ascii_case("email")) {
-            return false;
-        }
-        self.columns = Some(
-            fields
-                .iter()
-                .enumerate()
-                .map(|(i, h)| (h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase(), i))
-                .collect(),
-        );
-        true
-    }
-}
-
-impl super::LineImporter for Importer {
-    fn push(&mut self, line: u64, record: super::Record<'_>) -> bool {
-        let first = !std::mem::replace(&mut self.started, true);
-        let parsed = match record {
-            super::Record::Line(raw) => match std::str::from_utf8(raw) {
-                Ok(text) if text.trim().is_empty() => return false,
-                Ok(text) => Self::parse_line(text),
-                Err(_) => Err("the line is not UTF-8".into()),
-            },
-            super::Record::Fields(fields) => {
-                if first && self.take_header(fields) {
-                    return false;
-                }
-                if fields.iter().all(|f| f.trim().is_empty()) {
-                    return false;
-                }
-                self.parse_fields(fields)
-            }
-            super::Record::NotUtf8 => Err("the record is not UTF-8".into()),
-        };
-        self.report.lines += 1;
-        let checked = parsed.and_then(|(email, write)| {
-            let address = NormalizedAddress::parse(&email).map_err(|e| format!("email: {e}"))?;
-            validate(&write, store::now()).map_err(|e| e.to_string())?;
-            Ok((address, write))
-        });
-        match checked {
-            Ok((address, write)) => self.pending.push((line, address, write)),
-            Err(e) => self.report.fail(line, e),
-        }
-        self.pending.len() >= CHUNK
-    }
-
-    /// Applies the pending lines in one transaction. A line that fails by itself is
-    /// reported and skipped: a bad line never aborts the good ones.
-    fn flush(&mut self, cx: &Context) -> Result<(), Error> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        let rows = std::mem::take(&mut self.pending);
-        let hasher = self.hasher.clone();
-        let results = super::write_blocking(cx, move |db| {
-            line_by_line(db, rows, |db, address, write| {
-                apply(db, &hasher.hash(&address), &address, &write, Source::Import.as_str(), Policy::Widen)
-            })
-        })?;
-        self.report.count(results);
-        Ok(())
-    }
-}
+pub(crate) const CSV_COLUMNS: [&str; 7] =
+    ["email", "reason", "scope", "note", "expires_at", "source", "created_at"];
 
 /// One page of an export, formatted, and the cursor of the next (`None` after the
 /// last page).

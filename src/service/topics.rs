@@ -10,7 +10,7 @@ use super::utc;
 use crate::domain::{text, Category, EventType, Locale, Source, TopicKey};
 use crate::error::{ConflictCode, Error};
 use crate::service::Context;
-use crate::store::events::NewEvent;
+use crate::store::events::EventRow;
 use crate::store::topics::{TopicRow, TranslationRow};
 use crate::store::{self, Db};
 
@@ -173,7 +173,7 @@ fn translation_rows(key: &str, translations: &BTreeMap<Locale, Translation>) -> 
 
 fn view(row: TopicRow, translations: Vec<TranslationRow>) -> Result<TopicView, Error> {
     Ok(TopicView {
-        category: row.category.parse().map_err(|e| Error::bug(format!("stored topic: {e}")))?,
+        category: row.category,
         translations: translations
             .into_iter()
             .map(|t| (t.locale, Translation { name: t.name, description: t.description }))
@@ -204,13 +204,10 @@ pub(crate) fn unknown(key: &str) -> Error {
 fn record(db: &mut Db, key: &str, what: &str) -> Result<(), Error> {
     store::events::append(
         db,
-        NewEvent {
-            occurred_at: store::now(),
-            kind: EventType::TopicChanged.as_str().into(),
+        EventRow {
             topic_key: Some(key.to_owned()),
-            source: Source::Admin.as_str().into(),
             detail: Some(what.to_owned()),
-            ..NewEvent::default()
+            ..EventRow::new(EventType::TopicChanged, store::now(), Source::Admin.as_str())
         },
     )?;
     Ok(())
@@ -240,7 +237,7 @@ pub async fn create(cx: &Context, input: NewTopic) -> Result<TopicView, Error> {
                     key: key.to_owned(),
                     name: input.name.trim().to_owned(),
                     description: input.description.trim().to_owned(),
-                    category: input.category.as_str().to_owned(),
+                    category: input.category,
                     default_subscribed: input.default_subscribed,
                     public: input.public,
                     position,
@@ -297,7 +294,7 @@ pub async fn update(cx: &Context, key: String, patch: TopicPatch) -> Result<Topi
             row.description = description.trim().to_owned();
         }
         if let Some(category) = patch.category {
-            row.category = category.as_str().to_owned();
+            row.category = category;
         }
         if let Some(default_subscribed) = patch.default_subscribed {
             row.default_subscribed = default_subscribed;

@@ -5,18 +5,19 @@ use diesel::prelude::*;
 
 use super::schema::contacts;
 use super::Db;
+use crate::domain::{ContactId, Source};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = contacts)]
 pub struct ContactRow {
-    pub id: String,
+    pub id: ContactId,
     /// `None` for a contact known only by its address hash.
     pub email: Option<String>,
     pub address_hash: Vec<u8>,
     pub locale: Option<String>,
     pub external_id: Option<String>,
     pub unsubscribed_all: bool,
-    pub unsubscribed_all_source: Option<String>,
+    pub unsubscribed_all_source: Option<Source>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -41,7 +42,7 @@ pub fn update(db: &mut Db, row: &ContactRow) -> QueryResult<()> {
         .map(drop)
 }
 
-pub fn by_id(db: &mut Db, id: &str) -> QueryResult<Option<ContactRow>> {
+pub fn by_id(db: &mut Db, id: &ContactId) -> QueryResult<Option<ContactRow>> {
     contacts::table.find(id).select(ContactRow::as_select()).first(db).optional()
 }
 
@@ -75,7 +76,7 @@ pub fn emails(db: &mut Db, hashes: &[Vec<u8>]) -> QueryResult<Vec<(Vec<u8>, Opti
 }
 
 /// The current addresses of these contacts, for the change feed.
-pub fn emails_by_id(db: &mut Db, ids: &[String]) -> QueryResult<Vec<(String, Option<String>)>> {
+pub fn emails_by_id(db: &mut Db, ids: &[ContactId]) -> QueryResult<Vec<(ContactId, Option<String>)>> {
     contacts::table.filter(contacts::id.eq_any(ids)).select((contacts::id, contacts::email)).load(db)
 }
 
@@ -84,6 +85,6 @@ pub fn insert_many(db: &mut Db, rows: &[ContactRow]) -> QueryResult<()> {
     crate::per_backend!(db, |conn| diesel::insert_into(contacts::table).values(rows).execute(conn)).map(drop)
 }
 
-pub fn delete(db: &mut Db, id: &str) -> QueryResult<()> {
+pub fn delete(db: &mut Db, id: &ContactId) -> QueryResult<()> {
     diesel::delete(contacts::table.find(id)).execute(db).map(drop)
 }

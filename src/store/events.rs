@@ -7,22 +7,27 @@ use diesel::prelude::*;
 
 use super::schema::{events, ledger_head};
 use super::Db;
+use crate::domain::{ContactId, EventType, Reason, Scope, Status};
 
-#[derive(Debug, Clone, Default, Insertable)]
+/// One entry of the ledger, as written and as read back. `seq` is given by
+/// [`append`] (or [`reserve`]); the writer fills in what the change concerns over
+/// [`EventRow::new`].
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = events)]
-pub struct NewEvent {
+pub struct EventRow {
     pub seq: i64,
     pub occurred_at: NaiveDateTime,
-    pub kind: String,
-    pub contact_id: Option<String>,
+    pub kind: EventType,
+    pub contact_id: Option<ContactId>,
     pub address_hash: Option<Vec<u8>>,
     pub topic_key: Option<String>,
-    pub old_status: Option<String>,
-    pub new_status: Option<String>,
-    pub reason: Option<String>,
-    pub scope: Option<String>,
+    pub old_status: Option<Status>,
+    pub new_status: Option<Status>,
+    pub reason: Option<Reason>,
+    pub scope: Option<Scope>,
     pub expires_at: Option<NaiveDateTime>,
     pub previous_address_hash: Option<Vec<u8>>,
+    /// A [`Source`](crate::domain::Source), or `feedback:<provider>`.
     pub source: String,
     pub client: Option<String>,
     pub user_agent: Option<String>,
@@ -32,28 +37,31 @@ pub struct NewEvent {
     pub detail: Option<String>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = events)]
-pub struct EventRow {
-    pub seq: i64,
-    pub occurred_at: NaiveDateTime,
-    pub kind: String,
-    pub contact_id: Option<String>,
-    pub address_hash: Option<Vec<u8>>,
-    pub topic_key: Option<String>,
-    pub old_status: Option<String>,
-    pub new_status: Option<String>,
-    pub reason: Option<String>,
-    pub scope: Option<String>,
-    pub expires_at: Option<NaiveDateTime>,
-    pub previous_address_hash: Option<Vec<u8>>,
-    pub source: String,
-    pub client: Option<String>,
-    pub user_agent: Option<String>,
-    pub message_id: Option<String>,
-    pub consent: Option<String>,
-    pub legal_basis: Option<String>,
-    pub detail: Option<String>,
+impl EventRow {
+    /// An event of `kind` at `occurred_at` by `source`, concerning nothing yet.
+    pub fn new(kind: EventType, occurred_at: NaiveDateTime, source: impl Into<String>) -> Self {
+        Self {
+            seq: 0,
+            occurred_at,
+            kind,
+            contact_id: None,
+            address_hash: None,
+            topic_key: None,
+            old_status: None,
+            new_status: None,
+            reason: None,
+            scope: None,
+            expires_at: None,
+            previous_address_hash: None,
+            source: source.into(),
+            client: None,
+            user_agent: None,
+            message_id: None,
+            consent: None,
+            legal_basis: None,
+            detail: None,
+        }
+    }
 }
 
 /// Takes the ledger's row lock (PostgreSQL) or the database's write lock (SQLite)
@@ -66,7 +74,7 @@ pub fn lock_ledger(db: &mut Db) -> QueryResult<()> {
 }
 
 /// Appends `event` with the next sequence number, which it returns.
-pub fn append(db: &mut Db, mut event: NewEvent) -> QueryResult<i64> {
+pub fn append(db: &mut Db, mut event: EventRow) -> QueryResult<i64> {
     event.seq = crate::per_backend!(db, |conn| diesel::update(ledger_head::table.find(1))
         .set(ledger_head::seq.eq(ledger_head::seq + 1))
         .returning(ledger_head::seq)
@@ -85,7 +93,7 @@ pub fn reserve(db: &mut Db, n: i64) -> QueryResult<i64> {
 }
 
 /// Inserts events whose numbers [`reserve`] gave, 1,000 a statement.
-pub fn insert_many(db: &mut Db, rows: &[NewEvent]) -> QueryResult<()> {
+pub fn insert_many(db: &mut Db, rows: &[EventRow]) -> QueryResult<()> {
     for part in rows.chunks(1000) {
         crate::per_backend!(db, |conn| diesel::insert_into(events::table).values(part).execute(conn))?;
     }
@@ -93,7 +101,12 @@ pub fn insert_many(db: &mut Db, rows: &[NewEvent]) -> QueryResult<()> {
 }
 
 /// A contact's events after `after`, oldest first.
-pub fn for_contact(db: &mut Db, contact_id: &str, after: i64, limit: i64) -> QueryResult<Vec<EventRow>> {
+pub fn for_contact(
+    db: &mut Db,
+    contact_id: &ContactId,
+    after: i64,
+    limit: i64,
+) -> QueryResult<Vec<EventRow>> {
     events::table
         .filter(events::contact_id.eq(contact_id))
         .filter(events::seq.gt(after))
@@ -119,7 +132,7 @@ pub fn after(db: &mut Db, after: i64, limit: i64) -> QueryResult<Vec<EventRow>> 
 }
 
 /// Every event of a contact, oldest first (for an export).
-pub fn all_for_contact(db: &mut Db, contact_id: &str) -> QueryResult<Vec<EventRow>> {
+pub fn all_for_contact(db: &mut Db, contact_id: &ContactId) -> QueryResult<Vec<EventRow>> {
     events::table
         .filter(events::contact_id.eq(contact_id))
         .order(events::seq)
@@ -141,7 +154,7 @@ pub fn scrub_clients_before(db: &mut Db, before: NaiveDateTime) -> QueryResult<u
 /// Whose events an erasure clears.
 pub enum Erased<'a> {
     /// A contact's events.
-    Contact(&'a str),
+    Contact(&'a ContactId),
     /// The events about an address that name no contact (its suppressions').
     Address(&'a [u8]),
 }
@@ -158,7 +171,7 @@ pub fn scrub(db: &mut Db, whose: Erased) -> QueryResult<usize> {
     };
     events
         .set((
-            events::contact_id.eq(None::<String>),
+            events::contact_id.eq(None::<ContactId>),
             events::address_hash.eq(None::<Vec<u8>>),
             events::previous_address_hash.eq(None::<Vec<u8>>),
             events::client.eq(None::<String>),

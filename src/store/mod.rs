@@ -8,6 +8,7 @@ pub mod events;
 pub mod schema;
 pub mod settings;
 pub mod sns_confirmations;
+pub mod sql_types;
 pub mod subscriptions;
 pub mod suppressions;
 pub mod topics;

@@ -5,19 +5,20 @@ use diesel::prelude::*;
 
 use super::schema::subscriptions;
 use super::Db;
+use crate::domain::{ContactId, Source, Status};
 use crate::per_backend;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = subscriptions)]
 pub struct SubscriptionRow {
-    pub contact_id: String,
+    pub contact_id: ContactId,
     pub topic_key: String,
-    pub status: String,
-    pub source: String,
+    pub status: Status,
+    pub source: Source,
     pub updated_at: NaiveDateTime,
 }
 
-pub fn for_contact(db: &mut Db, contact_id: &str) -> QueryResult<Vec<SubscriptionRow>> {
+pub fn for_contact(db: &mut Db, contact_id: &ContactId) -> QueryResult<Vec<SubscriptionRow>> {
     subscriptions::table
         .filter(subscriptions::contact_id.eq(contact_id))
         .order(subscriptions::topic_key)
@@ -43,10 +44,10 @@ pub fn upsert(db: &mut Db, row: &SubscriptionRow) -> QueryResult<()> {
 /// One explicit status with its contact's address hash, as the index loads it.
 #[derive(Debug, Queryable)]
 pub struct IndexedStatus {
-    pub contact_id: String,
+    pub contact_id: ContactId,
     pub topic_key: String,
     pub address_hash: Vec<u8>,
-    pub status: String,
+    pub status: Status,
 }
 
 /// Calls `each` with every explicit status and its contact's address hash, streamed
@@ -83,16 +84,16 @@ pub fn contacts_with_statuses(db: &mut Db) -> QueryResult<i64> {
 pub fn pending_before(
     db: &mut Db,
     before: chrono::NaiveDateTime,
-) -> QueryResult<Vec<(String, String, Vec<u8>)>> {
+) -> QueryResult<Vec<(ContactId, String, Vec<u8>)>> {
     use super::schema::contacts;
     subscriptions::table
         .inner_join(contacts::table)
-        .filter(subscriptions::status.eq("pending"))
+        .filter(subscriptions::status.eq(Status::Pending))
         .filter(subscriptions::updated_at.lt(before))
         .select((subscriptions::contact_id, subscriptions::topic_key, contacts::address_hash))
         .load(db)
 }
 
-pub fn delete(db: &mut Db, contact_id: &str, topic_key: &str) -> QueryResult<()> {
+pub fn delete(db: &mut Db, contact_id: &ContactId, topic_key: &str) -> QueryResult<()> {
     diesel::delete(subscriptions::table.find((contact_id, topic_key))).execute(db).map(drop)
 }

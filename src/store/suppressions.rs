@@ -5,14 +5,15 @@ use diesel::prelude::*;
 
 use super::schema::suppressions;
 use super::Db;
+use crate::domain::{Provider, Reason, Scope};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = suppressions)]
 pub struct SuppressionRow {
     pub address_hash: Vec<u8>,
     pub email: Option<String>,
-    pub reason: String,
-    pub scope: String,
+    pub reason: Reason,
+    pub scope: Scope,
     pub source: String,
     pub note: Option<String>,
     pub created_at: NaiveDateTime,
@@ -53,7 +54,12 @@ pub fn update(db: &mut Db, row: &SuppressionRow) -> QueryResult<()> {
 
 /// A page in address-hash order after `after`: rows never move in this order, so a
 /// cursor neither skips nor repeats a row while others are added.
-pub fn page(db: &mut Db, reason: Option<&str>, after: &[u8], limit: i64) -> QueryResult<Vec<SuppressionRow>> {
+pub fn page(
+    db: &mut Db,
+    reason: Option<Reason>,
+    after: &[u8],
+    limit: i64,
+) -> QueryResult<Vec<SuppressionRow>> {
     let mut query = suppressions::table
         .filter(suppressions::address_hash.gt(after))
         .order(suppressions::address_hash)
@@ -83,7 +89,12 @@ pub fn expired_before(db: &mut Db, before: NaiveDateTime) -> QueryResult<Vec<Sup
 }
 
 /// Records one soft bounce of an address.
-pub fn record_soft_bounce(db: &mut Db, hash: &[u8], at: NaiveDateTime, provider: &str) -> QueryResult<()> {
+pub fn record_soft_bounce(
+    db: &mut Db,
+    hash: &[u8],
+    at: NaiveDateTime,
+    provider: Provider,
+) -> QueryResult<()> {
     use super::schema::soft_bounces;
     diesel::insert_into(soft_bounces::table)
         .values((
@@ -112,7 +123,7 @@ pub fn soft_bounces_between(
 }
 
 /// Notes a provider's notification as applied; `false` when it already was.
-pub fn first_receipt(db: &mut Db, provider: &str, id: &str, at: NaiveDateTime) -> QueryResult<bool> {
+pub fn first_receipt(db: &mut Db, provider: Provider, id: &str, at: NaiveDateTime) -> QueryResult<bool> {
     use super::schema::feedback_receipts;
     let seen: bool = diesel::select(diesel::dsl::exists(
         feedback_receipts::table

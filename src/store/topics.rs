@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::{subscriptions, topic_translations, topics};
 use super::Db;
+use crate::domain::Category;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = topics)]
@@ -12,7 +13,7 @@ pub struct TopicRow {
     pub key: String,
     pub name: String,
     pub description: String,
-    pub category: String,
+    pub category: Category,
     pub default_subscribed: bool,
     pub public: bool,
     pub position: i32,

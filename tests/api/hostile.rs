@@ -317,7 +317,7 @@ each_backend! {
     fn a_link_whose_message_id_is_unusable_still_unsubscribes(app) with known_keys {
         setup(&app);
         let id = app.get("/v1/contacts/a%40example.com").send().json()["id"].as_str().unwrap().to_owned();
-        let recipient = Recipient::Contact(uuid::Uuid::parse_str(&id).unwrap());
+        let recipient = Recipient::Contact(id.parse().unwrap());
         let link = |audience, topic: Option<&str>, message_id: &str| signer().sign(&Link {
             recipient,
             audience,

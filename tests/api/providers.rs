@@ -69,7 +69,7 @@ fn verifying(config: &mut prefcenter::Config) {
     config.sendgrid_verification_key = Some(b64(sendgrid_public.as_bytes()));
     config.mailgun_signing_key = Some(MAILGUN_KEY.into());
     let map = |provider: &str, group: &str, topic: &str| FeedbackTopic {
-        provider: provider.into(),
+        provider: provider.parse().unwrap(),
         group: group.into(),
         topic: TopicKey::parse(topic).unwrap(),
     };

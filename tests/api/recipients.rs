@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use prefcenter::domain::token::{Audience, Link, Recipient, TokenKeys};
-use prefcenter::domain::TopicKey;
+use prefcenter::domain::{ContactId, TopicKey};
 use serde_json::{json, Value};
 
 use crate::support::{each_backend, TestApp, TestDb};
@@ -304,7 +304,7 @@ each_backend! {
         let app = TestApp::start_with(db, |c| c.signing_keys = Some(spec(&[("k2", K2), ("k1", K1)])));
         app.topic("news").opt_out().create();
         let contact = app.contact("a@example.com", json!({}));
-        let id = uuid::Uuid::parse_str(contact["id"].as_str().unwrap()).unwrap();
+        let id: ContactId = contact["id"].as_str().unwrap().parse().unwrap();
         let now = chrono::Utc::now().timestamp();
         let old_key = TokenKeys::parse(&spec(&[("k1", K1)])).unwrap();
         let removed_key = TokenKeys::parse(&spec(&[("k0", [33; 32])])).unwrap();
@@ -331,7 +331,7 @@ each_backend! {
         assert!(gone.body.contains("expired"));
         assert_eq!(app.get("/v1/contacts/a%40example.com").send().json()["subscriptions"], json!({}));
         // A link for a contact that is no longer held (erased, say) leads nowhere.
-        let unknown = unsubscribe_link(&old_key, Recipient::Contact(uuid::Uuid::new_v4()), now, now + 3600);
+        let unknown = unsubscribe_link(&old_key, Recipient::Contact(ContactId::new()), now, now + 3600);
         assert_eq!(
             app.post(&format!("/u/{unknown}"))
                 .anonymous()

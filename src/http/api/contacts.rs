@@ -14,8 +14,8 @@ use crate::service::contact_import::ContactImporter;
 use crate::service::contacts::{
     self, ContactPatch, ContactRef, ContactView, ContactWrite, EventPage, EventsQuery, StatusWrite,
 };
+use crate::service::import::{Format, ImportReport, LineImporter};
 use crate::service::privacy::{self, Export};
-use crate::service::suppressions::{Format, ImportReport};
 use crate::service::Context;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -185,5 +185,5 @@ pub async fn import(
     let importer =
         crate::http::import::stream(cx.clone(), &req, payload, Format::Ndjson, ContactImporter::new(&cx))
             .await?;
-    Ok(HttpResponse::Ok().json(importer.report))
+    Ok(HttpResponse::Ok().json(importer.report()))
 }

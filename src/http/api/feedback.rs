@@ -8,6 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::feedback::{self, generic::GenericNotice, sendgrid, ses};
+use crate::domain::Provider;
 use crate::error::Error;
 use crate::http::auth::{Caller, Suppressions};
 use crate::http::json::{Body, BodyLimit};
@@ -42,7 +43,7 @@ pub async fn generic(
     body: Body,
 ) -> Result<HttpResponse, Error> {
     let entries = feedback::generic::read(&body.0, store::now())?;
-    report(&cx, "generic", entries).await
+    report(&cx, Provider::Generic, entries).await
 }
 
 /// An array of up to 10,000 entries of any kind: each is read on its own, and the ones
@@ -128,7 +129,7 @@ pub async fn ses(_: Caller<Suppressions>, cx: web::Data<Context>, body: Body) ->
             SnsOutcome::Subscription { subscription: "unsubscribed", topic_arn }
         }
         ses::Delivery::Notification { topic_arn, entries } => {
-            SnsOutcome::Report(service::ingest(&cx, "ses", entries, topic_arn).await?)
+            SnsOutcome::Report(service::ingest(&cx, Provider::Ses, entries, topic_arn).await?)
         }
     };
     Ok(HttpResponse::Ok().json(outcome))
@@ -168,7 +169,7 @@ pub async fn sendgrid(
         key.verify(header(sendgrid::TIMESTAMP_HEADER), header(sendgrid::SIGNATURE_HEADER), &body.0)?;
     }
     let entries = sendgrid::read(&body.0, store::now())?;
-    report(&cx, "sendgrid", entries).await
+    report(&cx, Provider::Sendgrid, entries).await
 }
 
 /// Postmark's bounce, spam-complaint and subscription-change webhooks.
@@ -181,7 +182,7 @@ pub async fn postmark(
     body: Body,
 ) -> Result<HttpResponse, Error> {
     let entries = feedback::postmark::read(&body.0, store::now())?;
-    report(&cx, "postmark", entries).await
+    report(&cx, Provider::Postmark, entries).await
 }
 
 /// Mailgun's webhooks. With `PREFCENTER_MAILGUN_SIGNING_KEY` set, unsigned and
@@ -195,12 +196,12 @@ pub async fn mailgun(
     body: Body,
 ) -> Result<HttpResponse, Error> {
     let entries = feedback::mailgun::read(&body.0, cx.providers.mailgun_key.as_ref(), store::now())?;
-    report(&cx, "mailgun", entries).await
+    report(&cx, Provider::Mailgun, entries).await
 }
 
 async fn report(
     cx: &Context,
-    provider: &'static str,
+    provider: Provider,
     entries: Vec<feedback::Entry>,
 ) -> Result<HttpResponse, Error> {
     Ok(HttpResponse::Ok().json(service::ingest(cx, provider, entries, None).await?))

@@ -9,9 +9,9 @@ use crate::http::auth::{Caller, Suppressions};
 use crate::http::json::Json;
 use crate::http::openapi::{problems, BulkBody, NotFound};
 use crate::http::resource;
-use crate::service::suppressions::{
-    self, Format, ImportReport, Importer, ListQuery, SuppressionPage, SuppressionView, SuppressionWrite,
-};
+use crate::service::import::{Format, ImportReport, LineImporter};
+use crate::service::suppression_import::Importer;
+use crate::service::suppressions::{self, ListQuery, SuppressionPage, SuppressionView, SuppressionWrite};
 use crate::service::Context;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -116,7 +116,7 @@ pub async fn import(
     let format = crate::http::import::format_of(content_type)
         .ok_or_else(|| Error::UnsupportedMediaType("an import is application/x-ndjson or text/csv".into()))?;
     let importer = crate::http::import::stream(cx.clone(), &req, payload, format, Importer::new(&cx)).await?;
-    Ok(HttpResponse::Ok().json(importer.report))
+    Ok(HttpResponse::Ok().json(importer.report()))
 }
 
 /// Every suppression that holds an address, streamed as NDJSON, or as CSV when the
