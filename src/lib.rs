@@ -132,7 +132,7 @@ pub fn server(
     let app = web::Data::new(app);
     // The tailer loads the index, then keeps it current; it ends with the app.
     let tailer = index::spawn_tailer(Arc::downgrade(&app.clone().into_inner()), poll);
-    let metrics = http::metrics()?;
+    let metrics = web::Data::new(http::metrics()?);
     app.index.gauges.register(&metrics.registry).map_err(std::io::Error::other)?;
     app.purged.register(&metrics.registry).map_err(std::io::Error::other)?;
     app.writer.metrics.register(&metrics.registry).map_err(std::io::Error::other)?;
@@ -151,10 +151,10 @@ pub fn server(
         actix_web::App::new()
             .app_data(app.clone())
             .app_data(body_timeout.clone())
+            .app_data(metrics.clone())
             .configure(http::configure)
             .wrap(actix_web::middleware::from_fn(http::deadline::bound_body))
             .wrap(actix_web::middleware::from_fn(http::edge::edge))
-            .wrap(metrics.clone())
             .wrap(actix_web::middleware::from_fn(http::observe::observe))
     })
     .shutdown_timeout(30)

@@ -9,13 +9,13 @@ pub mod edge;
 pub mod import;
 pub mod json;
 pub mod limits;
+pub mod metrics;
 pub mod observe;
 pub mod openapi;
 pub mod ops;
 pub mod pages;
 
 use actix_web::{web, HttpResponse};
-use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
 
 use crate::error::Error;
 
@@ -38,14 +38,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .default_service(web::to(no_route));
 }
 
-/// Request counts and latencies per route pattern, served at `/metrics`. Paths that
-/// match no route are counted under one label: a path may hold an address or a token.
-pub fn metrics() -> std::io::Result<PrometheusMetrics> {
-    PrometheusMetricsBuilder::new("prefcenter")
-        .endpoint("/metrics")
-        .mask_unmatched_patterns("UNMATCHED")
-        .build()
-        .map_err(|e| std::io::Error::other(e.to_string()))
+/// Request counts and latencies per route pattern, served at `/metrics` with every
+/// metric registered beside them (see [`metrics`]).
+pub fn metrics() -> std::io::Result<metrics::Metrics> {
+    metrics::Metrics::new().map_err(std::io::Error::other)
 }
 
 /// A resource. Its unsupported methods get actix's 405, which lists the resource's
