@@ -27,7 +27,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .app_data(web::PathConfig::default().error_handler(|e, _| Error::Malformed(e.to_string()).into()))
     .configure(ops::configure)
     // The recipients' routes, the preference API among them, come before the /v1
-    // scope, whose middleware wants an API key.
+    // scope, whose middleware wants an API key. Routes are tried in order and a
+    // pattern with a `{segment}` costs a regular-expression match, so those sit in
+    // scopes with a plain prefix (/u, /c, /p, /static) that other paths pass at the
+    // cost of a string comparison.
     .configure(pages::configure)
     .service(
         web::scope("/v1")
