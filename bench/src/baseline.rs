@@ -4,8 +4,8 @@
 //! from prefcenter's), doing no work of its own.
 
 use actix_web::{web, App, HttpResponse, HttpServer};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 #[derive(Deserialize)]
 struct One {
@@ -27,13 +27,38 @@ pub struct Answers {
     pub preferences: Value,
 }
 
-fn decision(email: &str, topic: Option<&str>, link: &str) -> Value {
-    let mut decision = json!({"email": email, "allowed": true, "reason": "default_subscribed",
-        "headers": {"List-Unsubscribe": link, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}});
-    if let Some(topic) = topic {
-        decision["topic"] = json!(topic);
+/// A decision as prefcenter answers one, serialized the same way (derived, typed).
+#[derive(Serialize)]
+struct Decision<'a> {
+    email: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    topic: Option<&'a str>,
+    allowed: bool,
+    reason: &'static str,
+    headers: Headers<'a>,
+}
+
+#[derive(Serialize)]
+struct Headers<'a> {
+    #[serde(rename = "List-Unsubscribe")]
+    list_unsubscribe: &'a str,
+    #[serde(rename = "List-Unsubscribe-Post")]
+    list_unsubscribe_post: &'static str,
+}
+
+#[derive(Serialize)]
+struct Results<'a> {
+    results: Vec<Decision<'a>>,
+}
+
+fn decision<'a>(email: &'a str, topic: Option<&'a str>, link: &'a str) -> Decision<'a> {
+    Decision {
+        email,
+        topic,
+        allowed: true,
+        reason: "default_subscribed",
+        headers: Headers { list_unsubscribe: link, list_unsubscribe_post: "List-Unsubscribe=One-Click" },
     }
-    decision
 }
 
 async fn one(answers: web::Data<Answers>, body: web::Json<One>) -> HttpResponse {
@@ -42,8 +67,8 @@ async fn one(answers: web::Data<Answers>, body: web::Json<One>) -> HttpResponse 
 
 async fn many(answers: web::Data<Answers>, body: web::Json<Many>) -> HttpResponse {
     let _ = &body.topic;
-    let results: Vec<_> = body.emails.iter().map(|e| decision(e, None, &answers.link)).collect();
-    HttpResponse::Ok().json(json!({"results": results}))
+    let results = body.emails.iter().map(|e| decision(e, None, &answers.link)).collect();
+    HttpResponse::Ok().json(Results { results })
 }
 
 async fn preferences(answers: web::Data<Answers>) -> HttpResponse {
