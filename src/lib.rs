@@ -117,7 +117,7 @@ pub fn server(
     let cx = Arc::new(cx);
     // The tailer loads the index, then keeps it current; it ends with the context.
     let tailer = index::spawn_tailer(Arc::downgrade(&cx), poll);
-    let metrics = http::metrics()?;
+    let metrics = web::Data::new(http::metrics()?);
     cx.index.gauges.register(&metrics.registry).map_err(std::io::Error::other)?;
     cx.purged.register(&metrics.registry).map_err(std::io::Error::other)?;
     cx.writer.metrics.register(&metrics.registry).map_err(std::io::Error::other)?;
@@ -137,10 +137,10 @@ pub fn server(
         actix_web::App::new()
             .app_data(cx.clone())
             .app_data(body_timeout.clone())
+            .app_data(metrics.clone())
             .configure(http::configure)
             .wrap(actix_web::middleware::from_fn(http::deadline::bound_body))
             .wrap(actix_web::middleware::from_fn(http::edge::edge))
-            .wrap(metrics.clone())
             .wrap(actix_web::middleware::from_fn(http::observe::observe))
     })
     .shutdown_timeout(30)

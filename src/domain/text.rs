@@ -51,6 +51,11 @@ impl Shape {
             let whitespace = matches!(c, '\t' | '\n' | '\r');
             return (!(whitespace && self == Shape::Paragraph)).then_some("a control character");
         }
+        // No ASCII character is a noncharacter, a line separator or invisible: what
+        // nearly every address and key is made of skips the Unicode tables.
+        if c.is_ascii() {
+            return None;
+        }
         if CodePointSetData::new::<NoncharacterCodePoint>().contains(c) {
             return Some("a noncharacter");
         }
@@ -205,6 +210,16 @@ pub fn optional_paragraph<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Stri
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn ascii_needs_no_unicode_tables() {
+        // What `refuses` skips for ASCII: the tables say none of it applies.
+        for c in (0u8..128).map(char::from) {
+            assert!(!CodePointSetData::new::<NoncharacterCodePoint>().contains(c), "{c:?}");
+            assert!(!is_invisible(c), "{c:?}");
+            assert!(!matches!(c, '\u{2028}' | '\u{2029}'));
+        }
+    }
 
     proptest! {
         /// The document's patterns accept exactly what `check` accepts (length aside).

@@ -80,12 +80,18 @@ fn read<I: LineImporter>(cx: &Context, format: Format, body: Body, importer: &mu
             let mut reader = BufReader::new(body);
             let mut buffer = Vec::new();
             let mut line = 0u64;
+            let mut consumed = 0u64;
             loop {
                 buffer.clear();
                 let read = reader.by_ref().take(MAX_RECORD as u64 + 1).read_until(b'\n', &mut buffer);
-                if read.map_err(|e| cut(e, line + 1))? == 0 {
+                let read = read.map_err(|e| cut(e, line + 1))?;
+                if read == 0 {
                     break;
                 }
+                // The body's record bound counts from here (the buffer reads ahead less
+                // than it allows).
+                consumed += read as u64;
+                reader.get_mut().record_starts(consumed);
                 line += 1;
                 if buffer.last() == Some(&b'\n') {
                     buffer.pop();

@@ -9,13 +9,13 @@ pub mod deadline;
 pub mod edge;
 pub mod import;
 pub mod json;
+pub mod metrics;
 pub mod observe;
 pub mod openapi;
 pub mod ops;
 pub mod pages;
 
 use actix_web::{web, HttpResponse};
-use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
 
 use crate::error::Error;
 
@@ -27,7 +27,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .app_data(web::PathConfig::default().error_handler(|e, _| Error::Malformed(e.to_string()).into()))
     .configure(ops::configure)
     // The recipients' routes, the preference API among them, come before the /v1
-    // scope, whose middleware wants an API key.
+    // scope, whose middleware wants an API key. Routes are tried in order and a
+    // pattern with a `{segment}` costs a regular-expression match, so those sit in
+    // scopes with a plain prefix (/u, /c, /p, /static) that other paths pass at the
+    // cost of a string comparison.
     .configure(pages::configure)
     .service(
         web::scope("/v1")
@@ -38,14 +41,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .default_service(web::to(no_route));
 }
 
-/// Request counts and latencies per route pattern, served at `/metrics`. Paths that
-/// match no route are counted under one label: a path may hold an address or a token.
-pub fn metrics() -> std::io::Result<PrometheusMetrics> {
-    PrometheusMetricsBuilder::new("prefcenter")
-        .endpoint("/metrics")
-        .mask_unmatched_patterns("UNMATCHED")
-        .build()
-        .map_err(|e| std::io::Error::other(e.to_string()))
+/// Request counts and latencies per route pattern, served at `/metrics` with every
+/// metric registered beside them (see [`metrics`]).
+pub fn metrics() -> std::io::Result<metrics::Metrics> {
+    metrics::Metrics::new().map_err(std::io::Error::other)
 }
 
 /// A resource. Its unsupported methods get actix's 405, which lists the resource's

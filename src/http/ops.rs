@@ -1,5 +1,4 @@
-//! Liveness, readiness and the OpenAPI document (metrics are served by the Prometheus
-//! middleware at `/metrics`).
+//! Liveness, readiness, metrics and the OpenAPI document.
 
 use std::time::Duration;
 
@@ -15,9 +14,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(super::resource("/healthz").route(web::get().to(healthz)))
         .service(super::resource("/readyz").route(web::get().to(readyz)))
         .service(super::resource("/openapi.json").route(web::get().to(openapi::serve)))
-        // The metrics middleware answers GET before routing; this resource exists so
-        // that another method gets a 405 that says `Allow: GET`, not a 404.
-        .service(super::resource("/metrics").route(web::get().to(HttpResponse::NotFound)));
+        .service(super::resource("/metrics").route(web::get().to(super::metrics::serve)));
 }
 
 /// 200 while the process runs.
@@ -43,7 +40,7 @@ pub struct Readiness {
 }
 
 /// Prometheus metrics in the text exposition format: request counts and latencies by
-/// route pattern, the writer's commits, purges. Served by the metrics middleware; this
+/// route pattern, the writer's commits, purges. Served by `http::metrics::serve`; this
 /// function only describes the route for the OpenAPI document.
 #[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "getMetrics",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]

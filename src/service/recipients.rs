@@ -13,7 +13,7 @@ use crate::domain::{Category, Locale, Reason, Source, Status, TopicKey};
 use crate::error::{ConflictCode, Error};
 use crate::service::Context;
 use crate::store::contacts::ContactRow;
-use crate::store::topics::TopicRow;
+use crate::store::topics::{TopicRow, TranslationRow};
 use crate::store::{self, Db};
 
 /// A topic as a recipient sees it, in their language.
@@ -89,15 +89,21 @@ fn topic_name(
         .filter(|t| t.archived_at.is_none())
         .ok_or_else(|| Error::NotFound("this link names a topic that no longer exists".into()))?;
     let translations = store::topics::translations(db, std::slice::from_ref(&row.key))?;
-    let language = locale.map(|l| l.split('-').next().unwrap_or(l).to_owned());
-    let translated = translations
-        .iter()
-        .find(|t| Some(t.locale.split('-').next().unwrap_or(&t.locale).to_owned()) == language);
-    let (name, description) = match translated {
+    let (name, description) = name_in(&row, &translations, locale);
+    Ok((row, name, description))
+}
+
+/// A topic's name and description in a locale's language, from its translations
+/// (those of other topics are passed over), or as the operator wrote them.
+fn name_in(row: &TopicRow, translations: &[TranslationRow], locale: Option<&str>) -> (String, String) {
+    let language = locale.map(|l| l.split('-').next().unwrap_or(l));
+    let translated = translations.iter().find(|t| {
+        t.topic_key == row.key && Some(t.locale.split('-').next().unwrap_or(&t.locale)) == language
+    });
+    match translated {
         Some(t) => (t.name.clone(), t.description.clone()),
         None => (row.name.clone(), row.description.clone()),
-    };
-    Ok((row, name, description))
+    }
 }
 
 fn is_unsubscribed(db: &mut Db, contact: Option<&ContactRow>, link: &Link) -> Result<bool, Error> {
@@ -256,9 +262,13 @@ fn preferences_on(
     let locale = contact.as_ref().and_then(|c| c.locale.clone());
     let display = locale.clone().or_else(|| languages.first().cloned());
     let mut topics = Vec::new();
-    for row in store::topics::list(db, false)?.into_iter().filter(|t| t.public) {
-        let key = TopicKey::from_stored(row.key.clone());
-        let (row, name, description) = topic_name(db, &key, display.as_deref())?;
+    // Every public topic's translations in one read (this page is read far more often
+    // than it is written).
+    let rows: Vec<TopicRow> = store::topics::list(db, false)?.into_iter().filter(|t| t.public).collect();
+    let keys: Vec<String> = rows.iter().map(|t| t.key.clone()).collect();
+    let translations = store::topics::translations(db, &keys)?;
+    for row in rows {
+        let (name, description) = name_in(&row, &translations, display.as_deref());
         let category = row.category;
         let subscribed = match (category, statuses.get(&row.key)) {
             (Category::Transactional, _) => true,

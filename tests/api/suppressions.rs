@@ -160,6 +160,16 @@ each_backend! {
         assert_eq!(seqs, 2_495, "one event per suppression");
     }
 
+    fn an_ndjson_import_longer_than_a_record_bound_is_read_whole(app) {
+        // 3,000 lines of about 60 bytes: well past the 64 KiB a single record may hold,
+        // which bounds each line, not the body.
+        let lines: Vec<String> = (0..3_000)
+            .map(|i| format!(r#"{{"email": "user{i}@example.com", "reason": "hard_bounce"}}"#))
+            .collect();
+        let report = import(&app, "application/x-ndjson", &lines.join("\n"));
+        assert_eq!((report["lines"].as_u64(), report["created"].as_u64(), report["failed"].as_u64()), (Some(3_000), Some(3_000), Some(0)), "{report}");
+    }
+
     fn csv_imports_with_or_without_a_header(app) {
         let with_header = "email,reason,scope,note\r\nA@example.com,hard_bounce,,\"550, no such user\"\r\nb@example.com,complaint,all,\n";
         let report = import(&app, "text/csv", with_header);

@@ -23,7 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(unsubscribe::configure)
         .configure(signup::configure)
         .configure(preferences::configure)
-        .service(super::resource("/static/{name}").route(web::get().to(asset)));
+        .service(web::scope("/static").service(super::resource("/{name}").route(web::get().to(asset))));
 }
 
 const CSP: &str =

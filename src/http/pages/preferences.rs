@@ -25,7 +25,15 @@ use crate::service::Context;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        crate::http::resource("/p/{token}").route(web::get().to(show)).route(web::post().to(save_form)),
+        web::scope("/p")
+            .service(
+                crate::http::resource("/{token}").route(web::get().to(show)).route(web::post().to(save_form)),
+            )
+            .service(
+                crate::http::resource("/{token}/delete")
+                    .route(web::get().to(confirm_erase))
+                    .route(web::post().to(erase_form)),
+            ),
     )
     .service(
         crate::http::resource("/v1/preferences")
@@ -33,12 +41,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::put().to(put))
             .route(web::delete().to(erase)),
     )
-    .service(crate::http::resource("/v1/preferences/export").route(web::get().to(export)))
-    .service(
-        crate::http::resource("/p/{token}/delete")
-            .route(web::get().to(confirm_erase))
-            .route(web::post().to(erase_form)),
-    );
+    .service(crate::http::resource("/v1/preferences/export").route(web::get().to(export)));
 }
 
 /// A verified preference link from the `Authorization: Bearer` header (401 otherwise).

@@ -21,10 +21,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(crate::http::resource("/v1/preferences/link").route(web::post().to(request_link)))
         .service(crate::http::resource("/v1/subscribe").route(web::post().to(subscribe)))
         .service(
-            crate::http::resource("/c/{token}")
-                .route(web::get().to(show))
-                .route(web::head().to(show))
-                .route(web::post().to(confirm)),
+            web::scope("/c").service(
+                crate::http::resource("/{token}")
+                    .route(web::get().to(show))
+                    .route(web::head().to(show))
+                    .route(web::post().to(confirm)),
+            ),
         );
 }
 

@@ -21,11 +21,15 @@ use crate::service::recipients::{self, Landing};
 use crate::service::Context;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // In a scope, so that only paths under /u/ try the token's pattern (see
+    // `http::configure`).
     cfg.service(
-        crate::http::resource("/u/{token}")
-            .route(web::get().to(landing))
-            .route(web::head().to(landing))
-            .route(web::post().to(post)),
+        web::scope("/u").service(
+            crate::http::resource("/{token}")
+                .route(web::get().to(landing))
+                .route(web::head().to(landing))
+                .route(web::post().to(post)),
+        ),
     );
 }
 

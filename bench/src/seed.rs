@@ -81,7 +81,8 @@ fn import(
         .send()
         .map_err(|e| e.to_string())?;
     if !reply.status().is_success() {
-        return Err(format!("{url} answered {}", reply.status()));
+        let status = reply.status();
+        return Err(format!("{url} answered {status}: {}", reply.text().unwrap_or_default()));
     }
     reply.json().map_err(|e| e.to_string())
 }

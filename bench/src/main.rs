@@ -1,8 +1,9 @@
 //! `prefcenter-bench`: seeds a database, starts prefcenter and a bare actix-web route
-//! as separate processes, loads both the same way on loopback, and reports each
-//! figure with its ratio to the baseline measured in the same run.
+//! as separate processes, loads both with `wrk` the same way on loopback, one after
+//! the other, and reports each figure with its ratio to the bare route's in the same
+//! run, the servers' CPU time a request, and whether the client was the limit.
 //!
-//! `cargo run --release --bin prefcenter-bench -- --quick`
+//! `cargo run --release -p prefcenter-bench -- --quick`
 
 mod baseline;
 mod load;
@@ -12,7 +13,6 @@ use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -37,21 +37,38 @@ struct Args {
     /// Seconds per scenario (default 10; 5 with --quick).
     #[arg(long)]
     duration: Option<u64>,
-    /// Connections for the single-request scenarios.
-    #[arg(long, default_value_t = 32)]
-    connections: usize,
+    /// Connections for the single-check scenarios, each count its own pair of runs
+    /// (the first also for the preference reads and the writes).
+    #[arg(long, value_delimiter = ',', default_value = "32,64")]
+    connections: Vec<usize>,
     /// Connections for the batch scenarios.
     #[arg(long, default_value_t = 4)]
     batch_connections: usize,
+    /// wrk's threads (its client CPU is reported, and flagged when saturated).
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
     /// A PostgreSQL server to run on (a fresh schema is made and dropped); SQLite in a
     /// temporary folder when unset.
     #[arg(long)]
     database_url: Option<String>,
+    /// Keep the SQLite database in this folder instead of a temporary one.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<std::path::PathBuf>,
+    /// Seed, print the database URL and an admin key, and stop: for profiling the
+    /// server by hand (with --data-dir).
+    #[arg(long)]
+    seed_only: bool,
     /// Where to write the results as JSON.
     #[arg(long, default_value = "bench-results.json")]
     out: String,
     #[arg(long, hide = true)]
     serve_baseline: Option<String>,
+    /// The baseline's List-Unsubscribe value: its length, in bytes.
+    #[arg(long, hide = true, default_value_t = 0)]
+    baseline_link_len: usize,
+    /// The baseline's preference document: a JSON file.
+    #[arg(long, hide = true)]
+    baseline_preferences: Option<String>,
     #[arg(long, hide = true)]
     serve_prefcenter: Option<String>,
 }
@@ -59,7 +76,14 @@ struct Args {
 fn main() {
     let args = Args::parse();
     if let Some(bind) = &args.serve_baseline {
-        baseline::serve(bind).expect("the baseline serves");
+        let preferences = args
+            .baseline_preferences
+            .as_ref()
+            .and_then(|file| std::fs::read_to_string(file).ok())
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default();
+        let link = format!("<{}>", "x".repeat(args.baseline_link_len.saturating_sub(2)));
+        baseline::serve(bind, baseline::Answers { link, preferences }).expect("the baseline serves");
         return;
     }
     if let Some(bind) = &args.serve_prefcenter {
@@ -102,6 +126,10 @@ impl Drop for Process {
 }
 
 impl Process {
+    fn pid(&self) -> Option<u32> {
+        Some(self.child.id())
+    }
+
     /// Resident memory in bytes, from /proc.
     fn rss(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
@@ -122,11 +150,15 @@ fn wait_ready(base: &str, limit: Duration) -> Result<Duration, String> {
     Err(format!("{base} was not ready within {limit:?}"))
 }
 
-fn spawn_self(flag: &str, database_url: Option<&str>) -> Result<(Process, mpsc::Receiver<String>), String> {
+fn spawn_self(
+    flag: &str,
+    database_url: Option<&str>,
+    extra: &[String],
+) -> Result<(Process, mpsc::Receiver<String>), String> {
     let port = free_port();
     let bind = format!("127.0.0.1:{port}");
     let mut command = Command::new(std::env::current_exe().map_err(|e| e.to_string())?);
-    command.args([flag, &bind]).stdout(Stdio::null()).stderr(Stdio::piped());
+    command.args([flag, &bind]).args(extra).stdout(Stdio::null()).stderr(Stdio::piped());
     if let Some(url) = database_url {
         command
             .env("PREFCENTER_DATABASE_URL", url)
@@ -158,9 +190,7 @@ fn field(line: &str, name: &str) -> Option<u64> {
 /// Signed links for the write and preference scenarios, taken from the API as a
 /// sender would: one-click requests for distinct addresses (so that each POST is a
 /// real write), and preference-API reads.
-type Requests = Arc<Vec<load::Request>>;
-
-fn links(base: &str, key: &str, contacts: usize) -> Result<(Requests, Requests), String> {
+fn links(base: &str, key: &str, contacts: usize) -> Result<(Vec<load::Request>, Vec<load::Request>), String> {
     let client = reqwest::blocking::Client::new();
     let mut clicks = Vec::new();
     for b in 0..6 {
@@ -175,9 +205,11 @@ fn links(base: &str, key: &str, contacts: usize) -> Result<(Requests, Requests),
             .map_err(|e| e.to_string())?;
         for result in reply["results"].as_array().into_iter().flatten() {
             if let Some(header) = result["headers"]["List-Unsubscribe"].as_str() {
+                let url = header.trim_matches(['<', '>']);
+                let path = url.find("/u/").map_or(url, |at| &url[at..]);
                 clicks.push(load::Request {
-                    method: reqwest::Method::POST,
-                    url: header.trim_matches(['<', '>']).to_owned(),
+                    method: "POST",
+                    path: path.to_owned(),
                     body: Some("List-Unsubscribe=One-Click".into()),
                     content_type: "application/x-www-form-urlencoded",
                     bearer: None,
@@ -197,14 +229,43 @@ fn links(base: &str, key: &str, contacts: usize) -> Result<(Requests, Requests),
         let url = reply["preferences_url"].as_str().ok_or("no preference link")?;
         let token = url.rsplit('/').next().unwrap_or_default().to_owned();
         reads.push(load::Request {
-            method: reqwest::Method::GET,
-            url: format!("{base}/v1/preferences"),
+            method: "GET",
+            path: "/v1/preferences".into(),
             body: None,
             content_type: "application/json",
             bearer: Some(token),
         });
     }
-    Ok((Arc::new(clicks), Arc::new(reads)))
+    Ok((clicks, reads))
+}
+
+/// What the bare routes answer with, taken from prefcenter's own answers: the
+/// longest List-Unsubscribe value of a batch, and one preference document.
+fn answers(base: &str, key: &str, batch: &str, read: &load::Request) -> Result<(usize, String), String> {
+    let client = reqwest::blocking::Client::new();
+    let reply: serde_json::Value = client
+        .post(format!("{base}/v1/check/batch"))
+        .bearer_auth(key)
+        .header("content-type", "application/json")
+        .body(batch.to_owned())
+        .send()
+        .and_then(|r| r.json())
+        .map_err(|e| e.to_string())?;
+    let link = reply["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["headers"]["List-Unsubscribe"].as_str())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    let document = client
+        .get(format!("{base}{}", read.path))
+        .bearer_auth(read.bearer.as_deref().unwrap_or_default())
+        .send()
+        .and_then(|r| r.text())
+        .map_err(|e| e.to_string())?;
+    Ok((link, document))
 }
 
 fn bench(args: Args) -> Result<(), String> {
@@ -219,10 +280,14 @@ fn bench(args: Args) -> Result<(), String> {
             let separator = if server.contains('?') { '&' } else { '?' };
             (format!("{server}{separator}options=-csearch_path%3D{schema}"), Some((server.clone(), schema)))
         }
-        None => (format!("sqlite://{}", dir.path().join("bench.db").display()), None),
+        None => {
+            let folder = args.data_dir.as_deref().unwrap_or(dir.path());
+            (format!("sqlite://{}", folder.join("bench.db").display()), None)
+        }
     };
     let result = run(&args, &url, contacts, duration);
-    if let Some((server, schema)) = schema {
+    // A seeded schema is kept for whoever asked for it.
+    if let Some((server, schema)) = schema.filter(|_| !args.seed_only) {
         if let Ok(mut conn) = diesel::PgConnection::establish(&server) {
             let _ = conn.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"));
         }
@@ -232,8 +297,9 @@ fn bench(args: Args) -> Result<(), String> {
 
 fn run(args: &Args, url: &str, contacts: usize, duration: Duration) -> Result<(), String> {
     let backend = if url.starts_with("postgres") { "postgresql" } else { "sqlite" };
+    let client = load::check_wrk()?;
     println!(
-        "prefcenter-bench: {contacts} contacts ({:?} mix) on {backend}, {}s per scenario, on {} cores",
+        "prefcenter-bench: {contacts} contacts ({:?} mix) on {backend}, {}s per scenario, on {} cores shared by the client and the servers; client: {client}",
         args.mix,
         duration.as_secs(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
@@ -249,7 +315,7 @@ fn run(args: &Args, url: &str, contacts: usize, duration: Duration) -> Result<()
         .secret;
     drop(db);
     let (statuses, contacts_rate) = {
-        let (server, lines) = spawn_self("--serve-prefcenter", Some(url))?;
+        let (server, lines) = spawn_self("--serve-prefcenter", Some(url), &[])?;
         if let Err(e) = wait_ready(&server.base, Duration::from_secs(30)) {
             return Err(format!("{e}: {}", lines.try_iter().collect::<Vec<_>>().join("\n")));
         }
@@ -267,10 +333,14 @@ fn run(args: &Args, url: &str, contacts: usize, duration: Duration) -> Result<()
     };
     println!("seeded {contacts} contacts and {statuses} statuses at {contacts_rate:.0} contacts/s (POST /v1/contacts/import)");
     drop(app);
+    if args.seed_only {
+        println!("database: {url}\nkey: {key}");
+        return Ok(());
+    }
 
     // 2. Start prefcenter (its start-up loads the index) and the baseline.
     let started = Instant::now();
-    let (server, lines) = spawn_self("--serve-prefcenter", Some(url))?;
+    let (server, lines) = spawn_self("--serve-prefcenter", Some(url), &[])?;
     let ready_after = wait_ready(&server.base, Duration::from_secs(120))?;
     let load_line = lines.try_iter().find(|l| l.contains("decision index loaded")).unwrap_or_default();
     let load_ms = field(&load_line, "ms");
@@ -289,8 +359,6 @@ fn run(args: &Args, url: &str, contacts: usize, duration: Duration) -> Result<()
         "imported {suppressed} suppressions at {suppression_rate:.0} lines/s (POST /v1/suppressions/import)"
     );
     let rss = server.rss().unwrap_or(0);
-    let (bare, _) = spawn_self("--serve-baseline", None)?;
-    wait_ready(&bare.base, Duration::from_secs(30))?;
 
     // 3. Scenarios.
     let singles: Vec<String> = (0..10_000)
@@ -306,84 +374,124 @@ fn run(args: &Args, url: &str, contacts: usize, duration: Duration) -> Result<()
             json!({"topic": "news", "emails": emails}).to_string()
         })
         .collect();
-    let to = |base: &str, path: &str, bodies: &[String], key: Option<&str>| -> Arc<Vec<load::Request>> {
-        Arc::new(
-            bodies.iter().map(|b| load::Request::json(format!("{base}{path}"), b.clone(), key)).collect(),
-        )
+    let (clicks, preference_reads) = links(&server.base, &key, contacts)?;
+    let (link_len, document) = answers(&server.base, &key, &batches[0], &preference_reads[0])?;
+    let work = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let document_file = work.path().join("preferences.json");
+    std::fs::write(&document_file, &document).map_err(|e| e.to_string())?;
+    let (bare, _) = spawn_self(
+        "--serve-baseline",
+        None,
+        &[
+            "--baseline-link-len".into(),
+            link_len.to_string(),
+            "--baseline-preferences".into(),
+            document_file.display().to_string(),
+        ],
+    )?;
+    wait_ready(&bare.base, Duration::from_secs(30))?;
+    let to = |path: &str, bodies: &[String], key: Option<&str>| -> Vec<load::Request> {
+        bodies.iter().map(|b| load::Request::json(path, b.clone(), key)).collect()
     };
-    let (clicks, preference_tokens) = links(&server.base, &key, contacts)?;
+    let bare_reads: Vec<load::Request> = (0..1)
+        .map(|_| load::Request {
+            method: "GET",
+            path: "/preferences".into(),
+            body: None,
+            content_type: "application/json",
+            bearer: Some("x".repeat(preference_reads[0].bearer.as_ref().map_or(0, String::len))),
+        })
+        .collect();
+    let load = |connections| load::Load { threads: args.threads, connections, duration };
+    let first = args.connections.first().copied().unwrap_or(32);
+    let (check_single, check_batch) =
+        (to("/v1/check", &singles, Some(&key)), to("/v1/check/batch", &batches, Some(&key)));
+    let (bare_single, bare_batch) = (to("/check", &singles, None), to("/check/batch", &batches, None));
+    let dir = work.path();
+    let (pid, bare_pid) = (server.pid(), bare.pid());
+    // Each pair runs bare route first, then prefcenter, back to back.
     let mut results = Vec::new();
-    let bare_single = load::run(
-        "bare route, single",
-        to(&bare.base, "/check", &singles, None),
-        1,
-        args.connections,
-        duration,
-    );
-    let bare_rps = bare_single.requests_per_second;
-    let with_ratio = |mut m: load::Measured, baseline: f64| {
-        m.ratio = Some(m.requests_per_second / baseline);
-        m
+    let mut pair = |bare_name: &str,
+                    bare_requests: &[load::Request],
+                    name: &str,
+                    requests: &[load::Request],
+                    decisions: usize,
+                    load: load::Load|
+     -> Result<(), String> {
+        let baseline = load::run(bare_name, &bare.base, bare_pid, bare_requests, decisions, load, dir)?;
+        let mut measured = load::run(name, &server.base, pid, requests, decisions, load, dir)?;
+        measured.ratio = Some(measured.requests_per_second / baseline.requests_per_second);
+        results.extend([baseline, measured]);
+        Ok(())
     };
-    let single = with_ratio(
-        load::run(
-            "POST /v1/check",
-            to(&server.base, "/v1/check", &singles, Some(&key)),
+    for &connections in &args.connections {
+        pair(
+            &format!("bare route, single ({connections} connections)"),
+            &bare_single,
+            &format!("POST /v1/check ({connections} connections)"),
+            &check_single,
             1,
-            args.connections,
-            duration,
-        ),
-        bare_rps,
-    );
-    let bare_batch = load::run(
-        "bare route, 10,000 a batch",
-        to(&bare.base, "/check/batch", &batches, None),
+            load(connections),
+        )?;
+    }
+    pair(
+        &format!("bare route, 10,000 a batch ({} connections)", args.batch_connections),
+        &bare_batch,
+        "POST /v1/check/batch",
+        &check_batch,
         10_000,
-        args.batch_connections,
-        duration,
-    );
-    let batch_rps = bare_batch.requests_per_second;
-    let batch = with_ratio(
-        load::run(
-            "POST /v1/check/batch",
-            to(&server.base, "/v1/check/batch", &batches, Some(&key)),
-            10_000,
-            args.batch_connections,
-            duration,
-        ),
-        batch_rps,
-    );
+        load(args.batch_connections),
+    )?;
+    pair(
+        &format!("bare route, GET of a preference document ({first} connections)"),
+        &bare_reads,
+        "GET /v1/preferences",
+        &preference_reads,
+        1,
+        load(first),
+    )?;
     let commits_before = commit_totals(&server.base);
-    let unsubscribes = with_ratio(
-        load::run("POST /u/{token} (one-click, durable writes)", clicks, 1, args.connections, duration),
-        bare_rps,
-    );
+    let mut unsubscribes = load::run(
+        "POST /u/{token} (one-click, durable writes)",
+        &server.base,
+        pid,
+        &clicks,
+        1,
+        load(first),
+        dir,
+    )?;
     // How the writer shared its commits among the one-click writes.
     let sharing = commit_totals(&server.base).zip(commits_before).map(|(after, before)| {
         let commits = (after.0 - before.0).max(1.0);
         ((after.1 - before.1) / commits, (after.2 - before.2) / commits * 1000.0)
     });
-    let preferences = with_ratio(
-        load::run("GET /v1/preferences", preference_tokens, 1, args.connections, duration),
-        bare_rps,
-    );
-    results.extend([bare_single, single, bare_batch, batch, unsubscribes, preferences]);
+    unsubscribes.ratio =
+        results.first().map(|bare| unsubscribes.requests_per_second / bare.requests_per_second);
+    results.push(unsubscribes);
 
     // 4. Report.
     println!();
-    println!("| scenario | requests/s | decisions/s | p50 ms | p99 ms | ratio to bare | errors |");
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| scenario | client | requests/s | decisions/s | p50 ms | p99 ms | ratio to bare | server CPU µs/request | client CPU | errors |");
+    println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for m in &results {
         println!(
-            "| {} | {:.0} | {:.0} | {:.2} | {:.2} | {} | {} |",
+            "| {} | {} | {:.0} | {:.0} | {:.2} | {:.2} | {} | {} | {:.0}%{} | {} |",
             m.name,
+            m.client,
             m.requests_per_second,
             m.decisions_per_second,
             m.p50_ms,
             m.p99_ms,
             m.ratio.map_or("1 (baseline)".into(), |r| format!("{r:.2}")),
+            m.server_cpu_us_per_request.map_or("?".into(), |us| format!("{us:.1}")),
+            m.client_cpu_share * 100.0,
+            if m.client_bound { " (client-bound)" } else { "" },
             m.errors
         );
+    }
+    if results.iter().any(|m| m.client_bound) {
+        println!();
+        println!("client-bound: wrk used nearly all the CPU its threads can; those figures are the client's limit, not the server's");
     }
     let per_contact = |bytes: u64| bytes as f64 / contacts as f64;
     println!();
@@ -408,6 +516,7 @@ fn run(args: &Args, url: &str, contacts: usize, duration: Duration) -> Result<()
         "mix": format!("{:?}", args.mix),
         "backend": backend,
         "cores": std::thread::available_parallelism().map_or(0, |n| n.get()),
+        "client": client,
         "seconds_per_scenario": duration.as_secs(),
         "seed": {"contacts_per_second": contacts_rate, "statuses": statuses, "suppressions": suppressed, "suppression_import_lines_per_second": suppression_rate},
         "startup": {"ready_seconds": ready_after.as_secs_f64(), "index_load_ms": load_ms},
