@@ -3,10 +3,13 @@
 //! The line names the route pattern, never the path itself: a path can hold an
 //! address or a token. Client addresses are never logged.
 //!
-//! What runs on every request is kept cheap: the id is a process prefix and a counter
-//! (no system call), and the span's fields are only worked out when a subscriber
-//! wants the span (at `info`); the metrics take the pattern actix already matched.
+//! What runs on every request is kept cheap: the id is a process prefix and a keyed
+//! hash of a counter (no system call), and the span's fields are only worked out when
+//! a subscriber wants the span (at `info`); the metrics take the pattern actix
+//! already matched.
 
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -34,16 +37,18 @@ fn callers_id(req: &ServiceRequest) -> Option<HeaderValue> {
     plain.then(|| value.clone())
 }
 
-/// A new id: 32 hex digits, as a v4 UUID's simple form was, from a random prefix
-/// drawn once a process and a counter.
+/// A new id: 32 hex digits, as a v4 UUID's simple form was: a random prefix drawn once
+/// a process, then a counter under a keyed hash. Not the bare counter: the header goes
+/// to every client, and a counter would tell them how many requests the process has
+/// served. Both cost no system call.
 fn new_id() -> HeaderValue {
-    static PREFIX: OnceLock<u64> = OnceLock::new();
+    static KEYS: OnceLock<(u64, RandomState)> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let prefix = *PREFIX.get_or_init(|| rand::rngs::OsRng.next_u64());
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let (prefix, keyed) = KEYS.get_or_init(|| (rand::rngs::OsRng.next_u64(), RandomState::new()));
+    let n = keyed.hash_one(COUNTER.fetch_add(1, Ordering::Relaxed));
     let mut id = [0u8; 32];
     for (i, digit) in id.iter_mut().enumerate() {
-        let word = if i < 16 { prefix } else { n };
+        let word = if i < 16 { *prefix } else { n };
         let nibble = (word >> (60 - 4 * (i % 16))) & 0xf;
         *digit = b"0123456789abcdef"[nibble as usize];
     }
@@ -94,5 +99,19 @@ pub async fn observe(
             tracing::warn!(error = %e, ms, "request error");
             Err(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Ids are unique, 32 hex digits, and say nothing of how many came before.
+    #[test]
+    fn new_ids_are_unique_and_do_not_count() {
+        let ids: Vec<String> = (0..1000).map(|_| super::new_id().to_str().unwrap().to_owned()).collect();
+        assert!(ids.iter().all(|id| id.len() == 32 && id.bytes().all(|c| c.is_ascii_hexdigit())));
+        assert_eq!(ids.iter().collect::<std::collections::HashSet<_>>().len(), ids.len());
+        let low = |id: &str| u64::from_str_radix(&id[16..], 16).unwrap();
+        let steps_of_one = ids.windows(2).filter(|w| low(&w[1]).wrapping_sub(low(&w[0])) == 1).count();
+        assert!(steps_of_one < 5, "{steps_of_one} ids follow their predecessor by one");
     }
 }
