@@ -23,6 +23,11 @@ use prefcenter::service::api_keys::{self, NewKey};
 use prefcenter::Config;
 use serde_json::json;
 
+// The service binary's allocator (src/main.rs), for prefcenter and the bare route alike:
+// both servers run from this binary, so neither is measured with an advantage.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(about = "Measures prefcenter against a bare actix-web route in the same run")]
 struct Args {
