@@ -48,16 +48,9 @@ pub async fn require_api_key(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let result = match (api_key(req.request()), req.app_data::<web::Data<Context>>()) {
-        // A key this process knows, with its right secret, is settled by one keyed
-        // hash; anything else takes the whole path, which counts failures against
-        // the client's network (a pseudonym that costs a keyed hash of its own).
-        (Some(secret), Some(cx)) => match cx.keys.cached(&secret) {
-            Some(caller) => Ok(caller),
-            None => {
-                let network = super::client::network(req.request(), cx);
-                api_keys::authenticate(cx, &secret, &network).await
-            }
-        },
+        (Some(secret), Some(cx)) => {
+            api_keys::authenticate(cx, &secret, || super::client::network(req.request(), cx)).await
+        }
         (None, _) => Err(Error::Unauthorized),
         (Some(_), None) => Err(Error::bug("application state is missing")),
     };

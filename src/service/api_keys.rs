@@ -154,8 +154,13 @@ pub async fn revoke(cx: &Context, id: String) -> Result<(), Error> {
 }
 
 /// Verifies a presented secret for a request from `network` (the pseudonym of the
-/// client's network, which failures count against).
-pub async fn authenticate(cx: &Context, presented: &str, network: &str) -> Result<Caller, Error> {
+/// client's network, which failures count against; worked out only when a failure may
+/// have to be counted).
+pub async fn authenticate(
+    cx: &Context,
+    presented: &str,
+    network: impl FnOnce() -> String,
+) -> Result<Caller, Error> {
     cx.keys.authenticate(&cx.pool, presented, network).await
 }
 

@@ -176,7 +176,12 @@ impl KeyCache {
     }
 
     /// Verifies `presented` for a request from `network` (a client-network pseudonym).
-    pub async fn authenticate(&self, pool: &Pool, presented: &str, network: &str) -> Result<Caller, Error> {
+    pub async fn authenticate(
+        &self,
+        pool: &Pool,
+        presented: &str,
+        network: impl FnOnce() -> String,
+    ) -> Result<Caller, Error> {
         let result = self.verify(pool, presented, network).await;
         if let Err(Error::RateLimited { .. }) = result {
             self.metrics.refused.inc();
@@ -184,23 +189,39 @@ impl KeyCache {
         result
     }
 
-    async fn verify(&self, pool: &Pool, presented: &str, network: &str) -> Result<Caller, Error> {
+    async fn verify(
+        &self,
+        pool: &Pool,
+        presented: &str,
+        network: impl FnOnce() -> String,
+    ) -> Result<Caller, Error> {
         let lookup = api_key::lookup_of(presented).ok_or(Error::Unauthorized)?;
-        let (entry, reservation) = match self.entry(lookup) {
+        // A known key with its right secret is settled by one keyed hash, without I/O:
+        // the client's network (a pseudonym, a keyed hash of its own) is worked out
+        // only where a failure may be counted against it.
+        if let Some(caller) = self.cached(presented) {
+            return Ok(caller);
+        }
+        let network = network();
+        let known = self.entry(lookup);
+        let compared = known.is_some();
+        let (entry, reservation) = match known {
             Some(entry) => (entry, None),
-            None => match self.load(pool, lookup, network).await? {
+            None => match self.load(pool, lookup, &network).await? {
                 (Some(entry), reservation) => (entry, reservation),
-                (None, reservation) => return Err(self.refuse(reservation, network)),
+                (None, reservation) => return Err(self.refuse(reservation, &network)),
             },
         };
         match &entry.verifier {
+            // A key known before this request was compared above: it did not match.
             Verifier::Hmac(tag) => {
-                self.settle(self.hasher.matches(presented, tag), &entry, reservation, network)
+                let verified = !compared && self.hasher.matches(presented, tag);
+                self.settle(verified, &entry, reservation, &network)
             }
             Verifier::Argon2(_) => {
-                self.verify_legacy(pool, lookup, entry, presented, network, reservation).await
+                self.verify_legacy(pool, lookup, entry, presented, &network, reservation).await
             }
-            Verifier::Unusable => Err(self.refuse(reservation, network)),
+            Verifier::Unusable => Err(self.refuse(reservation, &network)),
         }
     }
 
