@@ -331,16 +331,12 @@ const SHARED: &[Shared] = &[
 ];
 
 fn problem_response(shared: &Shared) -> Response {
-    let mut response = ResponseBuilder::new().description(shared.description).content(
-        "application/problem+json",
-        Content::new(Some(RefOr::Ref(Ref::from_schema_name("Problem")))),
-    );
-    if let Some((name, description)) = shared.header {
-        let mut header = Header::new(Object::with_type(Type::String));
-        header.description = Some(description.to_owned());
-        response = response.header(name, header);
+    let answer = ProblemAnswer::new(shared.status.parse().expect("a status code"), shared.description);
+    match shared.header {
+        Some((name, description)) => answer.header(name, description),
+        None => answer,
     }
-    response.build()
+    .build()
 }
 
 /// Which shared problem answers an operation can give, from its shape: every JSON
@@ -463,18 +459,27 @@ impl ProblemAnswer {
     }
 
     /// The answer says, in `Retry-After`, how long to wait.
-    pub fn retry_after(mut self) -> Self {
+    pub fn retry_after(self) -> Self {
+        self.header("Retry-After", "Seconds to wait")
+    }
+
+    fn header(mut self, name: &str, description: &str) -> Self {
         let mut header = Header::new(Object::with_type(Type::String));
-        header.description = Some("Seconds to wait".to_owned());
-        self.response = self.response.header("Retry-After", header);
+        header.description = Some(description.to_owned());
+        self.response = self.response.header(name, header);
         self
+    }
+
+    /// The answer, as a document's response.
+    pub fn build(self) -> Response {
+        self.response.build()
     }
 
     /// The answers, as `utoipa::IntoResponses` gives them.
     pub fn collect(
         answers: impl IntoIterator<Item = Self>,
     ) -> std::collections::BTreeMap<String, RefOr<Response>> {
-        answers.into_iter().map(|a| (a.status.to_string(), RefOr::T(a.response.build()))).collect()
+        answers.into_iter().map(|a| (a.status.to_string(), RefOr::T(a.build()))).collect()
     }
 }
 

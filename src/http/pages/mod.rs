@@ -115,15 +115,7 @@ impl utoipa::IntoResponses for PageErrors {
 
 /// What the edge answers, before any page, for a path that holds a control character.
 pub fn control_in_path() -> utoipa::openapi::Response {
-    utoipa::openapi::ResponseBuilder::new()
-        .description("The path holds a control character")
-        .content(
-            "application/problem+json",
-            utoipa::openapi::Content::new(Some(utoipa::openapi::RefOr::Ref(
-                utoipa::openapi::Ref::from_schema_name("Problem"),
-            ))),
-        )
-        .build()
+    crate::http::openapi::ProblemAnswer::new(422, "The path holds a control character").build()
 }
 
 /// A `text/html` answer, for the OpenAPI document.
