@@ -10,15 +10,17 @@
 //!
 //! `db` holds the test database, `app` the server under test, `http` the calls to it
 //! and its replies, `builders` the shortcuts tests are written with, `process` the
-//! binary run as a separate process.
+//! binary run as a separate process, `browser` headless Chromium with axe-core.
 
 mod app;
+mod browser;
 mod builders;
 mod db;
 mod http;
 mod process;
 
 pub use app::{wait_until_ready, TestApp};
+pub use browser::Browser;
 pub use builders::TopicBuilder;
 pub use db::TestDb;
 pub use http::{encode, without_times, Reply};
