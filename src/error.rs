@@ -323,6 +323,14 @@ impl From<diesel::result::Error> for Error {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind as Kind, Error as D};
         match e {
+            // A status written for a topic that another process deleted meanwhile.
+            D::DatabaseError(Kind::ForeignKeyViolation, info) => {
+                tracing::warn!(cause = info.message(), "a write referred to a record removed meanwhile");
+                Error::Conflict {
+                    code: ConflictCode::Conflict,
+                    detail: "this refers to a record that no longer exists".into(),
+                }
+            }
             D::DatabaseError(Kind::UniqueViolation, info) => {
                 // The service checks every uniqueness it knows of before writing, with a
                 // code of its own; reaching this is a check missing. The database's words
@@ -355,9 +363,12 @@ impl From<diesel::result::Error> for Error {
 /// exposed through diesel's error).
 fn unavailable(kind: &diesel::result::DatabaseErrorKind, message: &str) -> bool {
     use diesel::result::DatabaseErrorKind as Kind;
-    const MESSAGES: [&str; 11] = [
+    const MESSAGES: [&str; 12] = [
         // SQLite's busy timeout ran out: another writer held the lock too long.
         "database is locked",
+        // PostgreSQL: two transactions waited for each other; this one was chosen to
+        // give way, and a retry will find the other done.
+        "deadlock detected",
         // SQLite: the file (or its log) cannot be opened, or the disk is full.
         "unable to open database file",
         "database or disk is full",

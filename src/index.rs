@@ -484,9 +484,11 @@ impl Index {
         self.last_sync_ms.store(ms, Ordering::SeqCst);
     }
 
-    /// Called inside a write transaction, after its writes and before its commit:
-    /// reads the events the index lacks, this transaction's own included (no other
-    /// writer can append while it holds the ledger lock).
+    /// Called inside a write transaction, after its writes and their events are
+    /// flushed and before its commit: reads the events the index lacks, this
+    /// transaction's own included. What it reads has no gap: every number below this
+    /// transaction's was taken by a transaction that has committed (numbers are taken
+    /// under the ledger's head row, held until commit).
     pub fn prepare(&self, db: &mut Db) -> Result<Prepared, Error> {
         if !self.is_loaded() {
             // The load reads everything once it runs.

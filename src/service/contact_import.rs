@@ -9,7 +9,7 @@ use super::import::{line_by_line, Batch, ImportReport, Line, LineImporter, Outco
 use crate::domain::{AddressHasher, EventType, NormalizedAddress, Source};
 use crate::error::Error;
 use crate::service::Context;
-use crate::store::{self, Db};
+use crate::store::{self, Tx};
 
 pub struct ContactImporter {
     hasher: AddressHasher,
@@ -56,6 +56,8 @@ impl LineImporter for ContactImporter {
     fn flush(&mut self, cx: &Context) -> Result<(), Error> {
         let hasher = self.hasher.clone();
         self.batch.flush(cx, move |db, lines| {
+            let hashes: Vec<_> = lines.iter().map(|(_, address, _)| hasher.hash(address).0).collect();
+            db.lock_addresses(&hashes)?;
             let (created, rest) = create_new(db, &hasher, lines)?;
             let mut results: Vec<_> = created.into_iter().map(|line| (line, Ok(Outcome::Created))).collect();
             results.extend(line_by_line(db, rest, |db, address, write| {
@@ -81,7 +83,7 @@ impl LineImporter for ContactImporter {
 /// set no external id, with the rows and events `apply` would write (built by the same
 /// [`Change`]); returns the lines created, and the others, for `apply` one at a time.
 fn create_new(
-    db: &mut Db,
+    db: &mut Tx,
     hasher: &AddressHasher,
     lines: Vec<Line<ContactWrite>>,
 ) -> Result<(Vec<u64>, Vec<Line<ContactWrite>>), Error> {
@@ -119,18 +121,12 @@ fn create_new(
         contacts.push(row);
         created.push(line);
     }
-    if !events.is_empty() {
-        let first = store::events::reserve(db, events.len() as i64)?;
-        for (seq, event) in (first..).zip(events.iter_mut()) {
-            event.seq = seq;
-        }
-        for part in contacts.chunks(1000) {
-            store::contacts::insert_many(db, part)?;
-        }
-        for part in statuses.chunks(1000) {
-            store::subscriptions::insert_many(db, part)?;
-        }
-        store::events::insert_many(db, &events)?;
+    for part in contacts.chunks(1000) {
+        store::contacts::insert_many(db, part)?;
     }
+    for part in statuses.chunks(1000) {
+        store::subscriptions::insert_many(db, part)?;
+    }
+    events.into_iter().for_each(|event| db.append(event));
     Ok((created, rest))
 }

@@ -23,7 +23,7 @@ use crate::service::Context;
 use crate::store::contacts::ContactRow;
 use crate::store::events::EventRow;
 use crate::store::subscriptions::SubscriptionRow;
-use crate::store::{self, Db};
+use crate::store::{self, Db, Tx};
 
 /// How a request names a contact: its id, its address, or (from a link issued before
 /// the address was stored) its keyed address hash.
@@ -191,6 +191,48 @@ pub(crate) fn find(
     })
 }
 
+/// The contact `target` names, locked for a write that reads it, decides and writes
+/// (see `store::locks`): named by address or hash, under the address lock first, since
+/// the write may create it; with `also`, the locks of these addresses too, taken with
+/// the first.
+pub(crate) fn lock(
+    tx: &mut Tx,
+    hasher: &AddressHasher,
+    target: &ContactRef,
+    also: &[AddressHash],
+) -> Result<Option<ContactRow>, Error> {
+    let hash = match target {
+        ContactRef::Id(_) => None,
+        ContactRef::Address(address) => Some(hasher.hash(address)),
+        ContactRef::Hash(hash) => Some(*hash),
+    };
+    let addresses: Vec<&[u8]> = hash.iter().chain(also).map(|h| &h.0[..]).collect();
+    tx.lock_addresses(&addresses)?;
+    Ok(match (target, hash) {
+        (ContactRef::Id(id), _) => store::locks::contact_by_id(tx, id)?,
+        (_, Some(hash)) => store::locks::contact_by_hash(tx, &hash.0)?,
+        (_, None) => None,
+    })
+}
+
+/// [`lock`] for a write that also changes what is held for the contact's address (its
+/// suppression): a contact named by id gets its address lock too, before its row's.
+pub(crate) fn lock_with_address(
+    tx: &mut Tx,
+    hasher: &AddressHasher,
+    target: &ContactRef,
+) -> Result<Option<ContactRow>, Error> {
+    let ContactRef::Id(id) = target else { return lock(tx, hasher, target, &[]) };
+    loop {
+        let Some(row) = store::contacts::by_id(tx, id)? else { return Ok(None) };
+        tx.lock_addresses(&[&row.address_hash])?;
+        match store::locks::contact_by_id(tx, id)? {
+            Some(locked) if locked.address_hash != row.address_hash => continue, // corrected meanwhile
+            locked => return Ok(locked),
+        }
+    }
+}
+
 fn not_found() -> Error {
     Error::not_found("there is no such contact")
 }
@@ -235,7 +277,7 @@ fn refused(refusal: Refusal) -> Error {
 
 /// An address erased on request is not stored again unless consent was given again;
 /// with that proof, the erasure suppression is lifted (and the lifting recorded).
-fn clear_erasure(db: &mut Db, change: &Change, keep: bool) -> Result<(), Error> {
+fn clear_erasure(db: &mut Tx, change: &Change, keep: bool) -> Result<(), Error> {
     let Some(suppression) = store::suppressions::find(db, &change.hash.0)? else {
         return Ok(());
     };
@@ -280,7 +322,7 @@ fn set_fields(
 /// Creates or updates a contact in one transaction, with an event per change.
 /// Returns the contact and whether it was created.
 pub(crate) fn upsert_on(
-    db: &mut Db,
+    db: &mut Tx,
     hasher: &AddressHasher,
     target: &ContactRef,
     write: &ContactWrite,
@@ -298,7 +340,7 @@ pub(crate) struct Written {
 
 /// [`upsert_on`] without reading the contact back.
 pub(crate) fn apply(
-    db: &mut Db,
+    db: &mut Tx,
     hasher: &AddressHasher,
     target: &ContactRef,
     write: &ContactWrite,
@@ -310,7 +352,7 @@ pub(crate) fn apply(
         ContactRef::Address(address) => Some((Some(address.to_string()), hasher.hash(address))),
         ContactRef::Hash(hash) => Some((None, *hash)),
     };
-    let (mut row, created) = match (find(db, hasher, target)?, identity) {
+    let (mut row, created) = match (lock(db, hasher, target, &[])?, identity) {
         (Some(row), _) => (row, false),
         (None, None) => return Err(not_found()),
         (None, Some((email, hash))) => (new_row(email, hash, now), true),
@@ -446,7 +488,9 @@ pub async fn correct(cx: &Context, target: ContactRef, patch: ContactPatch) -> R
     };
     let hasher = cx.hasher.clone();
     super::write(cx, move |db| {
-        let mut row = find(db, &hasher, &target)?.ok_or_else(not_found)?;
+        // The new address's lock, so that no contact is created with it meanwhile.
+        let also: Vec<AddressHash> = new_address.iter().map(|a| hasher.hash(a)).collect();
+        let mut row = lock(db, &hasher, &target, &also)?.ok_or_else(not_found)?;
         let mut fields = Vec::new();
         let previous_hash = row.address_hash.clone();
         if let Some(address) = new_address.filter(|a| row.email.as_deref() != Some(a.as_str())) {

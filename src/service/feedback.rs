@@ -20,7 +20,7 @@ use crate::domain::feedback::{Entry, Kind, Notice};
 use crate::domain::{time, AddressHasher, NormalizedAddress, Provider, Reason, Source, Status, TopicKey};
 use crate::error::Error;
 use crate::service::Context;
-use crate::store::{self, Db};
+use crate::store::{self, Tx};
 use crate::Config;
 
 /// What the settings say about providers: the keys their signatures are checked
@@ -115,7 +115,7 @@ impl SoftBounces {
 
 /// Applies one notice; `false` when it was a duplicate.
 fn apply(
-    db: &mut Db,
+    db: &mut Tx,
     hasher: &AddressHasher,
     provider: Provider,
     rules: SoftBounces,
@@ -129,8 +129,9 @@ fn apply(
         }
     }
     let hash = hasher.hash(&address);
+    db.lock_addresses(&[hash.0])?;
     let source = format!("feedback:{provider}");
-    let suppress = |db: &mut Db, reason: Reason, expires_at: Option<NaiveDateTime>| {
+    let suppress = |db: &mut Tx, reason: Reason, expires_at: Option<NaiveDateTime>| {
         let write = SuppressionWrite {
             reason,
             scope: None,
@@ -206,7 +207,7 @@ pub async fn ingest(
         for (index, entry) in entries.into_iter().enumerate() {
             let outcome = match entry {
                 Entry::Notice(notice) => {
-                    match store::savepoint(db, |db| apply(db, &hasher, provider, rules, &notice)) {
+                    match db.savepoint(|db| apply(db, &hasher, provider, rules, &notice)) {
                         // A fault of ours (the database) fails the whole delivery: the
                         // provider retries it, and nothing of it stays half-applied (its
                         // receipts roll back with it, so the retry is no duplicate).

@@ -1,10 +1,11 @@
 //! Group commit: the writes that arrive together share one transaction.
 //!
-//! Every write transaction holds the ledger's head row until it commits (that is what
-//! keeps sequence numbers gap-free and visible in order), so one process commits one
-//! transaction at a time and each commit waits for its fsync. Rather than making each
-//! request pay for a commit of its own, one writer thread per process takes every
-//! write that is waiting, runs each in its own savepoint of one transaction, commits
+//! A commit waits for its fsync, and every transaction that appends to the ledger
+//! holds the ledger's head row from the moment its events are numbered until it
+//! commits (that is what keeps sequence numbers gap-free and visible in order; see
+//! `store::tx`). Rather than making each request pay for a commit of its own, one
+//! writer thread per process takes every write that is waiting, runs each in its own
+//! savepoint of one transaction, numbers and inserts all their events at once, commits
 //! once, brings the decision index up to date, and only then answers them all: each
 //! answer still comes after its write is durable, and a write that fails rolls back
 //! alone. With nothing else waiting, a write is a transaction of its own, as before.
@@ -18,7 +19,7 @@ use tokio::sync::oneshot;
 
 use crate::error::Error;
 use crate::index::Index;
-use crate::store::{self, Db, Pool};
+use crate::store::{self, Pool, Tx};
 
 /// The most writes one transaction takes: enough to amortise a commit, few enough
 /// that the first of them does not wait long for the last.
@@ -34,13 +35,13 @@ const BEGUN_WAITS: u32 = 12;
 trait Job: Send {
     /// Runs the write in its own savepoint of the shared transaction (or in the
     /// transaction itself when it is `alone`: its failure then rolls back only it).
-    fn run(&mut self, db: &mut Db, alone: bool);
+    fn run(&mut self, tx: &mut Tx, alone: bool);
     fn failed(&self) -> bool;
     /// Whether it failed for a reason of the server's (the database, the disk), not
     /// the request's: what tells whether this process can write at all.
     fn fault(&self) -> bool;
     /// Answers: the write's own outcome once committed, or why nothing was.
-    fn finish(self: Box<Self>, uncommitted: Option<&str>);
+    fn finish(self: Box<Self>, uncommitted: Option<&Uncommitted>);
 }
 
 struct Pending<T, F> {
@@ -58,9 +59,9 @@ struct Pending<T, F> {
 impl<T, F> Job for Pending<T, F>
 where
     T: Send,
-    F: FnOnce(&mut Db) -> Result<T, Error> + Send,
+    F: FnOnce(&mut Tx) -> Result<T, Error> + Send,
 {
-    fn run(&mut self, db: &mut Db, alone: bool) {
+    fn run(&mut self, tx: &mut Tx, alone: bool) {
         if let Some(work) = self.work.take() {
             let late = Instant::now() >= self.deadline;
             if !late {
@@ -69,9 +70,9 @@ where
             self.outcome = Some(if late {
                 Err(Error::Unavailable("the write waited too long for the database".into()))
             } else if alone {
-                work(db)
+                work(tx)
             } else {
-                store::savepoint(db, work)
+                tx.savepoint(work)
             });
         }
     }
@@ -84,17 +85,29 @@ where
         matches!(self.outcome, Some(Err(Error::Internal(_) | Error::Unavailable(_))))
     }
 
-    fn finish(self: Box<Self>, uncommitted: Option<&str>) {
+    fn finish(self: Box<Self>, uncommitted: Option<&Uncommitted>) {
         let answer = match (self.outcome, uncommitted) {
             // A write that failed by itself says why, committed or not.
             (Some(Err(e)), _) => Err(e),
-            (_, Some(why)) => Err(Error::Unavailable(format!("the write was not committed: {why}"))),
+            (_, Some(Uncommitted { why, internal: true })) => {
+                Err(Error::Internal(anyhow::anyhow!("the write was not committed: {why}")))
+            }
+            (_, Some(Uncommitted { why, .. })) => {
+                Err(Error::Unavailable(format!("the write was not committed: {why}")))
+            }
             (Some(Ok(out)), None) => Ok(out),
             (None, None) => Err(Error::bug("a write was never run")),
         };
         // The caller may have gone (a dropped request); its write stands.
         let _ = self.reply.send(answer);
     }
+}
+
+/// Why a transaction was not committed, and whether that is a fault of the service's
+/// own (500) rather than a database that cannot serve now (503): what its writes answer.
+struct Uncommitted {
+    why: String,
+    internal: bool,
 }
 
 /// The way in to this process's writer thread.
@@ -192,7 +205,7 @@ impl Writer {
     /// decision index has caught up with it (so the caller's next check sees it).
     pub async fn write<T, F>(&self, work: F) -> Result<T, Error>
     where
-        F: FnOnce(&mut Db) -> Result<T, Error> + Send + 'static,
+        F: FnOnce(&mut Tx) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
         let (mut answer, started) = self.submit(work)?;
@@ -217,7 +230,7 @@ impl Writer {
     /// (it blocks until the answer).
     pub fn write_blocking<T, F>(&self, work: F) -> Result<T, Error>
     where
-        F: FnOnce(&mut Db) -> Result<T, Error> + Send + 'static,
+        F: FnOnce(&mut Tx) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
         self.submit(work)?.0.blocking_recv().map_err(|e| Error::internal("the writer dropped a write", e))?
@@ -225,7 +238,7 @@ impl Writer {
 
     fn submit<T, F>(&self, work: F) -> Result<Submitted<T>, Error>
     where
-        F: FnOnce(&mut Db) -> Result<T, Error> + Send + 'static,
+        F: FnOnce(&mut Tx) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
@@ -251,24 +264,27 @@ fn commit(pool: &Pool, index: &Index, health: &Health, mut batch: Vec<Box<dyn Jo
     let mut db = match pool.get() {
         Ok(db) => db,
         Err(e) => {
-            let why = format!("no database connection: {e}");
-            health.record(Some(why.clone()));
-            batch.into_iter().for_each(|job| job.finish(Some(&why)));
+            let failure = Uncommitted { why: format!("no database connection: {e}"), internal: false };
+            health.record(Some(failure.why.clone()));
+            batch.into_iter().for_each(|job| job.finish(Some(&failure)));
             return;
         }
     };
     // A write that panics must not take the writer (and every later write) with it.
     let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        store::write(&mut db, |db| {
+        store::write(&mut db, |tx| {
             let alone = batch.len() == 1;
-            batch.iter_mut().for_each(|job| job.run(db, alone));
+            batch.iter_mut().for_each(|job| job.run(tx, alone));
             match batch.as_slice() {
                 // A lone write that failed rolls its transaction back, as it would alone.
                 [job] if job.failed() => Err(Error::Unavailable("rolled back".into())),
                 // Read what the index needs before the commit, not after: once COMMIT
                 // has answered, nothing more need reach the database for this
                 // process's next check to see these writes.
-                _ => index.prepare(db),
+                _ => {
+                    tx.flush()?;
+                    index.prepare(tx)
+                }
             }
         })
     }));
@@ -279,19 +295,19 @@ fn commit(pool: &Pool, index: &Index, health: &Health, mut batch: Vec<Box<dyn Jo
             index.apply_committed(prepared, pool);
             None
         }
-        Ok(Err(e)) => Some(e.to_string()),
+        Ok(Err(e)) => Some(Uncommitted { why: e.to_string(), internal: matches!(e, Error::Internal(_)) }),
         Err(_) => {
             tracing::error!("a write panicked; its transaction was abandoned");
-            Some("a write failed unexpectedly".to_owned())
+            Some(Uncommitted { why: "a write failed unexpectedly".to_owned(), internal: true })
         }
     };
     let fault = match &uncommitted {
         // A lone write refused for its own reasons (a conflict, a bad value) says
         // nothing about whether this process can write.
         Some(_) if lone_failure && !batch.iter().any(|job| job.fault()) => None,
-        Some(why) => Some(why.clone()),
+        Some(failure) => Some(failure.why.clone()),
         None => batch.iter().any(|job| job.fault()).then(|| "a write failed in the database".to_owned()),
     };
     health.record(fault);
-    batch.into_iter().for_each(|job| job.finish(uncommitted.as_deref()));
+    batch.into_iter().for_each(|job| job.finish(uncommitted.as_ref()));
 }

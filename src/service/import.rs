@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use crate::domain::NormalizedAddress;
 use crate::error::Error;
 use crate::service::Context;
-use crate::store::{self, Db};
+use crate::store::Tx;
 
 /// The two bulk formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,7 +135,7 @@ impl<W: Send + 'static> Batch<W> {
     /// aborts the good ones.
     pub fn flush<F>(&mut self, cx: &Context, apply: F) -> Result<(), Error>
     where
-        F: FnOnce(&mut Db, Vec<Line<W>>) -> Result<LineResults, Error> + Send + 'static,
+        F: FnOnce(&mut Tx, Vec<Line<W>>) -> Result<LineResults, Error> + Send + 'static,
     {
         if self.pending.is_empty() {
             return Ok(());
@@ -157,13 +157,13 @@ impl<W: Send + 'static> Batch<W> {
 /// chunk, so that the import answers 503/500 and is sent again rather than reporting
 /// good lines as bad (and the fault's words never reach the client).
 pub(crate) fn line_by_line<W>(
-    db: &mut Db,
+    db: &mut Tx,
     lines: Vec<Line<W>>,
-    mut apply: impl FnMut(&mut Db, NormalizedAddress, W) -> Result<Outcome, Error>,
+    mut apply: impl FnMut(&mut Tx, NormalizedAddress, W) -> Result<Outcome, Error>,
 ) -> Result<LineResults, Error> {
     let mut results = Vec::with_capacity(lines.len());
     for (line, address, write) in lines {
-        match store::savepoint(db, |db| apply(db, address, write)) {
+        match db.savepoint(|db| apply(db, address, write)) {
             Ok(outcome) => results.push((line, Ok(outcome))),
             Err(e) if e.is_server_fault() => return Err(e),
             Err(e) => results.push((line, Err(e.to_string()))),

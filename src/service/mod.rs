@@ -27,13 +27,13 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use crate::domain::token::{Audience, Link, Recipient};
 use crate::domain::TopicKey;
 use crate::error::Error;
-use crate::store::Db;
+use crate::store::Tx;
 
 /// Runs `work` in a write transaction, answering once it is committed and this
 /// process's decision index has it (see [`group_commit`]).
 pub(crate) async fn write<T, F>(cx: &Context, work: F) -> Result<T, Error>
 where
-    F: FnOnce(&mut Db) -> Result<T, Error> + Send + 'static,
+    F: FnOnce(&mut Tx) -> Result<T, Error> + Send + 'static,
     T: Send + 'static,
 {
     cx.writer.write(work).await
@@ -43,7 +43,7 @@ where
 /// async worker: it waits there for the commit.
 pub(crate) fn write_blocking<T, F>(cx: &Context, work: F) -> Result<T, Error>
 where
-    F: FnOnce(&mut Db) -> Result<T, Error> + Send + 'static,
+    F: FnOnce(&mut Tx) -> Result<T, Error> + Send + 'static,
     T: Send + 'static,
 {
     cx.writer.write_blocking(work)

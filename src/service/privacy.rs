@@ -67,7 +67,7 @@ pub async fn export(cx: &Context, target: ContactRef) -> Result<Export, Error> {
 pub async fn erase(cx: &Context, target: ContactRef, source: Source) -> Result<(), Error> {
     let hasher = cx.hasher.clone();
     super::write(cx, move |db| {
-        let contact = contacts::find(db, &hasher, &target)?;
+        let contact = contacts::lock_with_address(db, &hasher, &target)?;
         let hash = match (&contact, &target) {
             (Some(c), _) => {
                 AddressHash::from_slice(&c.address_hash).ok_or_else(|| Error::bug("stored hash"))?
@@ -150,7 +150,16 @@ pub fn purge_on(db: &mut Db, retention: Retention, now: NaiveDateTime) -> Result
             events_scrubbed: store::events::scrub_clients_before(db, now - retention.client_data)?,
             ..PurgeReport::default()
         };
-        for row in store::suppressions::expired_before(db, now - retention.expired_suppressions)? {
+        let expired = store::suppressions::expired_before(db, now - retention.expired_suppressions)?;
+        let hashes: Vec<&[u8]> = expired.iter().map(|row| &row.address_hash[..]).collect();
+        db.lock_addresses(&hashes)?;
+        for row in expired {
+            // Read again under the lock: another process may have renewed it meanwhile.
+            let renewed = store::suppressions::find(db, &row.address_hash)?
+                .is_none_or(|now| now.expires_at != row.expires_at || now.created_at != row.created_at);
+            if renewed {
+                continue;
+            }
             let event = EventRow {
                 detail: Some("expired".into()),
                 ..EventRow::new(EventType::SuppressionRemoved, now, Source::Retention.as_str())
@@ -159,6 +168,14 @@ pub fn purge_on(db: &mut Db, retention: Retention, now: NaiveDateTime) -> Result
             report.suppressions_removed += 1;
         }
         for (contact_id, topic, hash) in store::subscriptions::pending_before(db, now - retention.pending)? {
+            // Read again under the contact's lock: it may have been confirmed meanwhile.
+            store::locks::contact_by_id(db, &contact_id)?;
+            let still = store::subscriptions::for_contact(db, &contact_id)?.into_iter().any(|s| {
+                s.topic_key == topic && s.status == Status::Pending && s.updated_at < now - retention.pending
+            });
+            if !still {
+                continue;
+            }
             store::subscriptions::delete(db, &contact_id, &topic)?;
             store::events::append(
                 db,

@@ -204,6 +204,7 @@ async fn change(
     let changed = link.clone();
     super::write(cx, move |db| {
         let link = changed;
+        contacts::lock(db, &hasher, &ContactRef::from(link.recipient), &[])?;
         refuse_if_erased(db, &link)?;
         let mut write = ContactWrite {
             source: Some(source),
@@ -324,6 +325,8 @@ pub async fn update_preferences(
 ) -> Result<Preferences, Error> {
     let hasher = cx.hasher.clone();
     super::write(cx, move |db| {
+        // Locked before it is read: what changed is worked out from what is held.
+        contacts::lock(db, &hasher, &ContactRef::from(link.recipient), &[])?;
         let before = preferences_on(db, &hasher, &link, &languages)?;
         let choices = changes_only(choices, &before);
         let mut write = ContactWrite {

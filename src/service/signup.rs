@@ -114,7 +114,7 @@ pub async fn subscribe(
         if let Some(locale) = locale {
             write.locale = Some(Some(locale));
         }
-        let existing = contacts::find(db, &hasher, &target)?;
+        let existing = contacts::lock(db, &hasher, &target, &[])?;
         let current = match &existing {
             Some(c) => store::subscriptions::for_contact(db, &c.id)?,
             None => Vec::new(),
@@ -203,6 +203,10 @@ pub async fn confirm(
 ) -> Result<(Vec<String>, Option<String>), Error> {
     let hasher = cx.hasher.clone();
     super::write(cx, move |db| {
+        // It may lift the address's suppression: the address lock, then the contact's.
+        if let Recipient::Contact(id) = link.recipient {
+            contacts::lock_with_address(db, &hasher, &ContactRef::Id(id))?;
+        }
         let pending = pending_on(db, &hasher, &link)?;
         let shown = (pending.names(), pending.contact.locale.clone());
         if pending.topics.is_empty() {

@@ -124,6 +124,8 @@ impl LineImporter for Importer {
     fn flush(&mut self, cx: &Context) -> Result<(), Error> {
         let hasher = self.hasher.clone();
         self.batch.flush(cx, move |db, lines| {
+            let hashes: Vec<_> = lines.iter().map(|(_, address, _)| hasher.hash(address).0).collect();
+            db.lock_addresses(&hashes)?;
             line_by_line(db, lines, |db, address, write| {
                 apply(db, &hasher.hash(&address), &address, &write, Source::Import.as_str(), Policy::Widen)
             })

@@ -15,7 +15,7 @@ use crate::error::{ConflictCode, Error};
 use crate::service::Context;
 use crate::store::events::EventRow;
 use crate::store::suppressions::SuppressionRow;
-use crate::store::{self, Db};
+use crate::store::{self, Db, Tx};
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -124,9 +124,10 @@ fn erased() -> Error {
 }
 
 /// Writes one suppression and its event, recording `source` (e.g. `api`, `import`,
-/// `feedback:ses`). Runs inside `store::write`.
+/// `feedback:ses`). Runs inside `store::write`, under the address's lock
+/// (`Tx::lock_addresses`), which the caller takes: an import takes a chunk's at once.
 pub(crate) fn apply(
-    db: &mut Db,
+    db: &mut Tx,
     hash: &AddressHash,
     address: &NormalizedAddress,
     write: &SuppressionWrite,
@@ -184,7 +185,7 @@ pub(crate) fn apply(
 
 /// Lifts a suppression and records it in the ledger. `event` says when, by whom and
 /// why; what was lifted is filled in here.
-pub(crate) fn lift(db: &mut Db, row: SuppressionRow, mut event: EventRow) -> Result<(), Error> {
+pub(crate) fn lift(db: &mut Tx, row: SuppressionRow, mut event: EventRow) -> Result<(), Error> {
     store::suppressions::delete(db, &row.address_hash)?;
     event.kind = EventType::SuppressionRemoved;
     event.address_hash = Some(row.address_hash);
@@ -211,6 +212,7 @@ pub async fn put(
     validate(&write, store::now())?;
     let hash = cx.hasher.hash(&address);
     super::write(cx, move |db| {
+        db.lock_addresses(&[hash.0])?;
         let outcome = apply(db, &hash, &address, &write, Source::Api.as_str(), Policy::Replace)?;
         Ok((view_of(db, &hash)?, outcome == Outcome::Created))
     })
@@ -227,6 +229,7 @@ pub async fn get(cx: &Context, address: NormalizedAddress) -> Result<Suppression
 pub async fn delete(cx: &Context, address: NormalizedAddress) -> Result<(), Error> {
     let hash = cx.hasher.hash(&address);
     super::write(cx, move |db| {
+        db.lock_addresses(&[hash.0])?;
         let row = store::suppressions::find(db, &hash.0)?.ok_or_else(not_found)?;
         if row.reason == Reason::Erasure {
             return Err(erased());

@@ -12,7 +12,7 @@ use crate::error::{ConflictCode, Error};
 use crate::service::Context;
 use crate::store::events::EventRow;
 use crate::store::topics::{TopicRow, TranslationRow};
-use crate::store::{self, Db};
+use crate::store::{self, Db, Tx};
 
 /// A topic's name and description in one language.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -201,7 +201,7 @@ pub(crate) fn unknown(key: &str) -> Error {
 }
 
 /// Records a change of a topic's settings, which decisions depend on.
-fn record(db: &mut Db, key: &str, what: &str) -> Result<(), Error> {
+fn record(db: &mut Tx, key: &str, what: &str) -> Result<(), Error> {
     store::events::append(
         db,
         EventRow {
@@ -218,6 +218,7 @@ pub async fn create(cx: &Context, input: NewTopic) -> Result<TopicView, Error> {
     check_text("description", &input.description, 2000, false)?;
     check_translations(&input.translations)?;
     super::write(cx, move |db| {
+        store::locks::topics(db)?;
             let key = input.key.as_str();
             if let Some(existing) = store::topics::find(db, key)? {
                 let detail = match existing.archived_at {
@@ -286,6 +287,7 @@ pub async fn update(cx: &Context, key: String, patch: TopicPatch) -> Result<Topi
         check_translations(translations)?;
     }
     super::write(cx, move |db| {
+        store::locks::topics(db)?;
         let mut row = store::topics::find(db, &key)?.ok_or_else(|| unknown(&key))?;
         if let Some(name) = patch.name {
             row.name = name.trim().to_owned();
@@ -332,6 +334,7 @@ pub async fn update(cx: &Context, key: String, patch: TopicPatch) -> Result<Topi
 /// history keeps its meaning.
 pub async fn delete(cx: &Context, key: String) -> Result<(), Error> {
     super::write(cx, move |db| {
+        store::locks::topics(db)?;
         let mut row = store::topics::find(db, &key)?.ok_or_else(|| unknown(&key))?;
         if store::topics::has_subscriptions(db, &key)? {
             if row.archived_at.is_none() {

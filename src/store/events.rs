@@ -1,16 +1,17 @@
-//! The append-only ledger. Appends are serialised by the `ledger_head` row, which
-//! every write transaction locks first (`store::write`): sequence numbers are
-//! gap-free and commit in order, so a reader that has seen `seq` N has seen all below.
+//! The append-only ledger. A write transaction's events are numbered from the
+//! `ledger_head` row just before it commits ([`Tx::flush`]), which holds that row until
+//! the commit: sequence numbers are gap-free and commit in order, so a reader that has
+//! seen `seq` N has seen all below.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{events, ledger_head};
-use super::Db;
+use super::{Db, Tx};
 use crate::domain::{ContactId, EventType, Reason, Scope, Status};
 
-/// One entry of the ledger, as written and as read back. `seq` is given by
-/// [`append`] (or [`reserve`]); the writer fills in what the change concerns over
+/// One entry of the ledger, as written and as read back. `seq` is given when its
+/// transaction flushes; the writer fills in what the change concerns over
 /// [`EventRow::new`].
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = events)]
@@ -64,27 +65,23 @@ impl EventRow {
     }
 }
 
-/// Takes the ledger's row lock (PostgreSQL) or the database's write lock (SQLite)
-/// until the transaction ends.
-pub fn lock_ledger(db: &mut Db) -> QueryResult<()> {
+/// Takes the database's write lock (SQLite) at the start of a write transaction.
+pub(super) fn lock_ledger(db: &mut Db) -> QueryResult<()> {
     diesel::update(ledger_head::table.find(1))
         .set(ledger_head::seq.eq(ledger_head::seq))
         .execute(db)
         .map(drop)
 }
 
-/// Appends `event` with the next sequence number, which it returns.
-pub fn append(db: &mut Db, mut event: EventRow) -> QueryResult<i64> {
-    event.seq = crate::per_backend!(db, |conn| diesel::update(ledger_head::table.find(1))
-        .set(ledger_head::seq.eq(ledger_head::seq + 1))
-        .returning(ledger_head::seq)
-        .get_result(conn))?;
-    diesel::insert_into(events::table).values(&event).execute(db)?;
-    Ok(event.seq)
+/// Appends `event` to the ledger; it is numbered when its transaction flushes.
+pub fn append(tx: &mut Tx, event: EventRow) -> QueryResult<()> {
+    tx.append(event);
+    Ok(())
 }
 
-/// Takes the next `n` sequence numbers and returns the first: for [`insert_many`].
-pub fn reserve(db: &mut Db, n: i64) -> QueryResult<i64> {
+/// Takes the next `n` sequence numbers and returns the first, holding the head row
+/// until the transaction ends.
+pub(super) fn reserve(db: &mut Db, n: i64) -> QueryResult<i64> {
     let last: i64 = crate::per_backend!(db, |conn| diesel::update(ledger_head::table.find(1))
         .set(ledger_head::seq.eq(ledger_head::seq + n))
         .returning(ledger_head::seq)
@@ -93,7 +90,7 @@ pub fn reserve(db: &mut Db, n: i64) -> QueryResult<i64> {
 }
 
 /// Inserts events whose numbers [`reserve`] gave, 1,000 a statement.
-pub fn insert_many(db: &mut Db, rows: &[EventRow]) -> QueryResult<()> {
+pub(super) fn insert_many(db: &mut Db, rows: &[EventRow]) -> QueryResult<()> {
     for part in rows.chunks(1000) {
         crate::per_backend!(db, |conn| diesel::insert_into(events::table).values(part).execute(conn))?;
     }
@@ -160,8 +157,10 @@ pub enum Erased<'a> {
 }
 
 /// Removes every personal field from the events of `whose`; they stay as counts of
-/// what happened and when.
-pub fn scrub(db: &mut Db, whose: Erased) -> QueryResult<usize> {
+/// what happened and when. The transaction's own events are flushed first, so that
+/// they are scrubbed too.
+pub fn scrub(tx: &mut Tx, whose: Erased) -> Result<usize, crate::error::Error> {
+    tx.flush()?;
     let events = match whose {
         Erased::Contact(id) => diesel::update(events::table).filter(events::contact_id.eq(id)).into_boxed(),
         Erased::Address(hash) => diesel::update(events::table)
@@ -169,7 +168,7 @@ pub fn scrub(db: &mut Db, whose: Erased) -> QueryResult<usize> {
             .filter(events::contact_id.is_null())
             .into_boxed(),
     };
-    events
+    Ok(events
         .set((
             events::contact_id.eq(None::<ContactId>),
             events::address_hash.eq(None::<Vec<u8>>),
@@ -181,5 +180,5 @@ pub fn scrub(db: &mut Db, whose: Erased) -> QueryResult<usize> {
             events::legal_basis.eq(None::<String>),
             events::detail.eq(None::<String>),
         ))
-        .execute(db)
+        .execute(&mut **tx)?)
 }

@@ -5,6 +5,7 @@
 pub mod api_keys;
 pub mod contacts;
 pub mod events;
+pub mod locks;
 pub mod schema;
 pub mod settings;
 pub mod sns_confirmations;
@@ -12,6 +13,9 @@ pub mod sql_types;
 pub mod subscriptions;
 pub mod suppressions;
 pub mod topics;
+mod tx;
+
+pub use tx::Tx;
 
 use std::time::Duration;
 
@@ -247,32 +251,29 @@ where
     }
 }
 
-/// A write transaction. It first takes the ledger's lock row, so that on SQLite the
-/// transaction holds the write lock from its first statement (a deferred transaction
-/// that reads first can fail to upgrade under concurrency) and on both backends
-/// ledger appends are serialised and gap-free (see `events`).
+/// A write transaction. Its writes' events are numbered and inserted at its end
+/// ([`Tx::flush`]), which holds the ledger's head row until the commit, so that on both
+/// backends ledger appends are gap-free and become visible in order (see `tx`). On
+/// SQLite the transaction first takes the database's write lock (SQLite has one writer
+/// at a time anyway, and a deferred transaction that reads first can fail to upgrade).
 pub fn write<T, F>(db: &mut Db, work: F) -> Result<T, Error>
 where
-    F: FnOnce(&mut Db) -> Result<T, Error>,
+    F: FnOnce(&mut Tx) -> Result<T, Error>,
 {
     db.transaction(|db| {
-        events::lock_ledger(db)?;
-        let out = work(db)?;
+        if let Db::Sqlite(_) = db {
+            events::lock_ledger(db)?;
+        }
+        let mut tx = Tx::new(db);
+        let out = work(&mut tx)?;
+        tx.flush()?;
         // Wakes the ledger tailers of other processes at commit (PostgreSQL only;
         // SQLite's tailers poll).
-        if let Db::Pg(conn) = db {
+        if let (true, Db::Pg(conn)) = (tx.appended(), &mut *tx) {
             conn.batch_execute(&format!("NOTIFY {LEDGER_CHANNEL}"))?;
         }
         Ok(out)
     })
-}
-
-/// A savepoint inside `write`: when `work` fails, only its own changes roll back.
-pub fn savepoint<T, F>(db: &mut Db, work: F) -> Result<T, Error>
-where
-    F: FnOnce(&mut Db) -> Result<T, Error>,
-{
-    db.transaction(work)
 }
 
 /// After an erasure on SQLite, copies the WAL back into the database file and

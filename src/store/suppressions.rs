@@ -122,23 +122,19 @@ pub fn soft_bounces_between(
         .get_result(db)
 }
 
-/// Notes a provider's notification as applied; `false` when it already was.
+/// Notes a provider's notification as applied; `false` when it already was. One
+/// insert that does nothing on a conflict: of two deliveries of one notification in
+/// flight at once (two processes), the second waits for the first and finds it.
 pub fn first_receipt(db: &mut Db, provider: Provider, id: &str, at: NaiveDateTime) -> QueryResult<bool> {
     use super::schema::feedback_receipts;
-    let seen: bool = diesel::select(diesel::dsl::exists(
-        feedback_receipts::table
-            .filter(feedback_receipts::provider.eq(provider))
-            .filter(feedback_receipts::notification_id.eq(id)),
-    ))
-    .get_result(db)?;
-    if !seen {
-        diesel::insert_into(feedback_receipts::table)
-            .values((
-                feedback_receipts::provider.eq(provider),
-                feedback_receipts::notification_id.eq(id),
-                feedback_receipts::received_at.eq(at),
-            ))
-            .execute(db)?;
-    }
-    Ok(!seen)
+    let row = (
+        feedback_receipts::provider.eq(provider),
+        feedback_receipts::notification_id.eq(id),
+        feedback_receipts::received_at.eq(at),
+    );
+    let inserted = crate::per_backend!(db, |conn| diesel::insert_into(feedback_receipts::table)
+        .values(row)
+        .on_conflict_do_nothing()
+        .execute(conn))?;
+    Ok(inserted == 1)
 }

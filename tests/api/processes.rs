@@ -1,6 +1,8 @@
 //! Several processes on one database: each keeps its own decision index, current
-//! within a second of any process's write.
+//! within a second of any process's write; their writes run side by side (on
+//! PostgreSQL) yet keep each person's changes in order and the ledger without gaps.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -70,5 +72,160 @@ each_backend! {
         eprintln!("cross-process delays: {delays:?}");
         assert_eq!(feed(a.base(), &key), feed(&b.base, &key), "the change feed is the same through either");
         assert!(b.terminate().success());
+    }
+}
+
+/// Two processes on one database, for tests that write through both at once.
+struct Pair {
+    a: Arc<TestApp>,
+    b: Served,
+    http: reqwest::blocking::Client,
+}
+
+impl Pair {
+    fn start(db: TestDb) -> Self {
+        let a = TestApp::start(db);
+        let b = Served::start(a.db.url());
+        b.wait_for("prefcenter is serving");
+        wait_until_ready(&b.base);
+        Self { a: Arc::new(a), b, http: reqwest::blocking::Client::new() }
+    }
+
+    /// Both processes' addresses.
+    fn bases(&self) -> [String; 2] {
+        [self.a.base().to_owned(), self.b.base.clone()]
+    }
+}
+
+/// Every event of the ledger, read through `base` a page at a time as a tailing
+/// consumer would.
+fn whole_feed(http: &reqwest::blocking::Client, base: &str, key: &str) -> Vec<Value> {
+    let (mut events, mut after) = (Vec::new(), 0);
+    loop {
+        let page: Value = http
+            .get(format!("{base}/v1/changes?after={after}&limit=50"))
+            .bearer_auth(key)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let got = page["events"].as_array().unwrap();
+        if got.is_empty() {
+            return events;
+        }
+        events.extend(got.iter().cloned());
+        after = page["next"].as_i64().unwrap();
+    }
+}
+
+each_backend! {
+    fn a_reader_sees_every_event_of_two_writing_processes_exactly_once(db: TestDb) {
+        let pair = Pair::start(db);
+        let key = pair.a.admin.clone();
+        pair.a.topic("news").create();
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // A consumer tails the feed through A while both processes write.
+        let reader = {
+            let (base, key, done) = (pair.a.base().to_owned(), key.clone(), done.clone());
+            std::thread::spawn(move || {
+                let http = reqwest::blocking::Client::new();
+                let (mut seen, mut after) = (Vec::new(), 0);
+                loop {
+                    let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+                    let page: Value = http.get(format!("{base}/v1/changes?after={after}&limit=7"))
+                        .bearer_auth(&key).send().unwrap().json().unwrap();
+                    let got = page["events"].as_array().unwrap();
+                    seen.extend(got.iter().map(|e| e["seq"].as_i64().unwrap()));
+                    after = page["next"].as_i64().unwrap();
+                    if finished && got.is_empty() {
+                        return seen;
+                    }
+                }
+            })
+        };
+        let writers: Vec<_> = (0..8).map(|w| {
+            let (base, key) = (pair.bases()[w % 2].clone(), key.clone());
+            std::thread::spawn(move || {
+                let http = reqwest::blocking::Client::new();
+                for i in 0..20 {
+                    let status = if i % 2 == 0 { "subscribed" } else { "unsubscribed" };
+                    let reply = http.put(format!("{base}/v1/contacts/w{w}-{}%40example.com", i % 5))
+                        .bearer_auth(&key)
+                        .json(&json!({"subscriptions": {"news": status}}))
+                        .send().unwrap();
+                    assert!(reply.status().is_success(), "{}", reply.text().unwrap());
+                }
+            })
+        }).collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        let seen = reader.join().unwrap();
+        let all: Vec<i64> = whole_feed(&pair.http, &pair.b.base, &key).iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+        assert_eq!(all, (1..=all.len() as i64).collect::<Vec<_>>(), "no gaps");
+        assert_eq!(seen, all, "the tailing reader saw every event once, in order");
+    }
+
+    fn two_processes_never_undo_an_acknowledged_unsubscribe(db: TestDb) {
+        // Through A, an API keeps writing "subscribed" for the same people (allowed
+        // while they chose nothing themselves); through B, each person unsubscribes in
+        // one click. However the two interleave, once B has acknowledged a person's
+        // unsubscribe no write may turn it back, and each status change in the ledger
+        // starts from the status the one before it left.
+        let pair = Pair::start(db);
+        let key = pair.a.admin.clone();
+        pair.a.topic("news").opt_out().create();
+        let people: Vec<String> = (0..24).map(|i| format!("p{i}@example.com")).collect();
+        let mut clicks = Vec::new();
+        for email in &people {
+            pair.a.contact(email, json!({"subscriptions": {"news": "pending"}}));
+            let links = pair.a.post("/v1/links").json(json!({"email": email, "topic": "news"})).send().json();
+            let url = links["unsubscribe_url"].as_str().unwrap().to_owned();
+            clicks.push(format!("{}{}", pair.b.base, &url[url.find("/u/").unwrap()..]));
+        }
+        let api: Vec<_> = (0..4).map(|t| {
+            let (base, key, people) = (pair.a.base().to_owned(), key.clone(), people.clone());
+            std::thread::spawn(move || {
+                let http = reqwest::blocking::Client::new();
+                for round in 0..6 {
+                    for email in people.iter().skip((t + round) % 3) {
+                        let reply = http.put(format!("{base}/v1/contacts/{}", crate::support::encode(email)))
+                            .bearer_auth(&key)
+                            .json(&json!({"subscriptions": {"news": "subscribed"}}))
+                            .send().unwrap();
+                        assert!(matches!(reply.status().as_u16(), 200 | 409), "{}", reply.text().unwrap());
+                    }
+                }
+            })
+        }).collect();
+        let recipients: Vec<_> = clicks.chunks(6).map(|part| {
+            let part = part.to_vec();
+            std::thread::spawn(move || {
+                let http = reqwest::blocking::Client::new();
+                for url in part {
+                    let reply = http.post(&url)
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body("List-Unsubscribe=One-Click").send().unwrap();
+                    assert_eq!(reply.status(), 200, "{}", reply.text().unwrap());
+                }
+            })
+        }).collect();
+        for t in api.into_iter().chain(recipients) {
+            t.join().unwrap();
+        }
+        for email in &people {
+            let contact = pair.a.get(&format!("/v1/contacts/{}", crate::support::encode(email))).send().json();
+            assert_eq!(contact["subscriptions"]["news"], "unsubscribed", "{email}: {contact}");
+            // Its chain of statuses has no break: no write decided on a status another
+            // had already changed.
+            let history = pair.a.get(&format!("/v1/contacts/{}/events?limit=1000", crate::support::encode(email))).send().json();
+            let mut before = Value::Null;
+            for event in history["events"].as_array().unwrap().iter().filter(|e| e["type"] == "subscription_changed") {
+                assert_eq!(event["old_status"], before, "{email}: {history}");
+                before = event["status"].clone();
+            }
+        }
+        assert!(pair.b.terminate().success());
     }
 }
