@@ -86,6 +86,7 @@ pub fn prepare(config: Config) -> anyhow::Result<Context> {
         purged: service::privacy::PurgeMetrics::new(),
         providers,
         writer,
+        clicks: Default::default(),
     })
 }
 

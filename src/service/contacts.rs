@@ -257,7 +257,7 @@ fn ensure_external_id_free(
 }
 
 /// A consent rule's refusal, as the API answers it.
-fn refused(refusal: Refusal) -> Error {
+pub(crate) fn refused(refusal: Refusal) -> Error {
     let (code, detail) = match refusal {
         Refusal::Erased => (
             ConflictCode::Erased,

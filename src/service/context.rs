@@ -11,6 +11,7 @@ use crate::domain::AddressHasher;
 use crate::index::{Index, Tailed};
 use crate::mailer::Mailer;
 use crate::service::api_keys::KeyCache;
+use crate::service::clicks::Clicks;
 use crate::service::feedback::Providers;
 use crate::service::group_commit::Writer;
 use crate::service::mail_limits::MailLimits;
@@ -32,6 +33,8 @@ pub struct Context {
     pub purged: PurgeMetrics,
     pub providers: Providers,
     pub writer: Writer,
+    /// The kind recipients' clicks are written under, many at a time.
+    pub clicks: Arc<Clicks>,
 }
 
 impl Tailed for Context {

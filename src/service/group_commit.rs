@@ -10,6 +10,7 @@
 //! answer still comes after its write is durable, and a write that fails rolls back
 //! alone. With nothing else waiting, a write is a transaction of its own, as before.
 
+use std::any::{Any, TypeId};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -31,11 +32,30 @@ type Submitted<T> = (oneshot::Receiver<Result<T, Error>>, Arc<AtomicBool>);
 /// How many times the database timeout a caller waits for a write that has begun.
 const BEGUN_WAITS: u32 = 12;
 
+/// A kind of write the writer applies many at a time: the requests of one kind that
+/// wait together are handed over at once, so that what they read and write takes a few
+/// multi-row statements for all of them rather than several statements each.
+pub trait Bulk: Send + Sync + 'static {
+    type Item: Send + 'static;
+    type Out: Send + 'static;
+
+    /// Applies `items` together and says what became of each. An item refused for its
+    /// own reasons (a link whose contact is gone, a conflict) must have changed nothing,
+    /// and the others still apply. `Err` means a statement failed for them all: the
+    /// writer rolls that back and applies each item alone, so one cannot fail another.
+    fn apply(&self, tx: &mut Tx, items: &[Self::Item]) -> Result<Vec<Result<Self::Out, Error>>, Error>;
+}
+
 /// A write waiting for the writer thread.
 trait Job: Send {
     /// Runs the write in its own savepoint of the shared transaction (or in the
     /// transaction itself when it is `alone`: its failure then rolls back only it).
     fn run(&mut self, tx: &mut Tx, alone: bool);
+    /// The [`Bulk`] kind it is of, if any: the writer runs those together.
+    fn kind(&self) -> Option<TypeId>;
+    /// Runs this write together with `others`, the waiting writes of its kind.
+    fn run_with(&mut self, tx: &mut Tx, others: &mut [&mut Box<dyn Job>]);
+    fn as_any(&mut self) -> &mut dyn Any;
     fn failed(&self) -> bool;
     /// Whether it failed for a reason of the server's (the database, the disk), not
     /// the request's: what tells whether this process can write at all.
@@ -44,8 +64,93 @@ trait Job: Send {
     fn finish(self: Box<Self>, uncommitted: Option<&Uncommitted>);
 }
 
-struct Pending<T, F> {
-    work: Option<F>,
+/// What a write does: a closure of its own, or an item of a [`Bulk`] kind.
+trait Work<T>: Send + Sized + 'static {
+    fn kind(&self) -> Option<TypeId>;
+    fn run(self, tx: &mut Tx, alone: bool) -> Result<T, Error>;
+    /// Runs `first` and `others`, which are of its kind, together.
+    fn run_group(first: &mut Pending<T, Self>, others: &mut [&mut Box<dyn Job>], tx: &mut Tx);
+}
+
+struct Closure<F>(F);
+
+impl<T: Send + 'static, F> Work<T> for Closure<F>
+where
+    F: FnOnce(&mut Tx) -> Result<T, Error> + Send + 'static,
+{
+    fn kind(&self) -> Option<TypeId> {
+        None
+    }
+
+    fn run(self, tx: &mut Tx, alone: bool) -> Result<T, Error> {
+        if alone {
+            (self.0)(tx)
+        } else {
+            tx.savepoint(self.0)
+        }
+    }
+
+    /// Closures have no kind: never grouped, each runs as it comes.
+    fn run_group(first: &mut Pending<T, Self>, _: &mut [&mut Box<dyn Job>], tx: &mut Tx) {
+        first.run_alone(tx, false);
+    }
+}
+
+struct Item<B: Bulk> {
+    kind: Arc<B>,
+    item: B::Item,
+}
+
+impl<B: Bulk> Work<B::Out> for Item<B> {
+    fn kind(&self) -> Option<TypeId> {
+        Some(TypeId::of::<B>())
+    }
+
+    fn run(self, tx: &mut Tx, _alone: bool) -> Result<B::Out, Error> {
+        apply_bulk(&*self.kind, tx, vec![self.item]).pop().unwrap_or_else(|| Err(Error::bug("no outcome")))
+    }
+
+    fn run_group(first: &mut Pending<B::Out, Self>, others: &mut [&mut Box<dyn Job>], tx: &mut Tx) {
+        let mut members: Vec<&mut Pending<B::Out, Self>> = vec![first];
+        members
+            .extend(others.iter_mut().filter_map(|job| job.as_any().downcast_mut::<Pending<B::Out, Self>>()));
+        let mut kind = None;
+        let mut items = Vec::with_capacity(members.len());
+        let mut begun = Vec::with_capacity(members.len());
+        for member in members {
+            if let Some(work) = member.begin() {
+                kind.get_or_insert_with(|| work.kind.clone());
+                items.push(work.item);
+                begun.push(member);
+            }
+        }
+        let Some(kind) = kind else { return };
+        for (member, outcome) in begun.into_iter().zip(apply_bulk(&*kind, tx, items)) {
+            member.outcome = Some(outcome);
+        }
+    }
+}
+
+/// Applies `items` of one kind in a savepoint; should that fail as a whole, each alone
+/// in a savepoint of its own.
+fn apply_bulk<B: Bulk>(kind: &B, tx: &mut Tx, items: Vec<B::Item>) -> Vec<Result<B::Out, Error>> {
+    let count = items.len();
+    match tx.savepoint(|tx| kind.apply(tx, &items)) {
+        Ok(outcomes) if outcomes.len() == count => outcomes,
+        Ok(_) => (0..count).map(|_| Err(Error::bug("a bulk write lost an outcome"))).collect(),
+        Err(e) if count == 1 => vec![Err(e)],
+        Err(_) => items
+            .chunks(1)
+            .map(|one| {
+                let alone = tx.savepoint(|tx| kind.apply(tx, one));
+                alone.and_then(|mut outcomes| outcomes.pop().unwrap_or_else(|| Err(Error::bug("no outcome"))))
+            })
+            .collect(),
+    }
+}
+
+struct Pending<T, W> {
+    work: Option<W>,
     outcome: Option<Result<T, Error>>,
     reply: oneshot::Sender<Result<T, Error>>,
     /// When its caller stops waiting and answers 503: a write not begun by then is
@@ -56,25 +161,43 @@ struct Pending<T, F> {
     started: Arc<AtomicBool>,
 }
 
-impl<T, F> Job for Pending<T, F>
-where
-    T: Send,
-    F: FnOnce(&mut Tx) -> Result<T, Error> + Send,
-{
-    fn run(&mut self, tx: &mut Tx, alone: bool) {
-        if let Some(work) = self.work.take() {
-            let late = Instant::now() >= self.deadline;
-            if !late {
-                self.started.store(true, Ordering::SeqCst);
-            }
-            self.outcome = Some(if late {
-                Err(Error::Unavailable("the write waited too long for the database".into()))
-            } else if alone {
-                work(tx)
-            } else {
-                tx.savepoint(work)
-            });
+impl<T, W> Pending<T, W> {
+    /// Its work, unless its caller has stopped waiting: then it is answered 503 and
+    /// never run.
+    fn begin(&mut self) -> Option<W> {
+        let work = self.work.take()?;
+        if Instant::now() >= self.deadline {
+            self.outcome = Some(Err(Error::Unavailable("the write waited too long for the database".into())));
+            return None;
         }
+        self.started.store(true, Ordering::SeqCst);
+        Some(work)
+    }
+}
+
+impl<T: Send + 'static, W: Work<T>> Pending<T, W> {
+    fn run_alone(&mut self, tx: &mut Tx, alone: bool) {
+        if let Some(work) = self.begin() {
+            self.outcome = Some(work.run(tx, alone));
+        }
+    }
+}
+
+impl<T: Send + 'static, W: Work<T>> Job for Pending<T, W> {
+    fn run(&mut self, tx: &mut Tx, alone: bool) {
+        self.run_alone(tx, alone);
+    }
+
+    fn kind(&self) -> Option<TypeId> {
+        self.work.as_ref().and_then(Work::kind)
+    }
+
+    fn run_with(&mut self, tx: &mut Tx, others: &mut [&mut Box<dyn Job>]) {
+        W::run_group(self, others, tx);
+    }
+
+    fn as_any(&mut self) -> &mut dyn Any {
+        self
     }
 
     fn failed(&self) -> bool {
@@ -208,7 +331,29 @@ impl Writer {
         F: FnOnce(&mut Tx) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
-        let (mut answer, started) = self.submit(work)?;
+        self.wait(self.submit(Closure(work))?).await
+    }
+
+    /// [`write`](Self::write) of an item of a [`Bulk`] kind, applied together with the
+    /// others of its kind that are waiting.
+    pub async fn write_bulk<B: Bulk>(&self, kind: &Arc<B>, item: B::Item) -> Result<B::Out, Error> {
+        self.wait(self.submit(Item { kind: kind.clone(), item })?).await
+    }
+
+    /// [`write`](Self::write) for a caller on a blocking thread, never an async worker
+    /// (it blocks until the answer).
+    pub fn write_blocking<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        F: FnOnce(&mut Tx) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.submit(Closure(work))?
+            .0
+            .blocking_recv()
+            .map_err(|e| Error::internal("the writer dropped a write", e))?
+    }
+
+    async fn wait<T>(&self, (mut answer, started): Submitted<T>) -> Result<T, Error> {
         let dropped = |e| Error::internal("the writer dropped a write", e);
         if let Ok(answer) = actix_web::rt::time::timeout(self.timeout, &mut answer).await {
             return answer.map_err(dropped)?;
@@ -226,21 +371,7 @@ impl Writer {
         }
     }
 
-    /// [`write`](Self::write) for a caller on a blocking thread, never an async worker
-    /// (it blocks until the answer).
-    pub fn write_blocking<T, F>(&self, work: F) -> Result<T, Error>
-    where
-        F: FnOnce(&mut Tx) -> Result<T, Error> + Send + 'static,
-        T: Send + 'static,
-    {
-        self.submit(work)?.0.blocking_recv().map_err(|e| Error::internal("the writer dropped a write", e))?
-    }
-
-    fn submit<T, F>(&self, work: F) -> Result<Submitted<T>, Error>
-    where
-        F: FnOnce(&mut Tx) -> Result<T, Error> + Send + 'static,
-        T: Send + 'static,
-    {
+    fn submit<T: Send + 'static, W: Work<T>>(&self, work: W) -> Result<Submitted<T>, Error> {
         let (reply, answer) = oneshot::channel();
         let deadline = Instant::now() + self.timeout;
         let started = Arc::new(AtomicBool::new(false));
@@ -273,8 +404,7 @@ fn commit(pool: &Pool, index: &Index, health: &Health, mut batch: Vec<Box<dyn Jo
     // A write that panics must not take the writer (and every later write) with it.
     let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         store::write(&mut db, |tx| {
-            let alone = batch.len() == 1;
-            batch.iter_mut().for_each(|job| job.run(tx, alone));
+            run(tx, &mut batch);
             match batch.as_slice() {
                 // A lone write that failed rolls its transaction back, as it would alone.
                 [job] if job.failed() => Err(Error::Unavailable("rolled back".into())),
@@ -310,4 +440,30 @@ fn commit(pool: &Pool, index: &Index, health: &Health, mut batch: Vec<Box<dyn Jo
     };
     health.record(fault);
     batch.into_iter().for_each(|job| job.finish(uncommitted.as_ref()));
+}
+
+/// Runs each write of `batch` in order, except that the writes of a [`Bulk`] kind run
+/// together where the first of them comes.
+fn run(tx: &mut Tx, batch: &mut [Box<dyn Job>]) {
+    let alone = batch.len() == 1;
+    let mut done = vec![false; batch.len()];
+    for i in 0..batch.len() {
+        if done[i] {
+            continue;
+        }
+        let Some(kind) = batch[i].kind() else {
+            batch[i].run(tx, alone);
+            continue;
+        };
+        let mut group: Vec<&mut Box<dyn Job>> = Vec::new();
+        for (j, job) in batch.iter_mut().enumerate().skip(i) {
+            if !done[j] && job.kind() == Some(kind) {
+                done[j] = true;
+                group.push(job);
+            }
+        }
+        if let Some((first, others)) = group.split_first_mut() {
+            first.run_with(tx, others);
+        }
+    }
 }

@@ -5,6 +5,7 @@
 pub mod api_keys;
 pub mod changes;
 pub mod check;
+pub mod clicks;
 pub mod contact_import;
 pub mod contacts;
 mod context;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::clicks::Click;
 use super::contacts::{self, ContactRef, ContactWrite, Evidence, Resubscribe};
 use crate::domain::token::{Link, Recipient};
 use crate::domain::{Category, Locale, Reason, Source, Status, TopicKey};
@@ -61,7 +62,7 @@ pub struct Landing {
     pub unsubscribed: bool,
 }
 
-fn gone() -> Error {
+pub(crate) fn gone() -> Error {
     Error::NotFound("this link belongs to an address that is no longer held".into())
 }
 
@@ -95,7 +96,11 @@ fn topic_name(
 
 /// A topic's name and description in a locale's language, from its translations
 /// (those of other topics are passed over), or as the operator wrote them.
-fn name_in(row: &TopicRow, translations: &[TranslationRow], locale: Option<&str>) -> (String, String) {
+pub(crate) fn name_in(
+    row: &TopicRow,
+    translations: &[TranslationRow],
+    locale: Option<&str>,
+) -> (String, String) {
     let language = locale.map(|l| l.split('-').next().unwrap_or(l));
     let translated = translations.iter().find(|t| {
         t.topic_key == row.key && Some(t.locale.split('-').next().unwrap_or(&t.locale)) == language
@@ -143,15 +148,16 @@ pub async fn landing(cx: &Context, link: Link, languages: Vec<String>) -> Result
         .await
 }
 
-/// Refuses a change for an erased address: its erasure suppression already blocks
-/// everything, and nothing may be stored for it again without new consent.
+/// Why a change for an erased address is refused: its erasure suppression already
+/// blocks everything, and nothing may be stored for it again without new consent.
+pub(crate) fn erased() -> Error {
+    Error::Conflict { code: ConflictCode::Erased, detail: "this address was erased on request".into() }
+}
+
 fn refuse_if_erased(db: &mut Db, link: &Link) -> Result<(), Error> {
     if let Recipient::Address(hash) = link.recipient {
         if store::suppressions::find(db, &hash.0)?.is_some_and(|s| s.reason == Reason::Erasure) {
-            return Err(Error::Conflict {
-                code: ConflictCode::Erased,
-                detail: "this address was erased on request".into(),
-            });
+            return Err(erased());
         }
     }
     Ok(())
@@ -184,6 +190,9 @@ pub async fn undo(
     change(cx, link, evidence, Source::Page, languages, Status::Subscribed, Some(proof)).await
 }
 
+/// A click's change, applied with the other clicks waiting for the writer
+/// ([`clicks`](super::clicks)); the page's words come from the same transaction, so once
+/// the change is committed nothing can fail its answer.
 async fn change(
     cx: &Context,
     link: Link,
@@ -193,47 +202,8 @@ async fn change(
     status: Status,
     resubscribe: Option<Resubscribe>,
 ) -> Result<Landing, Error> {
-    // Read before the write, and answer from it and the write's own outcome: once
-    // the change is committed, nothing may fail it (a read after the commit could,
-    // and the recipient would see an error for an unsubscribe that was made).
-    let hasher = cx.hasher.clone();
-    let read = link.clone();
-    let (mut landing, unsubscribed_all) =
-        store::run(&cx.pool, move |db| landing_on(db, &hasher, &read, &languages)).await?;
-    let hasher = cx.hasher.clone();
-    let changed = link.clone();
-    super::write(cx, move |db| {
-        let link = changed;
-        contacts::lock(db, &hasher, &ContactRef::from(link.recipient), &[])?;
-        refuse_if_erased(db, &link)?;
-        let mut write = ContactWrite {
-            source: Some(source),
-            message_id: link.message_id.clone(),
-            evidence,
-            resubscribe,
-            ..ContactWrite::default()
-        };
-        match &link.topic {
-            Some(key) => {
-                store::topics::find(db, key.as_str())?
-                    .filter(|t| t.archived_at.is_none())
-                    .ok_or_else(|| Error::NotFound("this link names a topic that no longer exists".into()))?;
-                write.subscriptions.insert(key.clone(), status);
-            }
-            None => write.unsubscribed_all = Some(status == Status::Unsubscribed),
-        }
-        // A repeated click finds the status already set: upsert_on then writes and
-        // records nothing.
-        contacts::apply(db, &hasher, &ContactRef::from(link.recipient), &write).map(drop)
-    })
-    .await?;
-    landing.unsubscribed = match (status, &link.topic) {
-        (Status::Unsubscribed, _) => true,
-        // Undoing one topic leaves an unsubscribe from all promotional mail standing.
-        (_, Some(_)) => unsubscribed_all,
-        (_, None) => false,
-    };
-    Ok(landing)
+    let click = Click { link, evidence, source, status, resubscribe, languages };
+    cx.writer.write_bulk(&cx.clicks, click).await
 }
 
 fn mask(email: &str) -> String {

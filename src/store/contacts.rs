@@ -42,6 +42,47 @@ pub fn update(db: &mut Db, row: &ContactRow) -> QueryResult<()> {
         .map(drop)
 }
 
+/// Writes back what a status change may change of many contacts — the time of their
+/// last change and their "unsubscribed from all" flag — in one statement on
+/// PostgreSQL (a join with the new values), one short statement each on SQLite (in the
+/// process, no round trip).
+pub fn update_flags_many(db: &mut Db, rows: &[ContactRow]) -> QueryResult<()> {
+    use diesel::sql_types::{Array, Bool, Nullable, Text, Timestamp};
+    if rows.is_empty() {
+        return Ok(());
+    }
+    match db {
+        Db::Pg(conn) => {
+            let ids: Vec<String> = rows.iter().map(|r| r.id.to_string()).collect();
+            let times: Vec<NaiveDateTime> = rows.iter().map(|r| r.updated_at).collect();
+            let all: Vec<bool> = rows.iter().map(|r| r.unsubscribed_all).collect();
+            let sources: Vec<Option<String>> =
+                rows.iter().map(|r| r.unsubscribed_all_source.map(|s| s.as_str().to_owned())).collect();
+            diesel::sql_query(
+                "UPDATE contacts AS c SET updated_at = v.updated_at, unsubscribed_all = v.unsubscribed_all, \
+                 unsubscribed_all_source = v.source \
+                 FROM unnest($1, $2, $3, $4) AS v(id, updated_at, unsubscribed_all, source) WHERE c.id = v.id",
+            )
+            .bind::<Array<Text>, _>(ids)
+            .bind::<Array<Timestamp>, _>(times)
+            .bind::<Array<Bool>, _>(all)
+            .bind::<Array<Nullable<Text>>, _>(sources)
+            .execute(conn)
+            .map(drop)
+        }
+        Db::Sqlite(_) => rows.iter().try_for_each(|row| {
+            diesel::update(contacts::table.find(&row.id))
+                .set((
+                    contacts::updated_at.eq(row.updated_at),
+                    contacts::unsubscribed_all.eq(row.unsubscribed_all),
+                    contacts::unsubscribed_all_source.eq(&row.unsubscribed_all_source),
+                ))
+                .execute(db)
+                .map(drop)
+        }),
+    }
+}
+
 pub fn by_id(db: &mut Db, id: &ContactId) -> QueryResult<Option<ContactRow>> {
     contacts::table.find(id).select(ContactRow::as_select()).first(db).optional()
 }

@@ -91,6 +91,51 @@ pub fn contact_by_hash(db: &mut Db, hash: &[u8]) -> QueryResult<Option<ContactRo
     }
 }
 
+/// The contacts with these ids or address hashes, their rows locked until the
+/// transaction ends (taken in the order of their ids, one statement for each list).
+pub fn contacts(db: &mut Db, ids: &[ContactId], hashes: &[&[u8]]) -> QueryResult<Vec<ContactRow>> {
+    let mut rows = Vec::new();
+    match db {
+        Db::Pg(conn) => {
+            if !ids.is_empty() {
+                rows = contacts::table
+                    .filter(contacts::id.eq_any(ids))
+                    .order(contacts::id)
+                    .select(ContactRow::as_select())
+                    .for_update()
+                    .load(conn)?;
+            }
+            if !hashes.is_empty() {
+                rows.extend(
+                    contacts::table
+                        .filter(contacts::address_hash.eq_any(hashes))
+                        .order(contacts::id)
+                        .select(ContactRow::as_select())
+                        .for_update()
+                        .load(conn)?,
+                );
+            }
+        }
+        Db::Sqlite(_) => {
+            if !ids.is_empty() {
+                rows = contacts::table
+                    .filter(contacts::id.eq_any(ids))
+                    .select(ContactRow::as_select())
+                    .load(db)?;
+            }
+            if !hashes.is_empty() {
+                rows.extend(
+                    contacts::table
+                        .filter(contacts::address_hash.eq_any(hashes))
+                        .select(ContactRow::as_select())
+                        .load(db)?,
+                );
+            }
+        }
+    }
+    Ok(rows)
+}
+
 #[cfg(test)]
 mod tests {
     use super::key;

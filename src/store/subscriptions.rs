@@ -26,6 +26,40 @@ pub fn for_contact(db: &mut Db, contact_id: &ContactId) -> QueryResult<Vec<Subsc
         .load(db)
 }
 
+/// The statuses of these contacts.
+pub fn for_contacts(db: &mut Db, ids: &[ContactId]) -> QueryResult<Vec<SubscriptionRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    subscriptions::table
+        .filter(subscriptions::contact_id.eq_any(ids))
+        .select(SubscriptionRow::as_select())
+        .load(db)
+}
+
+/// [`upsert`] for many rows: 1,000 a statement on PostgreSQL, one each on SQLite
+/// (diesel has no multi-row upsert there; in the process, a statement is no round
+/// trip). No two rows may name the same contact and topic.
+pub fn upsert_many(db: &mut Db, rows: &[SubscriptionRow]) -> QueryResult<()> {
+    use diesel::upsert::excluded;
+    match db {
+        Db::Pg(conn) => rows.chunks(1000).try_for_each(|part| {
+            diesel::insert_into(subscriptions::table)
+                .values(part)
+                .on_conflict((subscriptions::contact_id, subscriptions::topic_key))
+                .do_update()
+                .set((
+                    subscriptions::status.eq(excluded(subscriptions::status)),
+                    subscriptions::source.eq(excluded(subscriptions::source)),
+                    subscriptions::updated_at.eq(excluded(subscriptions::updated_at)),
+                ))
+                .execute(conn)
+                .map(drop)
+        }),
+        Db::Sqlite(_) => rows.iter().try_for_each(|row| upsert(db, row)),
+    }
+}
+
 /// Inserts the status, or overwrites the one the contact has for that topic.
 pub fn upsert(db: &mut Db, row: &SubscriptionRow) -> QueryResult<()> {
     per_backend!(db, |conn| diesel::insert_into(subscriptions::table)

@@ -24,6 +24,17 @@ pub fn find(db: &mut Db, hash: &[u8]) -> QueryResult<Option<SuppressionRow>> {
     suppressions::table.find(hash).select(SuppressionRow::as_select()).first(db).optional()
 }
 
+/// The suppressions of these addresses.
+pub fn find_many(db: &mut Db, hashes: &[&[u8]]) -> QueryResult<Vec<SuppressionRow>> {
+    if hashes.is_empty() {
+        return Ok(Vec::new());
+    }
+    suppressions::table
+        .filter(suppressions::address_hash.eq_any(hashes))
+        .select(SuppressionRow::as_select())
+        .load(db)
+}
+
 pub fn delete(db: &mut Db, hash: &[u8]) -> QueryResult<()> {
     diesel::delete(suppressions::table.find(hash)).execute(db).map(drop)
 }

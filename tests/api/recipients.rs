@@ -140,6 +140,59 @@ each_backend! {
         app.put("/v1/contacts/new%40example.com").json(json!({"subscriptions": {"news": "subscribed"}})).send().problem(409, "consent_required");
     }
 
+    fn clicks_that_arrive_together_each_get_their_own_answer(app) {
+        // Clicks waiting together are applied together (src/service/clicks.rs): each
+        // must still be decided alone — a refused one changes nothing and fails none of
+        // the others — and several for one person must compose as if one by one.
+        app.topics().create();
+        app.topic("gone").create();
+        let paths = |email: &str, topic: &str| unsubscribe_path(&app, email, topic);
+        let mut clicks: Vec<(String, &str, u16)> = Vec::new();
+        for i in 0..12 {
+            let known = format!("known{i}@example.com");
+            app.contact(&known, json!({}));
+            clicks.push((paths(&known, "news"), "List-Unsubscribe=One-Click", 200));
+            // A link for an address never stored makes its contact: twice for one address.
+            let new = format!("new{i}@example.com");
+            clicks.push((paths(&new, "news"), "List-Unsubscribe=One-Click", 200));
+            clicks.push((paths(&new, "offers"), "action=unsubscribe", 200));
+        }
+        let twice = paths("known0@example.com", "news");
+        clicks.push((twice.clone(), "List-Unsubscribe=One-Click", 200));
+        let erased = paths("erased@example.com", "news");
+        app.put("/v1/suppressions/erased%40example.com").json(json!({"reason": "manual"})).send();
+        app.sql("UPDATE suppressions SET reason = 'erasure', email = NULL");
+        clicks.push((erased, "List-Unsubscribe=One-Click", 409));
+        let gone_topic = paths("known1@example.com", "gone");
+        app.delete("/v1/topics/gone").send();
+        clicks.push((gone_topic, "List-Unsubscribe=One-Click", 404));
+        let before = feed(&app).len();
+        let app = std::sync::Arc::new(app);
+        let threads: Vec<_> = clicks.chunks(3).map(|part| {
+            let (app, part) = (app.clone(), part.iter().map(|(p, b, s)| (p.clone(), b.to_string(), *s)).collect::<Vec<_>>());
+            std::thread::spawn(move || for (path, body, status) in part {
+                let reply = app.post(&path).anonymous().body("application/x-www-form-urlencoded", body).send();
+                assert_eq!(reply.status, status, "{path}: {}", reply.body);
+            })
+        }).collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        for i in 0..12 {
+            assert_eq!(app.reason(&format!("known{i}@example.com"), "news"), "unsubscribed_topic");
+            assert_eq!(app.reason(&format!("new{i}@example.com"), "news"), "unsubscribed_topic");
+            assert_eq!(app.reason(&format!("new{i}@example.com"), "offers"), "unsubscribed_topic");
+        }
+        let events = feed(&app).split_off(before);
+        let count = |kind: &str| events.iter().filter(|e| e["type"] == kind).count();
+        assert_eq!(count("contact_created"), 12, "one contact for each new address");
+        assert_eq!(count("subscription_changed"), 12 * 3, "one change per person and topic: {events:?}");
+        assert_eq!(events.len(), 12 * 4);
+        // Each new contact's events come in order: created first.
+        for i in 0..12 {
+            let history = app.events(&format!("new{i}@example.com"));
+            assert_eq!(history[0]["type"], "contact_created", "{history:?}");
+        }
+    }
+
     fn undo_resubscribes(app) {
         app.topics().create();
         let path = unsubscribe_path(&app, "a@example.com", "news");
