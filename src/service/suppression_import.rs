@@ -1,15 +1,15 @@
 //! `POST /v1/suppressions/import`: suppressions one a line, as NDJSON objects or CSV
 //! records (the columns an export writes, named by a header or taken in order),
-//! applied 1,000 lines to a transaction under an import's policy: a block is never
-//! narrowed, an erasure never touched.
+//! applied 1,000 lines to a transaction — in a handful of statements for all of them —
+//! under an import's policy: a block is never narrowed, an erasure never touched.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::import::{line_by_line, Batch, ImportReport, LineImporter, Record};
-use super::suppressions::{apply, validate, Policy, SuppressionWrite, CSV_COLUMNS};
+use super::import::{Batch, ImportReport, LineImporter, Record};
+use super::suppressions::{apply_many, validate, Policy, SuppressionWrite, CSV_COLUMNS};
 use crate::domain::{AddressHasher, NormalizedAddress, Reason, Scope, Source};
 use crate::error::Error;
 use crate::service::Context;
@@ -124,11 +124,18 @@ impl LineImporter for Importer {
     fn flush(&mut self, cx: &Context) -> Result<(), Error> {
         let hasher = self.hasher.clone();
         self.batch.flush(cx, move |db, lines| {
-            let hashes: Vec<_> = lines.iter().map(|(_, address, _)| hasher.hash(address).0).collect();
+            let (numbers, lines): (Vec<u64>, Vec<_>) = lines
+                .into_iter()
+                .map(|(line, address, write)| (line, (hasher.hash(&address), address, write)))
+                .unzip();
+            let hashes: Vec<&[u8]> = lines.iter().map(|(hash, _, _)| &hash.0[..]).collect();
             db.lock_addresses(&hashes)?;
-            line_by_line(db, lines, |db, address, write| {
-                apply(db, &hasher.hash(&address), &address, &write, Source::Import.as_str(), Policy::Widen)
-            })
+            let outcomes = apply_many(db, &lines, Source::Import.as_str(), Policy::Widen)?;
+            Ok(numbers
+                .into_iter()
+                .zip(outcomes)
+                .map(|(line, outcome)| (line, outcome.map_err(|e| e.to_string())))
+                .collect())
         })
     }
 

@@ -3,6 +3,8 @@
 //! [`suppression_import`](super::suppression_import)).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use std::collections::{HashMap, HashSet};
+
 use base64::Engine;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -123,9 +125,65 @@ fn erased() -> Error {
     }
 }
 
+/// The row a write stores for an address, as of `now`.
+fn row_of(
+    hash: &AddressHash,
+    address: &NormalizedAddress,
+    write: &SuppressionWrite,
+    source: &str,
+    now: NaiveDateTime,
+) -> SuppressionRow {
+    SuppressionRow {
+        address_hash: hash.0.to_vec(),
+        email: Some(address.to_string()),
+        reason: write.reason,
+        scope: write.scope.unwrap_or(write.reason.default_scope()),
+        source: source.to_owned(),
+        note: write.note.clone(),
+        created_at: now,
+        expires_at: write.expires_at.map(|t| t.naive_utc()),
+    }
+}
+
+/// What writing `row` over the suppression the address has (`existing`) does under
+/// `policy`: an erasure is never replaced; an import never narrows a block; a write
+/// that changes nothing is `Unchanged`. The row to store keeps the first creation time.
+fn settle(
+    existing: Option<&SuppressionRow>,
+    mut row: SuppressionRow,
+    policy: Policy,
+) -> Result<(Outcome, SuppressionRow), Error> {
+    let Some(old) = existing else { return Ok((Outcome::Created, row)) };
+    if old.reason == Reason::Erasure {
+        return Err(erased());
+    }
+    if policy == Policy::Widen && old.scope == Scope::All {
+        row.scope = old.scope;
+    }
+    let same = old.reason == row.reason
+        && old.scope == row.scope
+        && old.note == row.note
+        && old.expires_at == row.expires_at
+        && old.email == row.email;
+    row.created_at = old.created_at;
+    Ok((if same { Outcome::Unchanged } else { Outcome::Updated }, row))
+}
+
+/// The event that records a suppression added or changed.
+fn added(row: &SuppressionRow, now: NaiveDateTime) -> EventRow {
+    EventRow {
+        address_hash: Some(row.address_hash.clone()),
+        reason: Some(row.reason),
+        scope: Some(row.scope),
+        expires_at: row.expires_at,
+        detail: row.note.clone(),
+        ..EventRow::new(EventType::SuppressionAdded, now, row.source.clone())
+    }
+}
+
 /// Writes one suppression and its event, recording `source` (e.g. `api`, `import`,
 /// `feedback:ses`). Runs inside `store::write`, under the address's lock
-/// (`Tx::lock_addresses`), which the caller takes: an import takes a chunk's at once.
+/// (`Tx::lock_addresses`), which the caller takes.
 pub(crate) fn apply(
     db: &mut Tx,
     hash: &AddressHash,
@@ -135,52 +193,55 @@ pub(crate) fn apply(
     policy: Policy,
 ) -> Result<Outcome, Error> {
     let now = store::now();
-    let scope = write.scope.unwrap_or(write.reason.default_scope());
-    let mut row = SuppressionRow {
-        address_hash: hash.0.to_vec(),
-        email: Some(address.to_string()),
-        reason: write.reason,
-        scope,
-        source: source.to_owned(),
-        note: write.note.clone(),
-        created_at: now,
-        expires_at: write.expires_at.map(|t| t.naive_utc()),
-    };
     let existing = store::suppressions::find(db, &hash.0)?;
-    let outcome = match &existing {
-        None => Outcome::Created,
-        Some(old) if old.reason == Reason::Erasure => return Err(erased()),
-        Some(old) => {
-            if policy == Policy::Widen && old.scope == Scope::All {
-                row.scope = old.scope;
-            }
-            let same = old.reason == row.reason
-                && old.scope == row.scope
-                && old.note == row.note
-                && old.expires_at == row.expires_at
-                && old.email == row.email;
-            if same {
-                return Ok(Outcome::Unchanged);
-            }
-            Outcome::Updated
-        }
-    };
+    let (outcome, row) = settle(existing.as_ref(), row_of(hash, address, write, source, now), policy)?;
     match outcome {
+        Outcome::Unchanged => return Ok(outcome),
         Outcome::Created => store::suppressions::insert(db, &row)?,
-        _ => store::suppressions::update(db, &row)?,
+        Outcome::Updated => store::suppressions::update(db, &row)?,
     }
-    store::events::append(
-        db,
-        EventRow {
-            address_hash: Some(row.address_hash.clone()),
-            reason: Some(row.reason),
-            scope: Some(row.scope),
-            expires_at: row.expires_at,
-            detail: row.note.clone(),
-            ..EventRow::new(EventType::SuppressionAdded, now, source)
-        },
-    )?;
+    db.append(added(&row, now));
     Ok(outcome)
+}
+
+/// [`apply`] for many lines at once, each under the same rules and in order (a line
+/// sees what the lines before it wrote): one read, one delete and one insert for all,
+/// whatever their number. Runs under the lines' address locks, which the caller takes.
+/// A line's own refusal (an erased address) is reported in its place.
+pub(crate) fn apply_many(
+    db: &mut Tx,
+    lines: &[(AddressHash, NormalizedAddress, SuppressionWrite)],
+    source: &str,
+    policy: Policy,
+) -> Result<Vec<Result<Outcome, Error>>, Error> {
+    let now = store::now();
+    let hashes: Vec<&[u8]> = lines.iter().map(|(hash, _, _)| &hash.0[..]).collect();
+    let mut held: HashMap<Vec<u8>, (bool, SuppressionRow)> = store::suppressions::find_many(db, &hashes)?
+        .into_iter()
+        .map(|row| (row.address_hash.clone(), (false, row)))
+        .collect();
+    let stored: HashSet<Vec<u8>> = held.keys().cloned().collect();
+    let mut events = Vec::new();
+    let outcomes = lines
+        .iter()
+        .map(|(hash, address, write)| {
+            let existing = held.get(&hash.0[..]).map(|(_, row)| row);
+            let (outcome, row) = settle(existing, row_of(hash, address, write, source, now), policy)?;
+            if outcome != Outcome::Unchanged {
+                events.push(added(&row, now));
+                held.insert(row.address_hash.clone(), (true, row));
+            }
+            Ok(outcome)
+        })
+        .collect();
+    let written: Vec<SuppressionRow> =
+        held.into_values().filter(|(changed, _)| *changed).map(|(_, row)| row).collect();
+    let replaced: Vec<&[u8]> =
+        written.iter().map(|row| &row.address_hash[..]).filter(|hash| stored.contains(*hash)).collect();
+    store::suppressions::delete_many(db, &replaced)?;
+    store::suppressions::insert_many(db, &written)?;
+    events.into_iter().for_each(|event| db.append(event));
+    Ok(outcomes)
 }
 
 /// Lifts a suppression and records it in the ledger. `event` says when, by whom and

@@ -35,6 +35,23 @@ pub fn find_many(db: &mut Db, hashes: &[&[u8]]) -> QueryResult<Vec<SuppressionRo
         .load(db)
 }
 
+/// Removes the suppressions of these addresses, 1,000 a statement.
+pub fn delete_many(db: &mut Db, hashes: &[&[u8]]) -> QueryResult<()> {
+    hashes.chunks(1000).try_for_each(|part| {
+        diesel::delete(suppressions::table.filter(suppressions::address_hash.eq_any(part)))
+            .execute(db)
+            .map(drop)
+    })
+}
+
+/// Inserts many suppressions, 1,000 a statement.
+pub fn insert_many(db: &mut Db, rows: &[SuppressionRow]) -> QueryResult<()> {
+    rows.chunks(1000).try_for_each(|part| {
+        crate::per_backend!(db, |conn| diesel::insert_into(suppressions::table).values(part).execute(conn))
+            .map(drop)
+    })
+}
+
 pub fn delete(db: &mut Db, hash: &[u8]) -> QueryResult<()> {
     diesel::delete(suppressions::table.find(hash)).execute(db).map(drop)
 }

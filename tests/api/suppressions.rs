@@ -180,6 +180,36 @@ each_backend! {
         assert_eq!((report["created"].as_u64(), report["failed"].as_u64()), (Some(1), Some(2)), "{report}");
     }
 
+    fn an_import_chunk_applies_its_lines_in_order(app) {
+        // One chunk is read, decided and written at once (suppressions::apply_many):
+        // each line must still see what the lines before it wrote, an erased address
+        // must fail its own line alone, and a replaced block keeps its creation time.
+        app.topic("news").opt_out().create();
+        let old = app.put("/v1/suppressions/old%40example.com").json(json!({"reason": "manual", "note": "first"})).send().json();
+        app.put("/v1/suppressions/erased%40example.com").json(json!({"reason": "manual"})).send();
+        app.sql("UPDATE suppressions SET reason = 'erasure', email = NULL WHERE email = 'erased@example.com'");
+        let ndjson = [
+            r#"{"email": "twice@example.com", "reason": "complaint"}"#,
+            r#"{"email": "erased@example.com", "reason": "hard_bounce"}"#,
+            r#"{"email": "twice@example.com", "reason": "hard_bounce", "note": "550"}"#,
+            r#"{"email": "old@example.com", "reason": "manual", "note": "second"}"#,
+            r#"{"email": "twice@example.com", "reason": "hard_bounce", "note": "550"}"#,
+        ].join("\n");
+        let before = app.get("/v1/changes?limit=10000").send().json()["events"].as_array().unwrap().len();
+        let report = import(&app, "application/x-ndjson", &ndjson);
+        let got = ["created", "updated", "unchanged", "failed"].map(|k| report[k].as_u64().unwrap());
+        assert_eq!(got, [1, 2, 1, 1], "{report}");
+        assert_eq!(report["errors"][0]["line"], 2, "{report}");
+        let twice = app.get("/v1/suppressions/twice%40example.com").send().json();
+        assert_eq!((twice["reason"].as_str(), twice["scope"].as_str(), twice["note"].as_str()), (Some("hard_bounce"), Some("all"), Some("550")));
+        let now = app.get("/v1/suppressions/old%40example.com").send().json();
+        assert_eq!((now["note"].as_str(), &now["created_at"]), (Some("second"), &old["created_at"]));
+        assert_eq!(app.reason("twice@example.com", "news"), "suppressed:hard_bounce");
+        let events = app.get("/v1/changes?limit=10000").send().json()["events"].as_array().unwrap()[before..].to_vec();
+        let reasons: Vec<&str> = events.iter().map(|e| e["reason"].as_str().unwrap()).collect();
+        assert_eq!(reasons, ["complaint", "hard_bounce", "manual"], "one event per change, in line order");
+    }
+
     fn an_import_never_narrows_a_block(app) {
         app.topic("receipts").transactional().create();
         app.put("/v1/suppressions/a%40example.com").json(json!({"reason": "hard_bounce"})).send();
