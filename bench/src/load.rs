@@ -31,7 +31,9 @@ function init(args)
     requests[n] = f:read(tonumber(len))
   end
   f:close()
-  i = ((offset or 0) * 7919) % n
+  -- Each thread starts at its own share of the file: a write scenario's requests
+  -- (links not clicked before) are then each sent once, while the file lasts.
+  i = math.floor((offset or 0) * n / tonumber(args[2]))
 end
 
 function request()
@@ -186,6 +188,7 @@ pub fn run(
         .arg(format!("{base}/"))
         .arg("--")
         .arg(&file)
+        .arg(threads.to_string())
         .output()
         .map_err(|e| format!("wrk: {e}"))?;
     let wall = started.elapsed().as_secs_f64();

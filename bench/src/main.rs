@@ -8,6 +8,7 @@
 mod baseline;
 mod load;
 mod seed;
+mod writes;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -49,6 +50,16 @@ struct Args {
     /// Connections for the batch scenarios.
     #[arg(long, default_value_t = 4)]
     batch_connections: usize,
+    /// Connections for the one-click write scenario.
+    #[arg(long, default_value_t = 64)]
+    write_connections: usize,
+    /// Lines of the streamed suppression import scenario.
+    #[arg(long, default_value_t = 1_000_000)]
+    import_lines: usize,
+    /// Only the write scenarios: seeding, one-click writes, the suppression import, and
+    /// on PostgreSQL two processes writing at once.
+    #[arg(long)]
+    writes: bool,
     /// wrk's threads (its client CPU is reported, and flagged when saturated).
     #[arg(long, default_value_t = 2)]
     threads: usize,
@@ -198,9 +209,12 @@ fn field(line: &str, name: &str) -> Option<u64> {
 fn links(base: &str, key: &str, contacts: usize) -> Result<(Vec<load::Request>, Vec<load::Request>), String> {
     let client = reqwest::blocking::Client::new();
     let mut clicks = Vec::new();
-    for b in 0..6 {
-        let emails: Vec<String> =
-            (0..10_000).map(|i| seed::address((b * 10_000 + i) * 13 % contacts)).collect();
+    // Each address once (13 is prime to the counts of contacts seeded): a link clicked
+    // twice is a write the second time only in name.
+    for b in 0..contacts.min(100_000).div_ceil(10_000) {
+        let emails: Vec<String> = (b * 10_000..((b + 1) * 10_000).min(contacts))
+            .map(|i| seed::address(i * 13 % contacts))
+            .collect();
         let reply: serde_json::Value = client
             .post(format!("{base}/v1/check/batch"))
             .bearer_auth(key)
@@ -435,40 +449,52 @@ fn run(args: &Args, url: &str, contacts: usize, duration: Duration) -> Result<()
         results.extend([baseline, measured]);
         Ok(())
     };
-    for &connections in &args.connections {
+    if !args.writes {
+        for &connections in &args.connections {
+            pair(
+                &format!("bare route, single ({connections} connections)"),
+                &bare_single,
+                &format!("POST /v1/check ({connections} connections)"),
+                &check_single,
+                1,
+                load(connections),
+            )?;
+        }
         pair(
-            &format!("bare route, single ({connections} connections)"),
-            &bare_single,
-            &format!("POST /v1/check ({connections} connections)"),
-            &check_single,
+            &format!("bare route, 10,000 a batch ({} connections)", args.batch_connections),
+            &bare_batch,
+            "POST /v1/check/batch",
+            &check_batch,
+            10_000,
+            load(args.batch_connections),
+        )?;
+        pair(
+            &format!("bare route, GET of a preference document ({first} connections)"),
+            &bare_reads,
+            "GET /v1/preferences",
+            &preference_reads,
             1,
-            load(connections),
+            load(first),
         )?;
     }
-    pair(
-        &format!("bare route, 10,000 a batch ({} connections)", args.batch_connections),
-        &bare_batch,
-        "POST /v1/check/batch",
-        &check_batch,
-        10_000,
-        load(args.batch_connections),
-    )?;
-    pair(
-        &format!("bare route, GET of a preference document ({first} connections)"),
-        &bare_reads,
-        "GET /v1/preferences",
-        &preference_reads,
-        1,
-        load(first),
-    )?;
+
+    // 4. Writes, read against the filesystem's fsync rate measured now.
+    let fsync_dir = args.data_dir.clone().unwrap_or_else(|| dir.to_owned());
+    let fsync = writes::fsync_rate(&fsync_dir, 2.0)?;
+    println!(
+        "fsync: {fsync:.0} a second on {} (a 4 KiB write, then fdatasync, one after the other)",
+        fsync_dir.display()
+    );
+    let (single_clicks, pair_clicks) = clicks.split_at(clicks.len() / 2);
     let commits_before = commit_totals(&server.base);
-    let mut unsubscribes = load::run(
-        "POST /u/{token} (one-click, durable writes)",
+    let writes_load = load(args.write_connections);
+    let mut unsubscribes = writes::one_click(
+        &format!("POST /u/{{token}} (one-click, durable writes, {} connections)", args.write_connections),
         &server.base,
         pid,
-        &clicks,
-        1,
-        load(first),
+        url,
+        single_clicks,
+        writes_load,
         dir,
     )?;
     // How the writer shared its commits among the one-click writes.
@@ -476,9 +502,31 @@ fn run(args: &Args, url: &str, contacts: usize, duration: Duration) -> Result<()
         let commits = (after.0 - before.0).max(1.0);
         ((after.1 - before.1) / commits, (after.2 - before.2) / commits * 1000.0)
     });
-    unsubscribes.ratio =
-        results.first().map(|bare| unsubscribes.requests_per_second / bare.requests_per_second);
-    results.push(unsubscribes);
+    unsubscribes.measured.ratio =
+        results.first().map(|bare| unsubscribes.measured.requests_per_second / bare.requests_per_second);
+    results.push(unsubscribes.measured.clone());
+    println!(
+        "one-click: {} acknowledged, {} found in the database afterwards",
+        unsubscribes.acknowledged, unsubscribes.found
+    );
+    let import_rate = writes::suppression_import(&server.base, &key, args.import_lines, 0)?;
+    println!("suppression import: {} lines streamed at {import_rate:.0} lines/s", args.import_lines);
+    let two = match (backend, &args.database_url) {
+        ("postgresql", Some(server_url)) => {
+            let two = two_processes(url, server_url, &server, pair_clicks, writes_load, dir)?;
+            println!(
+                "two processes: {:.0} one-click writes/s together ({:.0} + {:.0}), {:.2}× one process's {:.0}",
+                two.0 + two.1,
+                two.0,
+                two.1,
+                (two.0 + two.1) / unsubscribes.measured.requests_per_second,
+                unsubscribes.measured.requests_per_second
+            );
+            println!("their database backends while both wrote: {:?}", two.2);
+            Some(two)
+        }
+        _ => None,
+    };
 
     // 4. Report.
     println!();
@@ -493,7 +541,11 @@ fn run(args: &Args, url: &str, contacts: usize, duration: Duration) -> Result<()
             m.decisions_per_second,
             m.p50_ms,
             m.p99_ms,
-            m.ratio.map_or("1 (baseline)".into(), |r| format!("{r:.2}")),
+            match (m.ratio, m.name.starts_with("bare")) {
+                (Some(r), _) => format!("{r:.2}"),
+                (None, true) => "1 (baseline)".into(),
+                (None, false) => "—".into(),
+            },
             m.server_cpu_us_per_request.map_or("?".into(), |us| format!("{us:.1}")),
             m.client_cpu_share * 100.0,
             if m.client_bound { " (client-bound)" } else { "" },
@@ -534,6 +586,10 @@ fn run(args: &Args, url: &str, contacts: usize, duration: Duration) -> Result<()
         "memory": {"rss_bytes": rss, "index_bytes": index_bytes, "index_addresses": index_addresses},
         "scenarios": results,
         "one_click_commits": sharing.map(|(writes, ms)| json!({"writes_per_commit": writes, "ms_per_commit": ms})),
+        "one_click_durable": {"acknowledged": unsubscribes.acknowledged, "found": unsubscribes.found},
+        "fsync_per_second": fsync,
+        "suppression_import": {"lines": args.import_lines, "lines_per_second": import_rate},
+        "two_processes": two.map(|(a, b, waits)| json!({"writes_per_second": [a, b], "waits": waits})),
     });
     std::fs::write(&args.out, serde_json::to_string_pretty(&report).unwrap()).map_err(|e| e.to_string())?;
     println!("results written to {}", args.out);
@@ -551,4 +607,45 @@ fn commit_totals(base: &str) -> Option<(f64, f64, f64)> {
         value("prefcenter_writes_per_commit_sum")?,
         value("prefcenter_commit_seconds_sum")?,
     ))
+}
+
+/// Two prefcenter processes on one PostgreSQL, each loaded by a wrk of its own with half
+/// the connections and its own half of `clicks`, at once; their write rates, and what
+/// the database's backends waited for meanwhile.
+fn two_processes(
+    url: &str,
+    server_url: &str,
+    first: &Process,
+    clicks: &[load::Request],
+    load: load::Load,
+    dir: &std::path::Path,
+) -> Result<(f64, f64, writes::Waits), String> {
+    let (second, _lines) = spawn_self("--serve-prefcenter", Some(url), &[])?;
+    wait_ready(&second.base, Duration::from_secs(120))?;
+    let half = load::Load { threads: 1, connections: load.connections / 2, duration: load.duration };
+    let (a, b) = clicks.split_at(clicks.len() / 2);
+    let (dir_a, dir_b) = (dir.join("a"), dir.join("b"));
+    std::fs::create_dir_all(&dir_a).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&dir_b).map_err(|e| e.to_string())?;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // The bench's schema is in the URL's options; pg_stat_activity is per database.
+    let sampler = {
+        let (server_url, stop) = (server_url.to_owned(), stop.clone());
+        std::thread::spawn(move || writes::sample_waits(&server_url, stop))
+    };
+    let (rate_a, rate_b) = std::thread::scope(|scope| {
+        let one = scope.spawn(|| {
+            writes::one_click("two processes: first", &first.base, first.pid(), url, a, half, &dir_a)
+        });
+        let two = scope.spawn(|| {
+            writes::one_click("two processes: second", &second.base, second.pid(), url, b, half, &dir_b)
+        });
+        (one.join(), two.join())
+    });
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let waits = sampler.join().map_err(|_| "the sampler panicked".to_owned())??;
+    let rate = |r: std::thread::Result<Result<writes::Clicks, String>>| -> Result<f64, String> {
+        Ok(r.map_err(|_| "a load thread panicked".to_owned())??.measured.requests_per_second)
+    };
+    Ok((rate(rate_a)?, rate(rate_b)?, waits))
 }

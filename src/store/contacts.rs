@@ -8,7 +8,7 @@ use super::Db;
 use crate::domain::{ContactId, Source};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = contacts)]
+#[diesel(table_name = contacts, treat_none_as_default_value = false)]
 pub struct ContactRow {
     pub id: ContactId,
     /// `None` for a contact known only by its address hash.
@@ -123,7 +123,7 @@ pub fn emails_by_id(db: &mut Db, ids: &[ContactId]) -> QueryResult<Vec<(ContactI
 
 /// Inserts many contacts in one statement (bulk seeding and imports).
 pub fn insert_many(db: &mut Db, rows: &[ContactRow]) -> QueryResult<()> {
-    crate::per_backend!(db, |conn| diesel::insert_into(contacts::table).values(rows).execute(conn)).map(drop)
+    crate::insert_many!(db, contacts::table, rows)
 }
 
 pub fn delete(db: &mut Db, id: &ContactId) -> QueryResult<()> {

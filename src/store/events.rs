@@ -14,7 +14,7 @@ use crate::domain::{ContactId, EventType, Reason, Scope, Status};
 /// transaction flushes; the writer fills in what the change concerns over
 /// [`EventRow::new`].
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = events)]
+#[diesel(table_name = events, treat_none_as_default_value = false)]
 pub struct EventRow {
     pub seq: i64,
     pub occurred_at: NaiveDateTime,
@@ -89,12 +89,9 @@ pub(super) fn reserve(db: &mut Db, n: i64) -> QueryResult<i64> {
     Ok(last - n + 1)
 }
 
-/// Inserts events whose numbers [`reserve`] gave, 1,000 a statement.
+/// Inserts events whose numbers [`reserve`] gave.
 pub(super) fn insert_many(db: &mut Db, rows: &[EventRow]) -> QueryResult<()> {
-    for part in rows.chunks(1000) {
-        crate::per_backend!(db, |conn| diesel::insert_into(events::table).values(part).execute(conn))?;
-    }
-    Ok(())
+    crate::insert_many!(db, events::table, rows)
 }
 
 /// A contact's events after `after`, oldest first.

@@ -50,6 +50,24 @@ macro_rules! per_backend {
     };
 }
 
+/// Inserts many rows of one table: on PostgreSQL in one binary `COPY` (no statement
+/// to parse, no parameters to bind: a tenth of a multi-row INSERT's time there), on
+/// SQLite in multi-row INSERTs of 1,000 (in the process, no round trip to save). The
+/// rows' `Insertable` derive says `treat_none_as_default_value = false`, as COPY needs.
+#[macro_export]
+macro_rules! insert_many {
+    ($db:expr, $table:expr, $rows:expr) => {
+        match $db {
+            $crate::store::Db::Pg(conn) => {
+                diesel::copy_from($table).from_insertable($rows).execute(conn).map(drop)
+            }
+            $crate::store::Db::Sqlite(conn) => $rows
+                .chunks(1000)
+                .try_for_each(|part| diesel::insert_into($table).values(part).execute(conn).map(drop)),
+        }
+    };
+}
+
 pub type Pool = r2d2::Pool<Manager>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use crate::domain::{ContactId, Source, Status};
 use crate::per_backend;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = subscriptions)]
+#[diesel(table_name = subscriptions, treat_none_as_default_value = false)]
 pub struct SubscriptionRow {
     pub contact_id: ContactId,
     pub topic_key: String,
@@ -106,7 +106,7 @@ pub fn for_each_for_index(db: &mut Db, mut each: impl FnMut(IndexedStatus)) -> Q
 
 /// Inserts many statuses in one statement (bulk seeding and imports).
 pub fn insert_many(db: &mut Db, rows: &[SubscriptionRow]) -> QueryResult<()> {
-    per_backend!(db, |conn| diesel::insert_into(subscriptions::table).values(rows).execute(conn)).map(drop)
+    crate::insert_many!(db, subscriptions::table, rows)
 }
 
 /// How many contacts have at least one explicit status.

@@ -8,7 +8,7 @@ use super::Db;
 use crate::domain::{Provider, Reason, Scope};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = suppressions)]
+#[diesel(table_name = suppressions, treat_none_as_default_value = false)]
 pub struct SuppressionRow {
     pub address_hash: Vec<u8>,
     pub email: Option<String>,
@@ -44,12 +44,9 @@ pub fn delete_many(db: &mut Db, hashes: &[&[u8]]) -> QueryResult<()> {
     })
 }
 
-/// Inserts many suppressions, 1,000 a statement.
+/// Inserts many suppressions.
 pub fn insert_many(db: &mut Db, rows: &[SuppressionRow]) -> QueryResult<()> {
-    rows.chunks(1000).try_for_each(|part| {
-        crate::per_backend!(db, |conn| diesel::insert_into(suppressions::table).values(part).execute(conn))
-            .map(drop)
-    })
+    crate::insert_many!(db, suppressions::table, rows)
 }
 
 pub fn delete(db: &mut Db, hash: &[u8]) -> QueryResult<()> {
