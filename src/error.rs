@@ -363,12 +363,14 @@ impl From<diesel::result::Error> for Error {
 /// exposed through diesel's error).
 fn unavailable(kind: &diesel::result::DatabaseErrorKind, message: &str) -> bool {
     use diesel::result::DatabaseErrorKind as Kind;
-    const MESSAGES: [&str; 12] = [
+    const MESSAGES: [&str; 13] = [
         // SQLite's busy timeout ran out: another writer held the lock too long.
         "database is locked",
         // PostgreSQL: two transactions waited for each other; this one was chosen to
         // give way, and a retry will find the other done.
         "deadlock detected",
+        // PostgreSQL's lock table is full (many import chunks' address locks at once).
+        "out of shared memory",
         // SQLite: the file (or its log) cannot be opened, or the disk is full.
         "unable to open database file",
         "database or disk is full",
