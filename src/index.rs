@@ -485,16 +485,26 @@ impl Index {
     }
 
     /// Called inside a write transaction, after its writes and their events are
-    /// flushed and before its commit: reads the events the index lacks, this
-    /// transaction's own included. What it reads has no gap: every number below this
-    /// transaction's was taken by a transaction that has committed (numbers are taken
-    /// under the ledger's head row, held until commit).
-    pub fn prepare(&self, db: &mut Db) -> Result<Prepared, Error> {
+    /// flushed and before its commit, with the events the transaction inserted
+    /// (`own`): what the index lacks. When nothing came between the index's last event
+    /// and this transaction's first (the usual case), that is `own` as written, with no
+    /// read; otherwise the events after the index's last are read, this transaction's
+    /// included. What it reads has no gap: every number below this transaction's was
+    /// taken by a transaction that has committed (numbers are taken under the ledger's
+    /// head row, held until commit).
+    pub fn prepare(&self, db: &mut Db, own: Vec<EventRow>) -> Result<Prepared, Error> {
         if !self.is_loaded() {
             // The load reads everything once it runs.
             return Ok(Prepared { events: Vec::new(), topics: None, head: 0 });
         }
-        let (events, topics) = read_after(db, self.applied.load(Ordering::SeqCst))?;
+        let applied = self.applied.load(Ordering::SeqCst);
+        if own.first().is_some_and(|first| first.seq == applied + 1) {
+            let changed = own.iter().any(|e| e.kind == EventType::TopicChanged);
+            let topics = if changed { Some(store::topics::list(db, true)?) } else { None };
+            let head = own.last().map_or(applied, |e| e.seq);
+            return Ok(Prepared { events: own, topics, head });
+        }
+        let (events, topics) = read_after(db, applied)?;
         let head = if (events.len() as i64) < BATCH {
             events.last().map_or(0, |e| e.seq)
         } else {

@@ -413,7 +413,8 @@ fn commit(pool: &Pool, index: &Index, health: &Health, mut batch: Vec<Box<dyn Jo
                 // process's next check to see these writes.
                 _ => {
                     tx.flush()?;
-                    index.prepare(tx)
+                    let own = tx.take_inserted();
+                    index.prepare(tx, own)
                 }
             }
         })

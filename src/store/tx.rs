@@ -29,11 +29,20 @@ pub struct Tx<'c> {
     /// write takes each once however many of its steps ask for it.
     held: Vec<Vec<u8>>,
     holding: HashSet<Vec<u8>>,
+    /// Whether inserted events were taken out ([`take_inserted`](Self::take_inserted)).
+    taken: bool,
 }
 
 impl<'c> Tx<'c> {
     pub(super) fn new(db: &'c mut Db) -> Self {
-        Self { db, pending: Vec::new(), inserted: Vec::new(), held: Vec::new(), holding: HashSet::new() }
+        Self {
+            db,
+            pending: Vec::new(),
+            inserted: Vec::new(),
+            held: Vec::new(),
+            holding: HashSet::new(),
+            taken: false,
+        }
     }
 
     /// Appends an event to the ledger; it gets its number when the transaction
@@ -75,9 +84,16 @@ impl<'c> Tx<'c> {
         Ok(())
     }
 
+    /// The events the transaction has numbered and inserted, in order, taken out of
+    /// it: for the decision index, which need not read them back.
+    pub fn take_inserted(&mut self) -> Vec<EventRow> {
+        self.taken |= !self.inserted.is_empty();
+        std::mem::take(&mut self.inserted)
+    }
+
     /// Whether the transaction has appended anything to the ledger.
     pub fn appended(&self) -> bool {
-        !self.inserted.is_empty() || !self.pending.is_empty()
+        self.taken || !self.inserted.is_empty() || !self.pending.is_empty()
     }
 
     /// Runs `work` in a savepoint: when it fails, its changes — and the events it
@@ -87,7 +103,7 @@ impl<'c> Tx<'c> {
         F: FnOnce(&mut Tx) -> Result<T, Error>,
     {
         let marks = (self.pending.len(), self.inserted.len(), self.held.len());
-        let Tx { db, pending, inserted, held, holding } = self;
+        let Tx { db, pending, inserted, held, holding, .. } = self;
         let result = db.transaction(|db| {
             let mut inner = Tx {
                 db,
@@ -95,6 +111,7 @@ impl<'c> Tx<'c> {
                 inserted: std::mem::take(inserted),
                 held: std::mem::take(held),
                 holding: std::mem::take(holding),
+                taken: false,
             };
             let out = work(&mut inner);
             (*pending, *inserted, *held, *holding) =
