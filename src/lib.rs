@@ -86,6 +86,8 @@ pub fn prepare(config: Config) -> anyhow::Result<Context> {
         purged: service::privacy::PurgeMetrics::new(),
         providers,
         writer,
+        webhooks: Default::default(),
+        lag: Default::default(),
     })
 }
 
@@ -122,6 +124,8 @@ pub fn server(
     cx.purged.register(&metrics.registry).map_err(std::io::Error::other)?;
     cx.writer.metrics.register(&metrics.registry).map_err(std::io::Error::other)?;
     cx.keys.metrics.register(&metrics.registry).map_err(std::io::Error::other)?;
+    cx.webhooks.register(&metrics.registry).map_err(std::io::Error::other)?;
+    cx.lag.register(&metrics.registry).map_err(std::io::Error::other)?;
     service::api_keys::spawn_refresher(
         Arc::downgrade(&cx),
         Duration::from_millis(cx.config.api_key_refresh_ms),
@@ -130,6 +134,8 @@ pub fn server(
         Arc::downgrade(&cx),
         Duration::from_secs(cx.config.purge_interval_minutes * 60),
     );
+    // Delivers webhooks and keeps the lag gauges current; it ends with the context.
+    service::webhooks::spawn_deliverer(Arc::downgrade(&cx));
     let body_timeout =
         web::Data::new(http::deadline::BodyTimeout(Duration::from_millis(cx.config.body_timeout_ms)));
     let cx = web::Data::from(cx);

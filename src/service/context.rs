@@ -13,8 +13,10 @@ use crate::mailer::Mailer;
 use crate::service::api_keys::KeyCache;
 use crate::service::feedback::Providers;
 use crate::service::group_commit::Writer;
+use crate::service::lag::Lag;
 use crate::service::mail_limits::MailLimits;
 use crate::service::privacy::PurgeMetrics;
+use crate::service::webhooks::WebhookMetrics;
 use crate::store::{DatabaseUrl, Pool};
 
 /// What every service function is given.
@@ -32,6 +34,8 @@ pub struct Context {
     pub purged: PurgeMetrics,
     pub providers: Providers,
     pub writer: Writer,
+    pub webhooks: WebhookMetrics,
+    pub lag: Lag,
 }
 
 impl Tailed for Context {

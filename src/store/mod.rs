@@ -5,6 +5,7 @@
 pub mod api_keys;
 pub mod contacts;
 pub mod events;
+pub mod feed_consumers;
 pub mod schema;
 pub mod settings;
 pub mod sns_confirmations;
@@ -12,6 +13,7 @@ pub mod sql_types;
 pub mod subscriptions;
 pub mod suppressions;
 pub mod topics;
+pub mod webhooks;
 
 use std::time::Duration;
 
