@@ -108,8 +108,8 @@ fn decode_key(name: &str, stored: &str) -> anyhow::Result<[u8; 32]> {
 /// The HTTP server on `listener`. It installs no signal handlers: whoever runs it
 /// decides when to stop it through its handle (`main` does so on SIGTERM and SIGINT,
 /// letting requests in flight finish for up to 30 s).
-/// Also returns the ledger tailer's thread, which ends soon after the server and the
-/// context are gone.
+/// Also returns a thread that ends once the ledger tailer and the webhook deliverer
+/// have, soon after the server and the context are gone.
 pub fn server(
     cx: Context,
     listener: TcpListener,
@@ -134,8 +134,13 @@ pub fn server(
         Arc::downgrade(&cx),
         Duration::from_secs(cx.config.purge_interval_minutes * 60),
     );
-    // Delivers webhooks and keeps the lag gauges current; it ends with the context.
-    service::webhooks::spawn_deliverer(Arc::downgrade(&cx));
+    // Delivers webhooks and keeps the lag gauges current; it ends with the context,
+    // handing its webhooks back to the other processes.
+    let deliverer = service::webhooks::spawn_deliverer(Arc::downgrade(&cx))?;
+    let background = std::thread::Builder::new().name("background".into()).spawn(move || {
+        let _ = tailer.join();
+        let _ = deliverer.join();
+    })?;
     let body_timeout =
         web::Data::new(http::deadline::BodyTimeout(Duration::from_millis(cx.config.body_timeout_ms)));
     let cx = web::Data::from(cx);
@@ -155,5 +160,5 @@ pub fn server(
     if let Some(n) = workers {
         server = server.workers(n);
     }
-    Ok((server.run(), tailer))
+    Ok((server.run(), background))
 }

@@ -87,10 +87,16 @@ pub fn receiver_url(input: &str, allow_private: bool) -> Result<url::Url, String
     if input.chars().count() > MAX_URL_LEN {
         return Err(format!("must be at most {MAX_URL_LEN} characters"));
     }
-    let url = url::Url::parse(input).map_err(|e| format!("is not a URL ({e})"))?;
-    if !matches!(url.scheme(), "http" | "https") {
+    // As written, not as a URL parser would forgive it (`HTTP://`, a space, a tab):
+    // the API document's pattern says the same.
+    let rest = input.strip_prefix("https://").or_else(|| input.strip_prefix("http://"));
+    if rest.is_none_or(str::is_empty) {
         return Err("must be an http:// or https:// URL".into());
     }
+    if input.chars().any(|c| c <= ' ' || ('\u{7f}'..='\u{9f}').contains(&c)) {
+        return Err("must not hold spaces or control characters".into());
+    }
+    let url = url::Url::parse(input).map_err(|e| format!("is not a URL ({e})"))?;
     let forbidden = match url.host() {
         None => return Err("must name a host".into()),
         Some(url::Host::Ipv4(ip)) => is_forbidden(IpAddr::V4(ip)),
@@ -303,9 +309,18 @@ mod tests {
             );
             assert!(receiver_url(refused, true).is_ok(), "{refused} with private receivers allowed");
         }
-        for wrong in
-            ["ftp://example.com/", "mailto:a@example.com", "not a url", "file:///etc/passwd", "https://"]
-        {
+        for wrong in [
+            "ftp://example.com/",
+            "mailto:a@example.com",
+            "not a url",
+            "file:///etc/passwd",
+            "https://",
+            "HTTP://example.com/",
+            " https://example.com/",
+            "https://example.com/a b",
+            "https://exa\tmple.com/",
+            "https://[",
+        ] {
             assert!(receiver_url(wrong, true).is_err(), "{wrong}");
         }
         assert!(receiver_url(&format!("https://example.com/{}", "a".repeat(MAX_URL_LEN)), false).is_err());

@@ -36,6 +36,7 @@ fn check_name(name: &str) -> Result<(), Error> {
 #[serde(deny_unknown_fields)]
 pub struct Acknowledgement {
     /// The last sequence number the consumer has applied (the feed's `next`).
+    #[serde(deserialize_with = "super::webhooks::whole")]
     #[schema(minimum = 0, example = 1042)]
     pub after: i64,
 }

@@ -30,9 +30,8 @@ pub struct NewWebhook {
     /// and so is a name that resolves to one when a delivery is made.
     #[serde(deserialize_with = "text::line")]
     #[schema(
-        min_length = 1,
         max_length = 2000,
-        pattern = "^https?://",
+        pattern = "^https?://[^\\u0000-\\u0020\\u007f-\\u009f]+$",
         example = "https://crm.example.com/hooks/prefs"
     )]
     pub url: String,
@@ -50,7 +49,7 @@ pub struct NewWebhook {
 #[serde(deny_unknown_fields)]
 pub struct WebhookPatch {
     #[serde(default, deserialize_with = "text::optional_line")]
-    #[schema(min_length = 1, max_length = 2000, pattern = "^https?://")]
+    #[schema(max_length = 2000, pattern = "^https?://[^\\u0000-\\u0020\\u007f-\\u009f]+$")]
     pub url: Option<String>,
     /// `null` delivers every type again.
     #[serde(default, deserialize_with = "present")]
@@ -69,12 +68,29 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// A whole number, also written with a zero fraction (`3.0`): JSON Schema's
+/// `integer`, which generated clients and fuzzers may send either way.
+pub(crate) fn whole<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let number = serde_json::Number::deserialize(d)?;
+    number
+        .as_i64()
+        .or_else(|| number.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 1e15).map(|f| f as i64))
+        .ok_or_else(|| serde::de::Error::custom("expected a whole number"))
+}
+
+fn optional_whole<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Whole(#[serde(deserialize_with = "whole")] i64);
+    Ok(Option::<Whole>::deserialize(d)?.map(|Whole(n)| n))
+}
+
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rotation {
     /// How many hours the current secret goes on signing beside the new one, so that
     /// receivers can move to the new one without refusing a delivery (0 to 168; 24 when
     /// absent). Deliveries meanwhile carry both signatures.
+    #[serde(default, deserialize_with = "optional_whole")]
     #[schema(minimum = 0, maximum = 168, example = 24)]
     pub previous_valid_hours: Option<i64>,
 }
@@ -84,6 +100,7 @@ pub struct Rotation {
 pub struct Replay {
     /// Deliver again every event after this sequence number (0 for the whole ledger).
     /// A number beyond the current position skips the events between.
+    #[serde(deserialize_with = "whole")]
     #[schema(minimum = 0, example = 0)]
     pub after: i64,
 }

@@ -45,6 +45,11 @@ const FAST_PROCESS: &[(&str, &str)] = &[
     ("PREFCENTER_WEBHOOK_LEASE_MS", "2000"),
 ];
 
+/// Delivers nothing from the test's own server.
+fn not_delivering_here(config: &mut Config) {
+    config.webhooks.deliver = false;
+}
+
 /// A server that only answers the API: the processes under test deliver.
 fn not_delivering(db: TestDb) -> TestApp {
     TestApp::start_with(db, |config| {
@@ -424,7 +429,9 @@ each_backend! {
         assert_eq!(caught_up.status, 200, "{}", caught_up.body);
         let crm = caught_up.json();
         assert_eq!((crm["after"].as_i64(), crm["behind"].as_i64(), crm["lag_seconds"].as_i64(), &crm["oldest_unapplied_at"]), (Some(last), Some(0), Some(0), &Value::Null));
-        app.put("/v1/changes/consumers/warehouse.eu-1").json(json!({"after": 1})).send();
+        // JSON Schema's integer may come with a zero fraction.
+        let warehouse = app.put("/v1/changes/consumers/warehouse.eu-1").json(json!({"after": 1.0})).send();
+        assert_eq!((warehouse.status, warehouse.json()["after"].as_i64()), (201, Some(1)), "{}", warehouse.body);
         let listed = app.get("/v1/changes/consumers").key(&key).send().json();
         let names: Vec<&str> = listed.as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
         assert_eq!(names, ["crm", "warehouse.eu-1"]);
@@ -439,6 +446,7 @@ each_backend! {
             ("crm", json!({"after": -1}), "after"),
             ("crm", json!({"after": last + 1}), "after"),
             ("crm", json!({"after": "1"}), "after"),
+            ("crm", json!({"after": 1.5}), "after"),
         ] {
             let wrong = app.put(&format!("/v1/changes/consumers/{name}")).json(body).send();
             assert_eq!(wrong.problem(422, "invalid")["errors"][0]["field"], field, "{name}");
@@ -450,6 +458,32 @@ each_backend! {
         assert_eq!(app.delete("/v1/changes/consumers/warehouse.eu-1").send().status, 204);
         app.delete("/v1/changes/consumers/warehouse.eu-1").send().problem(404, "not_found");
         metric_until(&app, "prefcenter_feed_consumer_lag_seconds{consumer=\"warehouse.eu-1\"}", None);
+    }
+
+    fn the_delivery_log_is_kept_within_its_bounds(app) with not_delivering_here {
+        use prefcenter::store::webhooks::{log_delivery, prune_deliveries, NewDelivery};
+        let (id, _) = webhook(&app, json!({"url": "https://hooks.example.com/prefs"}));
+        let now = chrono::Utc::now().naive_utc();
+        let mut db = app.pool.get().unwrap();
+        for (days_ago, count) in [(40, 5), (1, 10)] {
+            for seq in 1..=count {
+                let attempt = NewDelivery {
+                    webhook_id: id.clone(),
+                    seq,
+                    attempt: 1,
+                    attempted_at: now - chrono::TimeDelta::days(days_ago),
+                    status_code: Some(500),
+                    latency_ms: 3,
+                    error: Some("the receiver answered 500 Internal Server Error".into()),
+                    delivered: false,
+                };
+                log_delivery(&mut db, &attempt).unwrap();
+            }
+        }
+        let removed = prune_deliveries(&mut db, now - chrono::TimeDelta::days(30), 4).unwrap();
+        assert_eq!(removed, 5 + 6, "older than the bound, then beyond the last 4");
+        let kept: Vec<i64> = deliveries_log(&app, &id).iter().map(|d| d["seq"].as_i64().unwrap()).collect();
+        assert_eq!(kept, [7, 8, 9, 10], "the newest");
     }
 
     fn a_late_consumer_is_logged_and_so_is_its_catching_up(db: TestDb) {
@@ -497,7 +531,11 @@ each_backend! {
         let got = receiver.wait_for_seqs(&expected);
         assert_eq!(seqs_of(&got), expected, "every event, in order, after the takeover");
         assert!(got.iter().all(|d| d.verifies_with(&secret)));
+        view_until(&app, &id, "caught up", |w| w["after"] == *expected.last().unwrap());
         assert!(second.terminate().success());
+        let mut db = app.pool.get().unwrap();
+        let row = prefcenter::store::webhooks::find(&mut db, &id).unwrap().unwrap();
+        assert_eq!(row.lease_holder, None, "a process that stops gracefully hands its webhooks back");
     }
 
     fn two_processes_deliver_each_event_one_at_a_time_and_a_killed_one_hands_over(db: TestDb) {

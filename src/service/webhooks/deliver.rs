@@ -89,23 +89,29 @@ struct Payload<'a> {
 
 /// Starts the deliverer's thread (which also keeps the lag gauges current). It holds
 /// only a weak reference to the context, and ends soon after the context is gone.
-pub fn spawn_deliverer(cx: Weak<Context>) {
-    let Some(strong) = cx.upgrade() else { return };
+pub fn spawn_deliverer(cx: Weak<Context>) -> std::io::Result<std::thread::JoinHandle<()>> {
+    let Some(strong) = cx.upgrade() else { return std::thread::Builder::new().spawn(|| ()) };
     let settings = Arc::new(strong.config.webhooks.clone());
     let pool = strong.pool.clone();
     drop(strong);
+    // Database work runs on the runtime's blocking threads, a few at a time.
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().max_blocking_threads(4).build()?;
     std::thread::Builder::new()
         .name("webhooks".into())
-        .spawn(move || {
-            // Database work runs on the runtime's blocking threads, a few at a time.
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .max_blocking_threads(4)
-                .build()
-                .expect("a runtime for webhook deliveries");
-            runtime.block_on(supervise(cx, pool, settings));
-        })
-        .expect("a thread for webhook deliveries");
+        .spawn(move || runtime.block_on(supervise(cx, pool, settings)))
+}
+
+/// Sleeps for `pause`, or less if the context goes meanwhile (the server stopped).
+async fn pause(cx: &Weak<Context>, pause: Duration) {
+    let until = tokio::time::Instant::now() + pause;
+    while cx.strong_count() > 0 {
+        let now = tokio::time::Instant::now();
+        if now >= until {
+            return;
+        }
+        tokio::time::sleep((until - now).min(Duration::from_millis(100))).await;
+    }
 }
 
 /// Runs `work` on a pooled connection, on a blocking thread.
@@ -190,7 +196,7 @@ async fn supervise(cx: Weak<Context>, pool: Pool, settings: Arc<WebhookSettings>
             lagging.warn("could not measure the feed's consumers and webhooks", &e);
         }
         drop(strong);
-        tokio::time::sleep(settings.poll).await;
+        pause(&cx, settings.poll).await;
     }
     // Each driver notices the context is gone within a poll and hands its lease back.
     for (_, task) in running {
@@ -250,7 +256,7 @@ impl Driver {
             drop(cx);
             match next {
                 Next::Now => tokio::task::yield_now().await,
-                Next::Sleep(pause) => tokio::time::sleep(pause).await,
+                Next::Sleep(duration) => pause(&self.cx, duration).await,
                 Next::Stop => break,
             }
         }
