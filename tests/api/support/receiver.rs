@@ -20,6 +20,8 @@ use serde_json::Value;
 pub struct Delivery {
     /// `webhook-id`.
     pub id: String,
+    pub method: String,
+    pub path: String,
     pub headers: reqwest::header::HeaderMap,
     pub body: Vec<u8>,
     /// The status it was answered.
@@ -201,7 +203,20 @@ async fn receive(request: HttpRequest, body: web::Bytes, state: web::Data<State>
         }
     }
     let id = headers.get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    state.deliveries.lock().unwrap().push(Delivery { id, headers, body: body.to_vec(), answered: status });
+    let (method, path) = (request.method().to_string(), request.path().to_owned());
+    state.deliveries.lock().unwrap().push(Delivery {
+        id,
+        method,
+        path,
+        headers,
+        body: body.to_vec(),
+        answered: status,
+    });
     state.in_flight.fetch_sub(1, Ordering::SeqCst);
-    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).finish()
+    let mut answer = HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap());
+    if (300..400).contains(&status) {
+        // Somewhere a sender that follows redirects would go next.
+        answer.insert_header(("Location", "/elsewhere"));
+    }
+    answer.finish()
 }
