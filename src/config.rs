@@ -2,6 +2,7 @@
 //! optional TOML file (`--config`), then `PREFCENTER_*` environment variables, which win.
 
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _};
 use serde::Deserialize;
@@ -82,6 +83,84 @@ pub struct Config {
     /// Providers' groups of mail (`provider:group`) whose unsubscribes are topic
     /// unsubscribes, and their topics.
     pub feedback_topics: Vec<FeedbackTopic>,
+    /// Outgoing webhooks and feed consumers.
+    pub webhooks: WebhookSettings,
+}
+
+/// How webhooks are delivered, and when a consumer of the feed is late.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// Whether this process delivers webhooks (`PREFCENTER_WEBHOOK_DELIVERY`); the other
+    /// processes on the database do when it does not.
+    pub deliver: bool,
+    /// Whether receivers on loopback, private and other non-public addresses may be
+    /// called: for on-premise receivers and tests.
+    pub allow_private: bool,
+    /// How long a receiver has to answer an attempt.
+    pub timeout: Duration,
+    /// How often each webhook looks for new events.
+    pub poll: Duration,
+    /// The first retry's delay, doubled at each failure up to `retry_max`.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    /// How long deliveries may fail before the webhook is disabled.
+    pub disable_after: Duration,
+    /// How long a process's hold on a webhook lasts unless renewed: how long a
+    /// webhook waits after its process died before another takes it over.
+    pub lease: Duration,
+    /// Days delivery attempts stay in a webhook's log.
+    pub log_days: u64,
+    /// When a consumer (or a webhook) whose oldest unapplied event is older than this is
+    /// logged as late.
+    pub late_after: Duration,
+}
+
+impl WebhookSettings {
+    fn from_sources(file: &FileSettings, env: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let number = |name: &str, from_file: Option<u64>, default: u64| match env(name) {
+            Some(n) => parse_positive::<u64>(name, &n),
+            None => Ok(from_file.unwrap_or(default)),
+        };
+        let flag =
+            |name: &str, from_file: Option<bool>, default: bool| match env(name).as_deref().map(str::trim) {
+                Some("true") => Ok(true),
+                Some("false") => Ok(false),
+                Some(other) => bail!("{name}: {other:?} is neither \"true\" nor \"false\""),
+                None => Ok(from_file.unwrap_or(default)),
+            };
+        let ms = |name: &str, from_file: Option<u64>, default: u64| {
+            number(name, from_file, default).map(Duration::from_millis)
+        };
+        let seconds = |name: &str, from_file: Option<u64>, default: u64| {
+            number(name, from_file, default).map(Duration::from_secs)
+        };
+        let settings = Self {
+            deliver: flag("PREFCENTER_WEBHOOK_DELIVERY", file.webhook_delivery, true)?,
+            allow_private: flag("PREFCENTER_WEBHOOK_ALLOW_PRIVATE", file.webhook_allow_private, false)?,
+            timeout: ms("PREFCENTER_WEBHOOK_TIMEOUT_MS", file.webhook_timeout_ms, 10_000)?,
+            poll: ms("PREFCENTER_WEBHOOK_POLL_MS", file.webhook_poll_ms, 1000)?,
+            retry_base: ms("PREFCENTER_WEBHOOK_RETRY_BASE_MS", file.webhook_retry_base_ms, 5000)?,
+            retry_max: ms("PREFCENTER_WEBHOOK_RETRY_MAX_MS", file.webhook_retry_max_ms, 3_600_000)?,
+            disable_after: seconds(
+                "PREFCENTER_WEBHOOK_DISABLE_AFTER_SECONDS",
+                file.webhook_disable_after_seconds,
+                3 * 86_400,
+            )?,
+            lease: ms("PREFCENTER_WEBHOOK_LEASE_MS", file.webhook_lease_ms, 30_000)?,
+            log_days: number("PREFCENTER_WEBHOOK_LOG_DAYS", file.webhook_log_days, 30)?,
+            late_after: seconds(
+                "PREFCENTER_FEED_CONSUMER_LATE_SECONDS",
+                file.feed_consumer_late_seconds,
+                86_400,
+            )?,
+        };
+        // A delivery must end well within the lease it began under, or another process
+        // could take the webhook over while it is still in flight.
+        if settings.lease < settings.timeout * 2 {
+            bail!("PREFCENTER_WEBHOOK_LEASE_MS must be at least twice PREFCENTER_WEBHOOK_TIMEOUT_MS");
+        }
+        Ok(settings)
+    }
 }
 
 /// `provider:group=topic` in `PREFCENTER_FEEDBACK_TOPICS`.
@@ -145,6 +224,16 @@ struct FileSettings {
     sendgrid_verification_key: Option<String>,
     mailgun_signing_key: Option<String>,
     feedback_topics: Option<String>,
+    webhook_delivery: Option<bool>,
+    webhook_allow_private: Option<bool>,
+    webhook_timeout_ms: Option<u64>,
+    webhook_poll_ms: Option<u64>,
+    webhook_retry_base_ms: Option<u64>,
+    webhook_retry_max_ms: Option<u64>,
+    webhook_disable_after_seconds: Option<u64>,
+    webhook_lease_ms: Option<u64>,
+    webhook_log_days: Option<u64>,
+    feed_consumer_late_seconds: Option<u64>,
 }
 
 impl Config {
@@ -170,6 +259,7 @@ impl Config {
     }
 
     fn from_sources(file: FileSettings, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let webhooks = WebhookSettings::from_sources(&file, &env)?;
         let pick = |name: &str, from_file: Option<String>| env(&format!("PREFCENTER_{name}")).or(from_file);
         let database_url =
             pick("DATABASE_URL", file.database_url).unwrap_or_else(|| "sqlite://prefcenter.db".into());
@@ -250,6 +340,7 @@ impl Config {
             .map(FeedbackTopic::parse)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
+            webhooks,
             sns_certificates,
             sendgrid_verification_key,
             mailgun_signing_key,
@@ -368,6 +459,38 @@ mod tests {
             refusal(&[("PREFCENTER_SMTP_URL", "bogus://")]),
             "PREFCENTER_SMTP_URL: Connection error: smtp host undefined"
         );
+    }
+
+    #[test]
+    fn webhook_settings_have_their_defaults_and_are_checked() {
+        let c = load("", &[]).unwrap().webhooks;
+        assert!(c.deliver && !c.allow_private);
+        assert_eq!(
+            (c.timeout, c.poll, c.lease),
+            (Duration::from_secs(10), Duration::from_secs(1), Duration::from_secs(30))
+        );
+        assert_eq!((c.retry_base, c.retry_max), (Duration::from_secs(5), Duration::from_secs(3600)));
+        assert_eq!(
+            (c.disable_after, c.late_after),
+            (Duration::from_secs(3 * 86_400), Duration::from_secs(86_400))
+        );
+        let c = load(
+            "webhook_allow_private = true\nwebhook_poll_ms = 50",
+            &[("PREFCENTER_WEBHOOK_DELIVERY", "false")],
+        )
+        .unwrap()
+        .webhooks;
+        assert!(c.allow_private && !c.deliver);
+        assert_eq!(c.poll, Duration::from_millis(50));
+        assert_eq!(
+            refusal(&[("PREFCENTER_WEBHOOK_ALLOW_PRIVATE", "yes")]),
+            "PREFCENTER_WEBHOOK_ALLOW_PRIVATE: \"yes\" is neither \"true\" nor \"false\""
+        );
+        assert_eq!(
+            refusal(&[("PREFCENTER_WEBHOOK_LEASE_MS", "15000")]),
+            "PREFCENTER_WEBHOOK_LEASE_MS must be at least twice PREFCENTER_WEBHOOK_TIMEOUT_MS"
+        );
+        assert!(load("", &[("PREFCENTER_WEBHOOK_TIMEOUT_MS", "0")]).is_err());
     }
 
     #[test]

@@ -87,6 +87,8 @@ pub fn prepare(config: Config) -> anyhow::Result<Context> {
         providers,
         writer,
         clicks: Default::default(),
+        webhooks: Default::default(),
+        lag: Default::default(),
     })
 }
 
@@ -107,8 +109,8 @@ fn decode_key(name: &str, stored: &str) -> anyhow::Result<[u8; 32]> {
 /// The HTTP server on `listener`. It installs no signal handlers: whoever runs it
 /// decides when to stop it through its handle (`main` does so on SIGTERM and SIGINT,
 /// letting requests in flight finish for up to 30 s).
-/// Also returns the ledger tailer's thread, which ends soon after the server and the
-/// context are gone.
+/// Also returns a thread that ends once the ledger tailer and the webhook deliverer
+/// have, soon after the server and the context are gone.
 pub fn server(
     cx: Context,
     listener: TcpListener,
@@ -123,6 +125,8 @@ pub fn server(
     cx.purged.register(&metrics.registry).map_err(std::io::Error::other)?;
     cx.writer.metrics.register(&metrics.registry).map_err(std::io::Error::other)?;
     cx.keys.metrics.register(&metrics.registry).map_err(std::io::Error::other)?;
+    cx.webhooks.register(&metrics.registry).map_err(std::io::Error::other)?;
+    cx.lag.register(&metrics.registry).map_err(std::io::Error::other)?;
     service::api_keys::spawn_refresher(
         Arc::downgrade(&cx),
         Duration::from_millis(cx.config.api_key_refresh_ms),
@@ -131,6 +135,13 @@ pub fn server(
         Arc::downgrade(&cx),
         Duration::from_secs(cx.config.purge_interval_minutes * 60),
     );
+    // Delivers webhooks and keeps the lag gauges current; it ends with the context,
+    // handing its webhooks back to the other processes.
+    let deliverer = service::webhooks::spawn_deliverer(Arc::downgrade(&cx))?;
+    let background = std::thread::Builder::new().name("background".into()).spawn(move || {
+        let _ = tailer.join();
+        let _ = deliverer.join();
+    })?;
     let body_timeout =
         web::Data::new(http::deadline::BodyTimeout(Duration::from_millis(cx.config.body_timeout_ms)));
     let cx = web::Data::from(cx);
@@ -150,5 +161,5 @@ pub fn server(
     if let Some(n) = workers {
         server = server.workers(n);
     }
-    Ok((server.run(), tailer))
+    Ok((server.run(), background))
 }

@@ -113,8 +113,8 @@ fn serve(config: Config) -> anyhow::Result<()> {
             server.await.map(|()| tailer)
         })
         .context("server")?;
-    // The tailer ends once the context is gone; let it close its connection
-    // before the process exits.
+    // The tailer and the webhook deliverer end once the context is gone; let them close
+    // their connections (and hand their webhooks back) before the process exits.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     while !tailer.is_finished() && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(10));

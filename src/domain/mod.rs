@@ -13,6 +13,7 @@ pub mod text;
 pub mod time;
 pub mod token;
 pub mod vocabulary;
+pub mod webhook;
 
 pub use address::{AddressHash, AddressHasher, InvalidAddress, NormalizedAddress};
 pub use locale::Locale;

@@ -130,6 +130,12 @@ text_enum! {
 }
 
 text_enum! {
+    /// Whether a webhook is delivered to: `disabled` by an operator, or after its
+    /// deliveries failed for the whole retry period.
+    WebhookStatus { Enabled = "enabled", Disabled = "disabled" }
+}
+
+text_enum! {
     /// A mail provider whose bounce, complaint and unsubscribe notifications are read
     /// (`generic`: the provider-neutral form). Recorded as `feedback:<provider>`.
     Provider { Ses = "ses", Sendgrid = "sendgrid", Postmark = "postmark", Mailgun = "mailgun", Generic = "generic" }

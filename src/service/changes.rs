@@ -11,7 +11,8 @@ use super::utc;
 use crate::domain::{ContactId, EventType, Reason, Scope, Status};
 use crate::error::Error;
 use crate::service::Context;
-use crate::store;
+use crate::store::events::EventRow;
+use crate::store::{self, Db};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -25,7 +26,7 @@ pub struct ChangesQuery {
     pub limit: Option<i64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Change {
     pub seq: i64,
     #[serde(rename = "type")]
@@ -69,51 +70,54 @@ pub async fn list(cx: &Context, query: ChangesQuery) -> Result<ChangePage, Error
     }
     store::run(&cx.pool, move |db| {
         let rows = store::events::after(db, after, limit)?;
-        // A contact's event names the contact's address now (it may have been
-        // corrected since); any other, the address its hash names now.
-        let mut ids: Vec<ContactId> = rows.iter().filter_map(|r| r.contact_id).collect();
-        ids.sort();
-        ids.dedup();
-        let mut by_contact: HashMap<ContactId, String> = HashMap::new();
-        for chunk in ids.chunks(500) {
-            by_contact.extend(
-                store::contacts::emails_by_id(db, chunk)?.into_iter().filter_map(|(id, e)| Some((id, e?))),
-            );
-        }
-        let mut hashes: Vec<Vec<u8>> =
-            rows.iter().filter(|r| r.contact_id.is_none()).filter_map(|r| r.address_hash.clone()).collect();
-        hashes.sort();
-        hashes.dedup();
-        let mut by_hash: HashMap<Vec<u8>, String> = HashMap::new();
-        for chunk in hashes.chunks(500) {
-            by_hash.extend(
-                store::suppressions::emails(db, chunk)?.into_iter().filter_map(|(h, e)| Some((h, e?))),
-            );
-            by_hash
-                .extend(store::contacts::emails(db, chunk)?.into_iter().filter_map(|(h, e)| Some((h, e?))));
-        }
         let next = rows.last().map_or(after, |r| r.seq);
-        let events = rows
-            .into_iter()
-            .map(|r| Change {
-                seq: r.seq,
-                occurred_at: utc(r.occurred_at),
-                email: match &r.contact_id {
-                    Some(id) => by_contact.get(id).cloned(),
-                    None => r.address_hash.as_ref().and_then(|h| by_hash.get(h).cloned()),
-                },
-                email_hash: r.address_hash.as_ref().map(hex::encode),
-                kind: r.kind,
-                contact_id: r.contact_id,
-                topic: r.topic_key,
-                status: r.new_status,
-                reason: r.reason,
-                scope: r.scope,
-                expires_at: r.expires_at.map(utc),
-                source: r.source,
-            })
-            .collect();
-        Ok(ChangePage { events, next })
+        Ok(ChangePage { events: view(db, rows)?, next })
     })
     .await
+}
+
+/// Events as the feed shows them (and webhooks deliver them): each with the address
+/// its contact, or its hash, names now.
+pub fn view(db: &mut Db, rows: Vec<EventRow>) -> Result<Vec<Change>, Error> {
+    // A contact's event names the contact's address now (it may have been
+    // corrected since); any other, the address its hash names now.
+    let mut ids: Vec<ContactId> = rows.iter().filter_map(|r| r.contact_id).collect();
+    ids.sort();
+    ids.dedup();
+    let mut by_contact: HashMap<ContactId, String> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        by_contact.extend(
+            store::contacts::emails_by_id(db, chunk)?.into_iter().filter_map(|(id, e)| Some((id, e?))),
+        );
+    }
+    let mut hashes: Vec<Vec<u8>> =
+        rows.iter().filter(|r| r.contact_id.is_none()).filter_map(|r| r.address_hash.clone()).collect();
+    hashes.sort();
+    hashes.dedup();
+    let mut by_hash: HashMap<Vec<u8>, String> = HashMap::new();
+    for chunk in hashes.chunks(500) {
+        by_hash
+            .extend(store::suppressions::emails(db, chunk)?.into_iter().filter_map(|(h, e)| Some((h, e?))));
+        by_hash.extend(store::contacts::emails(db, chunk)?.into_iter().filter_map(|(h, e)| Some((h, e?))));
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| Change {
+            seq: r.seq,
+            occurred_at: utc(r.occurred_at),
+            email: match &r.contact_id {
+                Some(id) => by_contact.get(id).cloned(),
+                None => r.address_hash.as_ref().and_then(|h| by_hash.get(h).cloned()),
+            },
+            email_hash: r.address_hash.as_ref().map(hex::encode),
+            kind: r.kind,
+            contact_id: r.contact_id,
+            topic: r.topic_key,
+            status: r.new_status,
+            reason: r.reason,
+            scope: r.scope,
+            expires_at: r.expires_at.map(utc),
+            source: r.source,
+        })
+        .collect())
 }

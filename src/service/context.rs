@@ -14,8 +14,10 @@ use crate::service::api_keys::KeyCache;
 use crate::service::clicks::Clicks;
 use crate::service::feedback::Providers;
 use crate::service::group_commit::Writer;
+use crate::service::lag::Lag;
 use crate::service::mail_limits::MailLimits;
 use crate::service::privacy::PurgeMetrics;
+use crate::service::webhooks::WebhookMetrics;
 use crate::store::{DatabaseUrl, Pool};
 
 /// What every service function is given.
@@ -35,6 +37,8 @@ pub struct Context {
     pub writer: Writer,
     /// The kind recipients' clicks are written under, many at a time.
     pub clicks: Arc<Clicks>,
+    pub webhooks: WebhookMetrics,
+    pub lag: Lag,
 }
 
 impl Tailed for Context {

@@ -9,9 +9,11 @@ pub mod clicks;
 pub mod contact_import;
 pub mod contacts;
 mod context;
+pub mod feed_consumers;
 pub mod feedback;
 pub mod group_commit;
 pub mod import;
+pub mod lag;
 pub mod mail;
 pub mod mail_limits;
 pub mod privacy;
@@ -20,6 +22,7 @@ pub mod signup;
 pub mod suppression_import;
 pub mod suppressions;
 pub mod topics;
+pub mod webhooks;
 
 pub use context::Context;
 

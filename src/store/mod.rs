@@ -5,6 +5,7 @@
 pub mod api_keys;
 pub mod contacts;
 pub mod events;
+pub mod feed_consumers;
 pub mod locks;
 pub mod schema;
 pub mod settings;
@@ -13,6 +14,7 @@ pub mod sql_types;
 pub mod subscriptions;
 pub mod suppressions;
 pub mod topics;
+pub mod webhooks;
 mod tx;
 
 pub use tx::Tx;

@@ -136,9 +136,56 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        url -> Text,
+        description -> Text,
+        types -> Nullable<Text>,
+        status -> Text,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_expires_at -> Nullable<Timestamp>,
+        delivered_seq -> BigInt,
+        failures -> Integer,
+        failing_since -> Nullable<Timestamp>,
+        next_attempt_at -> Nullable<Timestamp>,
+        disabled_at -> Nullable<Timestamp>,
+        disabled_reason -> Nullable<Text>,
+        lease_holder -> Nullable<Text>,
+        lease_expires_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        webhook_id -> Text,
+        seq -> BigInt,
+        attempt -> Integer,
+        attempted_at -> Timestamp,
+        status_code -> Nullable<Integer>,
+        latency_ms -> Integer,
+        error -> Nullable<Text>,
+        delivered -> Bool,
+    }
+}
+
+diesel::table! {
+    feed_consumers (name) {
+        name -> Text,
+        after_seq -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(subscriptions -> contacts (contact_id));
 diesel::joinable!(subscriptions -> topics (topic_key));
 diesel::joinable!(topic_translations -> topics (topic_key));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     settings,
@@ -153,4 +200,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sns_confirmations,
     ledger_head,
     events,
+    webhooks,
+    webhook_deliveries,
+    feed_consumers,
 );

@@ -189,7 +189,11 @@ fn routes(tokens: &Tokens) -> Vec<Route> {
         })
         .cloned()
         .collect();
+    let webhook = json!({"url": "https://hooks.example.com/prefs", "types": ["suppression_added"], "description": "CRM"});
+    let webhook_patch = json!({"url": "https://hooks.example.com/v2", "types": ["contact_created"], "description": "D",
+        "status": "enabled"});
     let (u, p, confirm) = (tokens.unsubscribe.as_str(), tokens.preferences.as_str(), tokens.confirm.as_str());
+    let w = tokens.webhook.as_str();
     vec![
         route("GET", "/healthz", &[], Body::None, Anonymous),
         route("GET", "/readyz", &[], Body::None, Anonymous),
@@ -305,6 +309,23 @@ fn routes(tokens: &Tokens) -> Vec<Route> {
         route("GET", "/v1/api-keys", &[], Body::None, Admin),
         route("POST", "/v1/api-keys", &[], Body::Json(json!({"name": "k", "scopes": ["check"]})), Admin),
         route("DELETE", "/v1/api-keys/{id}", &["00000000-0000-0000-0000-000000000000"], Body::None, Admin),
+        route("GET", "/v1/changes/consumers", &[], Body::None, Admin),
+        route("PUT", "/v1/changes/consumers/{name}", &["crm"], Body::Json(json!({"after": 0})), Admin),
+        route("DELETE", "/v1/changes/consumers/{name}", &["gone"], Body::None, Admin),
+        route("GET", "/v1/webhooks", &[], Body::None, Admin),
+        route("POST", "/v1/webhooks", &[], Body::Json(webhook.clone()), Admin),
+        route("GET", "/v1/webhooks/{id}", &[w], Body::None, Admin),
+        route("PATCH", "/v1/webhooks/{id}", &[w], Body::Json(webhook_patch), Admin),
+        route("DELETE", "/v1/webhooks/{id}", &["00000000-0000-0000-0000-000000000000"], Body::None, Admin),
+        route("GET", "/v1/webhooks/{id}/deliveries", &[w], Body::None, Admin),
+        route("POST", "/v1/webhooks/{id}/replay", &[w], Body::Json(json!({"after": 0})), Admin),
+        route(
+            "POST",
+            "/v1/webhooks/{id}/rotate",
+            &[w],
+            Body::Json(json!({"previous_valid_hours": 1})),
+            Admin,
+        ),
         route("POST", "/v1/preferences/link", &[], Body::Json(json!({"email": "a@example.com"})), Anonymous),
         route(
             "POST",
@@ -342,6 +363,8 @@ struct Tokens {
     unsubscribe: String,
     preferences: String,
     confirm: String,
+    /// A webhook's id (not a token, but made in the same set-up).
+    webhook: String,
 }
 
 /// The paths of scalar leaves of a JSON value, as JSON pointers.
@@ -466,11 +489,14 @@ fn setup(app: &TestApp) -> Tokens {
     app.contact("gone@example.com", json!({}));
     let links = app.post("/v1/links").json(json!({"email": "p@example.com", "topic": "news"})).send().json();
     let token = |field: &str| links[field].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+    let webhook =
+        app.post("/v1/webhooks").json(json!({"url": "https://hooks.example.com/prefs"})).send().json();
     // A confirmation link needs a mail; any well-formed token exercises the page.
     Tokens {
         unsubscribe: token("unsubscribe_url"),
         preferences: token("preferences_url"),
         confirm: token("unsubscribe_url"),
+        webhook: webhook["id"].as_str().unwrap().to_owned(),
     }
 }
 

@@ -28,3 +28,4 @@ mod signup;
 mod smtp;
 mod suppressions;
 mod topics;
+mod webhooks;

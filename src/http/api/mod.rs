@@ -3,10 +3,12 @@
 pub mod api_keys;
 pub mod changes;
 pub mod check;
+pub mod consumers;
 pub mod contacts;
 pub mod feedback;
 pub mod suppressions;
 pub mod topics;
+pub mod webhooks;
 
 use actix_web::web;
 
@@ -17,5 +19,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(feedback::configure)
         .configure(topics::configure)
         .configure(contacts::configure)
-        .configure(api_keys::configure);
+        .configure(api_keys::configure)
+        .configure(consumers::configure)
+        .configure(webhooks::configure);
 }

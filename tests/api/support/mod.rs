@@ -10,7 +10,8 @@
 //!
 //! `db` holds the test database, `app` the server under test, `http` the calls to it
 //! and its replies, `builders` the shortcuts tests are written with, `process` the
-//! binary run as a separate process, `browser` headless Chromium with axe-core.
+//! binary run as a separate process, `browser` headless Chromium with axe-core,
+//! `receiver` a webhook receiver.
 
 mod app;
 mod browser;
@@ -18,6 +19,7 @@ mod builders;
 mod db;
 mod http;
 mod process;
+mod receiver;
 
 pub use app::{wait_until_ready, TestApp};
 pub use browser::Browser;
@@ -25,6 +27,7 @@ pub use builders::TopicBuilder;
 pub use db::TestDb;
 pub use http::{encode, without_times, Reply};
 pub use process::Served;
+pub use receiver::{Delivery, Receiver};
 
 /// Declares a test that runs once per backend: `mod name { fn sqlite(); fn postgres(); }`,
 /// each given what the test's one parameter asks for:

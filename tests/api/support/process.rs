@@ -16,12 +16,18 @@ pub struct Served {
 
 impl Served {
     pub fn start(db: &str) -> Self {
+        Self::start_with(db, &[])
+    }
+
+    /// Starts with these `PREFCENTER_*` settings too.
+    pub fn start_with(db: &str, settings: &[(&str, &str)]) -> Self {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_prefcenter"))
             .env("PREFCENTER_DATABASE_URL", db)
             .env("PREFCENTER_BIND", format!("127.0.0.1:{port}"))
             .env("PREFCENTER_LOG", "info")
             .env("PREFCENTER_WORKERS", "1")
+            .envs(settings.iter().copied())
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -55,6 +61,10 @@ impl Served {
         }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL: the process gets no chance to finish anything.
     pub fn kill(&self) {
         let pid = self.child.id().to_string();
@@ -66,5 +76,13 @@ impl Served {
         assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
         self.wait_for("prefcenter stopped");
         self.child.wait().unwrap()
+    }
+}
+
+/// A test that fails leaves no server behind.
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
