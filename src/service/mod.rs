@@ -14,6 +14,7 @@ pub mod group_commit;
 pub mod import;
 pub mod mail;
 pub mod mail_limits;
+pub mod mailto;
 pub mod privacy;
 pub mod recipients;
 pub mod signup;

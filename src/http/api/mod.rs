@@ -5,6 +5,7 @@ pub mod changes;
 pub mod check;
 pub mod contacts;
 pub mod feedback;
+pub mod inbound;
 pub mod suppressions;
 pub mod topics;
 
@@ -15,6 +16,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(suppressions::configure)
         .configure(changes::configure)
         .configure(feedback::configure)
+        .configure(inbound::configure)
         .configure(topics::configure)
         .configure(contacts::configure)
         .configure(api_keys::configure);
