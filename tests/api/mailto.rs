@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::providers::{fixture, sns, verifying, MAILGUN_KEY};
-use crate::support::{each_backend, TestApp};
+use crate::support::{each_backend, Served, TestApp, TestDb};
 use prefcenter::config::SmtpReceiver;
 use prefcenter::Config;
 
@@ -512,5 +512,20 @@ each_backend! {
         // Only an API key with the suppressions scope may post.
         let check = app.key(&["check"]);
         app.post("/v1/inbound/postmark").key(&check).json(json!({})).send().problem(403, "forbidden");
+    }
+
+    fn the_binary_starts_and_stops_the_receiver_with_the_server(db: TestDb) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let listen = format!("127.0.0.1:{port}");
+        let served = Served::start_with(
+            db.url(),
+            &[("PREFCENTER_UNSUBSCRIBE_MAIL_DOMAIN", DOMAIN), ("PREFCENTER_SMTP_LISTEN", &listen)],
+        );
+        served.wait_for("the SMTP receiver takes unsubscribe mail");
+        let (mut smtp, greeting) = Smtp::connect(listen.parse().unwrap());
+        assert!(greeting.starts_with(&format!("220 {DOMAIN} ")), "{greeting}");
+        assert!(smtp.send("QUIT").starts_with("221 "));
+        assert!(served.terminate().success());
+        assert!(TcpStream::connect(&listen).is_err(), "the receiver stopped with the server");
     }
 }

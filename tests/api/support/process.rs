@@ -16,8 +16,14 @@ pub struct Served {
 
 impl Served {
     pub fn start(db: &str) -> Self {
+        Self::start_with(db, &[])
+    }
+
+    /// Starts with more settings in its environment.
+    pub fn start_with(db: &str, settings: &[(&str, &str)]) -> Self {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_prefcenter"))
+            .envs(settings.iter().copied())
             .env("PREFCENTER_DATABASE_URL", db)
             .env("PREFCENTER_BIND", format!("127.0.0.1:{port}"))
             .env("PREFCENTER_LOG", "info")
