@@ -202,6 +202,14 @@ impl Smtp {
         assert!(self.send("MAIL FROM:<alice@example.com>").starts_with("250 "));
     }
 
+    /// A new transaction to `address` in the same session, up to DATA's 354.
+    fn begin_again(&mut self, address: &str) {
+        assert!(self.send("RSET").starts_with("250 "));
+        assert!(self.send("MAIL FROM:<alice@example.com>").starts_with("250 "));
+        assert!(self.send(&format!("RCPT TO:<{address}>")).starts_with("250 "));
+        assert!(self.send("DATA").starts_with("354 "));
+    }
+
     /// Whether the server has closed the connection (within the read timeout).
     fn closed(&mut self) -> bool {
         let mut byte = [0u8; 1];
@@ -528,4 +536,103 @@ each_backend! {
         assert!(served.terminate().success());
         assert!(TcpStream::connect(&listen).is_err(), "the receiver stopped with the server");
     }
+
+    /// What the receiver answered 250 to is durable: SIGKILL loses none of it.
+    fn acknowledged_mail_unsubscribes_survive_kill_9(app) with mail_domain {
+        app.topics().create();
+        let addresses: Vec<(String, String)> = (0..60)
+            .map(|n| {
+                let email = format!("k{n}@example.com");
+                let address = mailbox(&list_unsubscribe(&app, &email));
+                (email, address)
+            })
+            .collect();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let listen = format!("127.0.0.1:{port}");
+        let served = Served::start_with(
+            app.db.url(),
+            &[("PREFCENTER_UNSUBSCRIBE_MAIL_DOMAIN", DOMAIN), ("PREFCENTER_SMTP_LISTEN", &listen)],
+        );
+        served.wait_for("prefcenter is serving");
+        crate::support::wait_until_ready(&served.base);
+        let acknowledged = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            for chunk in addresses.chunks(20) {
+                let (acknowledged, listen) = (&acknowledged, &listen);
+                scope.spawn(move || {
+                    for (email, address) in chunk {
+                        let Ok(stream) = TcpStream::connect(listen) else { return };
+                        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                        let mut smtp = Smtp { writer: stream.try_clone().unwrap(), reader: BufReader::new(stream) };
+                        if !smtp.reply().starts_with("220") {
+                            return;
+                        }
+                        let steps = ["EHLO client.example".to_owned(), "MAIL FROM:<>".into(), format!("RCPT TO:<{address}>")];
+                        if !steps.iter().all(|s| smtp.send(s).starts_with("250")) || !smtp.send("DATA").starts_with("354") {
+                            return;
+                        }
+                        if smtp.send("Subject: \r\n\r\nUnsubscribe me\r\n.").starts_with("250 ") {
+                            acknowledged.lock().unwrap().push(email.clone());
+                        }
+                    }
+                });
+            }
+            std::thread::sleep(Duration::from_millis(300));
+            served.kill();
+        });
+        let acknowledged = acknowledged.into_inner().unwrap();
+        assert!(!acknowledged.is_empty(), "no message was answered 250 before the kill");
+        let again = Served::start(app.db.url());
+        again.wait_for("prefcenter is serving");
+        crate::support::wait_until_ready(&again.base);
+        let client = reqwest::blocking::Client::new();
+        for email in &acknowledged {
+            let check = client
+                .post(format!("{}/v1/check", again.base))
+                .bearer_auth(&app.admin)
+                .json(&json!({"email": email, "topic": "news"}))
+                .send()
+                .unwrap();
+            let body: Value = check.json().unwrap();
+            assert_eq!(body["reason"], "unsubscribed_topic", "{email} was answered 250, then lost: {body}");
+        }
+        again.kill();
+    }
+}
+
+/// A database that stops answering never hangs a session and never makes a 250: the
+/// receiver answers 451, and the sender's server tries again.
+#[test]
+#[cfg_attr(not(postgres_tests), ignore = "PREFCENTER_TEST_DATABASE_URL was not set at build time")]
+fn a_frozen_database_gets_451_within_a_bound() {
+    let (app, proxy) = crate::faults::proxied(|config| {
+        receiver(config);
+        config.database_timeout_ms = 1000;
+    });
+    app.topics().create();
+    let address = mailbox(&list_unsubscribe(&app, "alice@example.com"));
+    let (mut smtp, _) = Smtp::connect(app.smtp());
+    smtp.begin();
+    proxy.freeze();
+    let started = Instant::now();
+    let rcpt = smtp.send(&format!("RCPT TO:<{address}>"));
+    assert!(rcpt.starts_with("451 4.3.0 "), "{rcpt}");
+    assert!(started.elapsed() < Duration::from_secs(8), "{:?}", started.elapsed());
+    // A tampered address needs no database to be refused.
+    assert!(smtp.send(&format!("RCPT TO:<{}>", tampered(&address))).starts_with("550 "));
+    proxy.thaw();
+    crate::support::wait_until_ready(app.base());
+    assert!(smtp.send(&format!("RCPT TO:<{address}>")).starts_with("250 "));
+    proxy.freeze();
+    assert!(smtp.send("DATA").starts_with("354 "));
+    let started = Instant::now();
+    let data = smtp.send("Subject: \r\n\r\nUnsubscribe me\r\n.");
+    assert!(data.starts_with("451 "), "{data}");
+    assert!(started.elapsed() < Duration::from_secs(8), "{:?}", started.elapsed());
+    proxy.thaw();
+    crate::support::wait_until_ready(app.base());
+    // The sender's server tries again, and now it is done.
+    smtp.begin_again(&address);
+    assert!(smtp.send("Subject: \r\n\r\nUnsubscribe me\r\n.").starts_with("250 "));
+    assert_eq!(app.reason("alice@example.com", "news"), "unsubscribed_topic");
 }
