@@ -40,6 +40,16 @@ fn functions(c: &mut Criterion) {
     c.bench_function("verify an unsubscribe link", |b| {
         b.iter(|| keys.verify(black_box(&token), Audience::Unsubscribe, 1_800_000_001))
     });
+    let news = TopicKey::parse("news").unwrap();
+    c.bench_function("make a mailto: token", |b| {
+        b.iter(|| keys.mail().local_part(black_box(&AddressHash([9; 32])), Some(&news), 21_000))
+    });
+    let local = keys.mail().local_part(&AddressHash([9; 32]), Some(&news), 21_000);
+    let topics: Vec<TopicKey> =
+        (0..20).map(|i| TopicKey::parse(&format!("topic-{i}")).unwrap()).chain([news]).collect();
+    c.bench_function("verify a mailto: token among 21 topics", |b| {
+        b.iter(|| keys.mail().verify(black_box(&local), 20_900, &topics))
+    });
     let pseudonymizer = Pseudonymizer::new([5; 32]);
     let client: std::net::IpAddr = "203.0.113.77".parse().unwrap();
     c.bench_function("pseudonymize a client address", |b| b.iter(|| pseudonymizer.client(black_box(client))));

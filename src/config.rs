@@ -85,6 +85,27 @@ pub struct Config {
     pub feedback_topics: Vec<FeedbackTopic>,
     /// Outgoing webhooks and feed consumers.
     pub webhooks: WebhookSettings,
+    /// The domain of the unsubscribe mailboxes (`u-TOKEN@DOMAIN`), in its ASCII form:
+    /// `List-Unsubscribe` then carries a `mailto:` URI too.
+    pub unsubscribe_mail_domain: Option<String>,
+    /// The SMTP receiver's settings; `None`: no receiver.
+    pub smtp_receiver: Option<SmtpReceiver>,
+}
+
+/// prefcenter's own SMTP receiver for the unsubscribe mailboxes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpReceiver {
+    /// Where it listens, e.g. `0.0.0.0:25`.
+    pub listen: String,
+    /// A PEM certificate (chain) and its PKCS#8 PEM key: STARTTLS is offered with both.
+    pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// Sessions served at once; more wait for a free one.
+    pub max_sessions: usize,
+    /// The largest message accepted, in bytes.
+    pub max_message: usize,
+    /// How long a client may take for one command or line, and for the whole session.
+    pub command_timeout_ms: u64,
+    pub session_timeout_ms: u64,
 }
 
 /// How webhooks are delivered, and when a consumer of the feed is late.
@@ -234,6 +255,14 @@ struct FileSettings {
     webhook_lease_ms: Option<u64>,
     webhook_log_days: Option<u64>,
     feed_consumer_late_seconds: Option<u64>,
+    unsubscribe_mail_domain: Option<String>,
+    smtp_listen: Option<String>,
+    smtp_tls_cert: Option<String>,
+    smtp_tls_key: Option<String>,
+    smtp_max_sessions: Option<u64>,
+    smtp_max_message_kb: Option<u64>,
+    smtp_command_timeout_ms: Option<u64>,
+    smtp_session_timeout_ms: Option<u64>,
 }
 
 impl Config {
@@ -339,8 +368,47 @@ impl Config {
             .filter(|spec| !spec.trim().is_empty())
             .map(FeedbackTopic::parse)
             .collect::<Result<Vec<_>, _>>()?;
+        let unsubscribe_mail_domain = pick("UNSUBSCRIBE_MAIL_DOMAIN", file.unsubscribe_mail_domain)
+            .filter(|d| !d.trim().is_empty())
+            .map(|d| parse_mail_domain(&d))
+            .transpose()?;
+        let smtp_receiver = match pick("SMTP_LISTEN", file.smtp_listen).filter(|l| !l.trim().is_empty()) {
+            None => None,
+            Some(listen) => {
+                if unsubscribe_mail_domain.is_none() {
+                    bail!("PREFCENTER_SMTP_LISTEN: the receiver needs PREFCENTER_UNSUBSCRIBE_MAIL_DOMAIN, the domain it takes mail for");
+                }
+                let tls = match (
+                    pick("SMTP_TLS_CERT", file.smtp_tls_cert),
+                    pick("SMTP_TLS_KEY", file.smtp_tls_key),
+                ) {
+                    (Some(cert), Some(key)) => Some((cert.into(), key.into())),
+                    (None, None) => None,
+                    _ => bail!("PREFCENTER_SMTP_TLS_CERT and PREFCENTER_SMTP_TLS_KEY go together"),
+                };
+                Some(SmtpReceiver {
+                    listen: listen.trim().to_owned(),
+                    tls,
+                    max_sessions: number("SMTP_MAX_SESSIONS", file.smtp_max_sessions, 100)? as usize,
+                    max_message: number("SMTP_MAX_MESSAGE_KB", file.smtp_max_message_kb, 1024)? as usize
+                        * 1024,
+                    command_timeout_ms: number(
+                        "SMTP_COMMAND_TIMEOUT_MS",
+                        file.smtp_command_timeout_ms,
+                        60_000,
+                    )?,
+                    session_timeout_ms: number(
+                        "SMTP_SESSION_TIMEOUT_MS",
+                        file.smtp_session_timeout_ms,
+                        300_000,
+                    )?,
+                })
+            }
+        };
         Ok(Self {
             webhooks,
+            unsubscribe_mail_domain,
+            smtp_receiver,
             sns_certificates,
             sendgrid_verification_key,
             mailgun_signing_key,
@@ -383,6 +451,16 @@ fn parse_base_url(input: &str) -> anyhow::Result<String> {
         bail!("PREFCENTER_BASE_URL {input:?}: an http:// or https:// origin is needed");
     }
     Ok(input.trim_end_matches('/').to_owned())
+}
+
+/// A domain for mailboxes, in its ASCII form: what may follow the @ of an address.
+fn parse_mail_domain(input: &str) -> anyhow::Result<String> {
+    let domain = input.trim().trim_end_matches('.');
+    crate::domain::NormalizedAddress::parse(&format!("u@{domain}"))
+        .map(|address| address.domain().to_owned())
+        .map_err(|_| {
+            anyhow!("PREFCENTER_UNSUBSCRIBE_MAIL_DOMAIN {input:?} is not a domain mail can be sent to")
+        })
 }
 
 fn parse_positive<T: std::str::FromStr + PartialOrd + Default>(name: &str, value: &str) -> anyhow::Result<T> {
@@ -491,6 +569,41 @@ mod tests {
             "PREFCENTER_WEBHOOK_LEASE_MS must be at least twice PREFCENTER_WEBHOOK_TIMEOUT_MS"
         );
         assert!(load("", &[("PREFCENTER_WEBHOOK_TIMEOUT_MS", "0")]).is_err());
+    }
+
+    #[test]
+    fn the_unsubscribe_mailbox_settings() {
+        let c = load("", &[]).unwrap();
+        assert_eq!((c.unsubscribe_mail_domain, c.smtp_receiver), (None, None));
+        let c = load("unsubscribe_mail_domain = \"Unsub.Bücher.example.\"", &[]).unwrap();
+        assert_eq!(c.unsubscribe_mail_domain.as_deref(), Some("unsub.xn--bcher-kva.example"));
+        assert_eq!(c.smtp_receiver, None);
+        let c = load(
+            "",
+            &[
+                ("PREFCENTER_UNSUBSCRIBE_MAIL_DOMAIN", "unsub.example.com"),
+                ("PREFCENTER_SMTP_LISTEN", "0.0.0.0:25"),
+            ],
+        )
+        .unwrap();
+        let receiver = c.smtp_receiver.unwrap();
+        assert_eq!(
+            (receiver.listen.as_str(), receiver.max_sessions, receiver.max_message),
+            ("0.0.0.0:25", 100, 1 << 20)
+        );
+        assert_eq!(receiver.tls, None);
+        assert_eq!(
+            refusal(&[("PREFCENTER_SMTP_LISTEN", "0.0.0.0:25")]),
+            "PREFCENTER_SMTP_LISTEN: the receiver needs PREFCENTER_UNSUBSCRIBE_MAIL_DOMAIN, the domain it takes mail for"
+        );
+        assert!(load("", &[("PREFCENTER_UNSUBSCRIBE_MAIL_DOMAIN", "not a domain")]).is_err());
+        assert!(load("", &[("PREFCENTER_UNSUBSCRIBE_MAIL_DOMAIN", "localhost")]).is_err(), "a TLD is needed");
+        let half_tls = [
+            ("PREFCENTER_UNSUBSCRIBE_MAIL_DOMAIN", "unsub.example.com"),
+            ("PREFCENTER_SMTP_LISTEN", "0.0.0.0:25"),
+            ("PREFCENTER_SMTP_TLS_CERT", "cert.pem"),
+        ];
+        assert_eq!(refusal(&half_tls), "PREFCENTER_SMTP_TLS_CERT and PREFCENTER_SMTP_TLS_KEY go together");
     }
 
     #[test]

@@ -586,6 +586,12 @@ impl Index {
         Ok(())
     }
 
+    /// The keys of every topic the index knows, archived ones included.
+    pub fn topic_keys(&self) -> Vec<crate::domain::TopicKey> {
+        let data = self.data.read().unwrap_or_else(|e| e.into_inner());
+        data.topics.keys().map(|key| crate::domain::TopicKey::from_stored(key.clone())).collect()
+    }
+
     /// The category of a topic the index knows.
     pub fn category(&self, topic: &str) -> Option<Category> {
         self.data.read().unwrap_or_else(|e| e.into_inner()).topics.get(topic).map(|t| t.rules.category)

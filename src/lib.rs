@@ -13,6 +13,7 @@ pub mod i18n;
 pub mod index;
 pub mod mailer;
 pub mod service;
+pub mod smtp;
 pub mod store;
 
 use std::net::TcpListener;
@@ -106,18 +107,46 @@ fn decode_key(name: &str, stored: &str) -> anyhow::Result<[u8; 32]> {
         .ok_or_else(|| anyhow::anyhow!("the stored {name} setting is not 32 bytes of base64"))
 }
 
-/// The HTTP server on `listener`. It installs no signal handlers: whoever runs it
-/// decides when to stop it through its handle (`main` does so on SIGTERM and SIGINT,
-/// letting requests in flight finish for up to 30 s).
+/// Where the server listens: HTTP, and the SMTP receiver's socket when the caller
+/// binds it (otherwise [`server`] binds `PREFCENTER_SMTP_LISTEN` itself, when set).
+pub struct Listeners {
+    pub http: TcpListener,
+    pub smtp: Option<TcpListener>,
+}
+
+impl From<TcpListener> for Listeners {
+    fn from(http: TcpListener) -> Self {
+        Self { http, smtp: None }
+    }
+}
+
+/// The HTTP server on `listeners`, and the SMTP receiver when it is configured. It
+/// installs no signal handlers: whoever runs it decides when to stop it through its
+/// handle (`main` does so on SIGTERM and SIGINT, letting requests in flight finish for
+/// up to 30 s); the receiver stops with it.
 /// Also returns a thread that ends once the ledger tailer and the webhook deliverer
 /// have, soon after the server and the context are gone.
 pub fn server(
     cx: Context,
-    listener: TcpListener,
+    listeners: impl Into<Listeners>,
 ) -> std::io::Result<(actix_web::dev::Server, std::thread::JoinHandle<()>)> {
+    let Listeners { http: listener, smtp } = listeners.into();
     let workers = cx.config.workers;
     let poll = Duration::from_millis(cx.config.ledger_poll_ms);
     let cx = Arc::new(cx);
+    if let (Some(settings), Some(domain)) = (&cx.config.smtp_receiver, &cx.config.unsubscribe_mail_domain) {
+        let listener = match smtp {
+            Some(listener) => listener,
+            None => TcpListener::bind(&settings.listen).map_err(|e| {
+                std::io::Error::new(e.kind(), format!("cannot listen for SMTP on {}: {e}", settings.listen))
+            })?,
+        };
+        let address = listener.local_addr()?;
+        let receiver =
+            smtp::Receiver::new(domain, settings).map_err(|e| std::io::Error::other(format!("{e:#}")))?;
+        smtp::spawn(Arc::downgrade(&cx), receiver, listener, settings.max_sessions)?;
+        tracing::info!(%address, domain, "the SMTP receiver takes unsubscribe mail");
+    }
     // The tailer loads the index, then keeps it current; it ends with the context.
     let tailer = index::spawn_tailer(Arc::downgrade(&cx), poll);
     let metrics = web::Data::new(http::metrics()?);

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use uuid::Uuid;
 
+use super::mail_token::MailKeys;
 use super::{AddressHash, ContactId, TopicKey};
 
 /// What a link may be used for.
@@ -109,6 +110,8 @@ pub struct TokenKeys {
     /// signing key, made once: check routes sign a link per allowed address.
     header: String,
     signer: Hmac<Sha256>,
+    /// The same ring's keys for the compact tokens of `mailto:` addresses.
+    mail: MailKeys,
 }
 
 impl TokenKeys {
@@ -138,7 +141,9 @@ impl TokenKeys {
         let header =
             URL_SAFE_NO_PAD.encode(serde_json::json!({"alg": "HS256", "kid": signing_kid}).to_string());
         let signer = Hmac::new_from_slice(&keys[&signing_kid]).expect("HMAC takes a key of any length");
-        Ok(Self { keys, header, signer })
+        let others = keys.iter().filter(|(kid, _)| **kid != signing_kid).map(|(_, secret)| secret.as_slice());
+        let mail = MailKeys::new(&keys[&signing_kid], others);
+        Ok(Self { keys, header, signer, mail })
     }
 
     /// A new key specification with one random key.
@@ -147,6 +152,11 @@ impl TokenKeys {
         let mut secret = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut secret);
         format!("k{}:{}", chrono::Utc::now().format("%Y%m%d"), STANDARD.encode(secret))
+    }
+
+    /// The keys of `mailto:` tokens, derived from these.
+    pub fn mail(&self) -> &MailKeys {
+        &self.mail
     }
 
     pub fn sign(&self, link: &Link) -> String {

@@ -71,6 +71,7 @@ text_enum! {
         Admin = "admin",
         Confirmation = "confirmation",
         Retention = "retention",
+        Mailto = "mailto",
     }
 }
 
@@ -79,7 +80,7 @@ impl Source {
     /// be reversed by the recipient, or by an operator who records how consent was
     /// given again.
     pub fn is_recipients_choice(self) -> bool {
-        matches!(self, Source::OneClick | Source::Page | Source::Feedback)
+        matches!(self, Source::OneClick | Source::Page | Source::Feedback | Source::Mailto)
     }
 }
 

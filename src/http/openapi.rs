@@ -25,6 +25,7 @@ use crate::error::PROBLEM_CODES;
         api::changes::list,
         api::feedback::generic, api::feedback::ses, api::feedback::ses_confirmations, api::feedback::sendgrid,
         api::feedback::postmark, api::feedback::mailgun,
+        api::inbound::ses, api::inbound::sendgrid, api::inbound::mailgun, api::inbound::postmark,
         pages::preferences::get, pages::preferences::put, pages::preferences::export, pages::preferences::erase,
         api::contacts::export, api::contacts::erase,
         pages::signup::request_link, pages::signup::subscribe,
@@ -361,7 +362,8 @@ fn applicable(path: &str, operation: &Operation) -> Vec<&'static str> {
     let in_query =
         parameters.iter().any(|p| matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query));
     let body = operation.request_body.is_some();
-    let webhook = operation.tags.as_deref().unwrap_or_default().iter().any(|t| t == "feedback");
+    let webhook =
+        operation.tags.as_deref().unwrap_or_default().iter().any(|t| t == "feedback" || t == "inbound");
     let mut statuses = vec!["503"];
     if !schemes.is_empty() {
         statuses.extend(["401", "429"]);

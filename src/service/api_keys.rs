@@ -19,7 +19,7 @@ use crate::service::Context;
 use crate::store::{self, api_keys::ApiKeyRow, Db};
 
 pub use cache::{KeyCache, KeyMetrics, ARGON2_AT_ONCE};
-pub use failures::{FAILURE_WINDOW, MAX_FAILURES};
+pub use failures::{Failures, FAILURE_WINDOW, MAX_FAILURES};
 
 /// Who is calling, once their key has been verified.
 #[derive(Debug, Clone)]

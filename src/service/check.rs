@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::decision::Why;
+use crate::domain::mail_token;
 use crate::domain::token::{Audience, Recipient};
 use crate::domain::{AddressHash, Category, NormalizedAddress, TopicKey};
 use crate::error::Error;
@@ -110,7 +111,9 @@ fn unknown_topic(topic: &str) -> Error {
 }
 
 /// The headers a message must carry: `List-Unsubscribe` and `List-Unsubscribe-Post`
-/// for allowed promotional mail, or none (`{}`).
+/// for allowed promotional mail, or none (`{}`). With an unsubscribe mailbox domain
+/// set, `List-Unsubscribe` is `<mailto:u-TOKEN@DOMAIN?subject=unsubscribe>,
+/// <https://…/u/TOKEN>`.
 #[derive(Debug, Default, Serialize, ToSchema)]
 pub struct Headers {
     #[serde(rename = "List-Unsubscribe", skip_serializing_if = "Option::is_none")]
@@ -124,11 +127,18 @@ struct Links<'a> {
     cx: &'a Context,
     topic: Option<TopicKey>,
     message_id: Option<String>,
+    /// The unsubscribe mailboxes' domain and the last day their tokens are accepted,
+    /// when a domain is configured.
+    mail: Option<(&'a str, u16)>,
 }
 
 impl<'a> Links<'a> {
     fn new(cx: &'a Context, topic: &str, message_id: Option<String>) -> Self {
-        Self { cx, topic: TopicKey::parse(topic).ok(), message_id }
+        let mail = cx.config.unsubscribe_mail_domain.as_deref().map(|domain| {
+            let now = chrono::Utc::now().timestamp();
+            (domain, mail_token::last_day(now, cx.config.unsubscribe_link_days))
+        });
+        Self { cx, topic: TopicKey::parse(topic).ok(), message_id, mail }
     }
 
     fn url(&self, hash: AddressHash, audience: Audience) -> String {
@@ -147,9 +157,20 @@ impl<'a> Links<'a> {
 
     /// RFC 8058: the URL in `List-Unsubscribe`, and the header that says a POST to it
     /// unsubscribes in one click.
+    /// With an unsubscribe mailbox domain, the `mailto:` URI comes first (RFC 2369
+    /// lists URIs in order of preference; clients that act only on `mailto:`, such as
+    /// Apple Mail, find it, and RFC 8058 clients take the HTTPS one).
     fn headers(&self, hash: AddressHash) -> Headers {
+        let url = self.unsubscribe_url(hash);
+        let list_unsubscribe = match self.mail {
+            Some((domain, last_day)) => {
+                let local = self.cx.tokens.mail().local_part(&hash, self.topic.as_ref(), last_day);
+                format!("<mailto:{local}@{domain}?subject=unsubscribe>, <{url}>")
+            }
+            None => format!("<{url}>"),
+        };
         Headers {
-            list_unsubscribe: Some(format!("<{}>", self.unsubscribe_url(hash))),
+            list_unsubscribe: Some(list_unsubscribe),
             list_unsubscribe_post: Some("List-Unsubscribe=One-Click"),
         }
     }

@@ -16,6 +16,7 @@ pub mod import;
 pub mod lag;
 pub mod mail;
 pub mod mail_limits;
+pub mod mailto;
 pub mod privacy;
 pub mod recipients;
 pub mod signup;

@@ -14,8 +14,8 @@ pub mod sql_types;
 pub mod subscriptions;
 pub mod suppressions;
 pub mod topics;
-pub mod webhooks;
 mod tx;
+pub mod webhooks;
 
 pub use tx::Tx;
 

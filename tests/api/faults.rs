@@ -18,7 +18,7 @@ fn postgres_addr(url: &str) -> std::net::SocketAddr {
 }
 
 /// A server on a fresh PostgreSQL schema, reached through a fault proxy.
-fn proxied(adjust: impl Fn(&mut prefcenter::Config) + 'static) -> (TestApp, Proxy) {
+pub(crate) fn proxied(adjust: impl Fn(&mut prefcenter::Config) + 'static) -> (TestApp, Proxy) {
     let db = TestDb::postgres();
     let proxy = Proxy::start(postgres_addr(db.url()));
     let url = proxy.url(db.url());

@@ -18,6 +18,7 @@ mod faults;
 mod feedback;
 mod fuzz;
 mod hostile;
+mod mailto;
 mod ops;
 mod privacy;
 mod processes;

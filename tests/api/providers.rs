@@ -12,10 +12,10 @@ use crate::support::{each_backend, TestApp, TopicBuilder};
 use prefcenter::config::FeedbackTopic;
 use prefcenter::domain::TopicKey;
 
-const MAILGUN_KEY: &str = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0";
+pub(crate) const MAILGUN_KEY: &str = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0";
 const SNS_TOPIC: &str = "arn:aws:sns:us-west-2:123456789012:MyTopic";
 
-fn fixture(path: &str) -> String {
+pub(crate) fn fixture(path: &str) -> String {
     let path = format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
@@ -62,7 +62,7 @@ fn keys() -> &'static Keys {
 }
 
 /// Signatures checked for every provider, and providers' groups mapped to topics.
-fn verifying(config: &mut prefcenter::Config) {
+pub(crate) fn verifying(config: &mut prefcenter::Config) {
     let keys = keys();
     config.sns_certificates = Some(keys.sns_certificate.clone());
     let sendgrid_public = keys.sendgrid.verifying_key().to_public_key_der().unwrap();
@@ -125,7 +125,7 @@ fn counts(report: &Value) -> [u64; 5] {
 
 /// An SNS envelope (a fixture) around `message`, signed as SNS signs: the named
 /// fields as "Name\nvalue\n", RSA over SHA-1 (version 1) or SHA-256 (version 2).
-fn sns(envelope: &str, message: Option<&str>, version: u8) -> Value {
+pub(crate) fn sns(envelope: &str, message: Option<&str>, version: u8) -> Value {
     let mut envelope: Value = serde_json::from_str(&fixture(envelope)).unwrap();
     if let Some(message) = message {
         envelope["Message"] = json!(message);

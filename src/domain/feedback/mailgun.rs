@@ -19,12 +19,20 @@ impl MailgunKey {
     }
 
     fn verify(&self, signature: Option<&Signature>) -> Result<(), Refusal> {
+        let Some(s) = signature else {
+            return Err(Refusal::Signature("the webhook is not signed (no \"signature\")".into()));
+        };
+        self.verify_fields(&s.timestamp, &s.token, &s.signature)
+    }
+
+    /// Checks Mailgun's signature as its routes send it too (`timestamp`, `token` and
+    /// `signature` as form fields).
+    pub fn verify_fields(&self, timestamp: &str, token: &str, signature: &str) -> Result<(), Refusal> {
         let refuse = |why: &str| Err(Refusal::Signature(why.to_owned()));
-        let Some(s) = signature else { return refuse("the webhook is not signed (no \"signature\")") };
-        let Ok(expected) = hex::decode(&s.signature) else { return refuse("the signature is not hex") };
+        let Ok(expected) = hex::decode(signature) else { return refuse("the signature is not hex") };
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
-        mac.update(s.timestamp.as_bytes());
-        mac.update(s.token.as_bytes());
+        mac.update(timestamp.as_bytes());
+        mac.update(token.as_bytes());
         match mac.verify_slice(&expected) {
             Ok(()) => Ok(()),
             Err(_) => refuse("the signature does not match the configured Mailgun signing key"),

@@ -125,7 +125,7 @@ impl Refusal {
 }
 
 /// Reads a body as `T`, naming the path of what is wrong.
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
     crate::domain::json::parse(body).map_err(|e| Refusal::Malformed(e.to_string()))
 }
 

@@ -133,6 +133,40 @@ pub fn read(
     certificates: Option<&SnsCertificates>,
     now: NaiveDateTime,
 ) -> Result<Delivery, Refusal> {
+    Ok(match open(body, certificates, |message, id| notification(message, id, now))? {
+        Sns::Confirmation { topic_arn, subscribe_url } => Delivery::Confirmation { topic_arn, subscribe_url },
+        Sns::Unsubscribed { topic_arn } => Delivery::Unsubscribed { topic_arn },
+        Sns::Notification { topic_arn, message } => Delivery::Notification { topic_arn, entries: message },
+    })
+}
+
+/// An SNS delivery, whatever its notifications carry: [`Delivery`] for SES's
+/// feedback, the messages SES receives for inbound mail.
+#[derive(Debug, PartialEq)]
+pub enum Sns<T> {
+    Confirmation {
+        topic_arn: String,
+        subscribe_url: String,
+    },
+    Unsubscribed {
+        topic_arn: String,
+    },
+    /// A notification from `topic_arn` (`None` for raw message delivery), its message
+    /// read by the caller.
+    Notification {
+        topic_arn: Option<String>,
+        message: T,
+    },
+}
+
+/// Opens an SNS delivery, checking its signature when `certificates` are configured,
+/// and reads a notification's message with `message` (given the message and SNS's id
+/// for it).
+pub fn open<T>(
+    body: &[u8],
+    certificates: Option<&SnsCertificates>,
+    message: impl FnOnce(&[u8], Option<&str>) -> Result<T, Refusal>,
+) -> Result<Sns<T>, Refusal> {
     let value: serde_json::Value = super::parse(body)?;
     if value.get("Type").is_none()
         && (value.get("notificationType").is_some() || value.get("eventType").is_some())
@@ -144,22 +178,22 @@ pub fn read(
                     .into(),
             ));
         }
-        return Ok(Delivery::Notification { topic_arn: None, entries: notification(body, None, now)? });
+        return Ok(Sns::Notification { topic_arn: None, message: message(body, None)? });
     }
     let envelope: Envelope = super::parse(body)?;
     if let Some(certificates) = certificates {
         certificates.verify(&envelope)?;
     }
     match envelope.kind.as_str() {
-        "SubscriptionConfirmation" => Ok(Delivery::Confirmation {
+        "SubscriptionConfirmation" => Ok(Sns::Confirmation {
             subscribe_url: envelope
                 .subscribe_url
                 .ok_or_else(|| Refusal::malformed("SubscribeURL: missing in a SubscriptionConfirmation"))?,
             topic_arn: envelope.topic_arn,
         }),
-        "UnsubscribeConfirmation" => Ok(Delivery::Unsubscribed { topic_arn: envelope.topic_arn }),
-        "Notification" => Ok(Delivery::Notification {
-            entries: notification(envelope.message.as_bytes(), Some(&envelope.message_id), now)
+        "UnsubscribeConfirmation" => Ok(Sns::Unsubscribed { topic_arn: envelope.topic_arn }),
+        "Notification" => Ok(Sns::Notification {
+            message: message(envelope.message.as_bytes(), Some(&envelope.message_id))
                 .map_err(|e| Refusal::Malformed(format!("Message: {e}")))?,
             topic_arn: Some(envelope.topic_arn),
         }),

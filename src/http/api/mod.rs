@@ -6,6 +6,7 @@ pub mod check;
 pub mod consumers;
 pub mod contacts;
 pub mod feedback;
+pub mod inbound;
 pub mod suppressions;
 pub mod topics;
 pub mod webhooks;
@@ -17,6 +18,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(suppressions::configure)
         .configure(changes::configure)
         .configure(feedback::configure)
+        .configure(inbound::configure)
         .configure(topics::configure)
         .configure(contacts::configure)
         .configure(api_keys::configure)

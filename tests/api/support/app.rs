@@ -14,6 +14,8 @@ use super::TestDb;
 
 struct Running {
     base: String,
+    /// The SMTP receiver's address, when the settings start one.
+    smtp: Option<std::net::SocketAddr>,
     handle: ServerHandle,
     thread: JoinHandle<()>,
 }
@@ -27,19 +29,24 @@ fn launch(url: &str, adjust: &dyn Fn(&mut Config)) -> (Running, prefcenter::stor
     config.workers = Some(2);
     config.pool_size = 4;
     adjust(&mut config);
+    // The receiver's socket is bound here, on an ephemeral port, as the HTTP one is.
+    let smtp_listener =
+        config.smtp_receiver.as_ref().map(|_| TcpListener::bind("127.0.0.1:0").expect("a port"));
+    let smtp = smtp_listener.as_ref().map(|l| l.local_addr().unwrap());
     let app = prefcenter::prepare(config).expect("the server prepares its database");
     let pool = app.pool.clone();
     let (tx, rx) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
-            let (server, _tailer) = prefcenter::server(app, listener).expect("the server starts");
+            let listeners = prefcenter::Listeners { http: listener, smtp: smtp_listener };
+            let (server, _tailer) = prefcenter::server(app, listeners).expect("the server starts");
             tx.send(server.handle()).unwrap();
             let _ = server.await;
         })
     });
     let handle = rx.recv().expect("the server sends its handle");
     wait_until_ready(&base);
-    (Running { base, handle, thread }, pool)
+    (Running { base, smtp, handle, thread }, pool)
 }
 
 /// Waits for `/readyz`: the decision index loads in the background.
@@ -92,6 +99,11 @@ impl TestApp {
 
     pub fn base(&self) -> &str {
         &self.running.as_ref().expect("running").base
+    }
+
+    /// The SMTP receiver's address (started when the settings name one).
+    pub fn smtp(&self) -> std::net::SocketAddr {
+        self.running.as_ref().expect("running").smtp.expect("an SMTP receiver is configured")
     }
 
     fn stop(&mut self) {

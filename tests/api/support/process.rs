@@ -19,7 +19,7 @@ impl Served {
         Self::start_with(db, &[])
     }
 
-    /// Starts with these `PREFCENTER_*` settings too.
+    /// Starts with these settings in its environment too (they win over the defaults).
     pub fn start_with(db: &str, settings: &[(&str, &str)]) -> Self {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_prefcenter"))
