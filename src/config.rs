@@ -90,6 +90,28 @@ pub struct Config {
     pub unsubscribe_mail_domain: Option<String>,
     /// The SMTP receiver's settings; `None`: no receiver.
     pub smtp_receiver: Option<SmtpReceiver>,
+    /// The sender's brand on recipients' pages and mails (see `crate::brand`).
+    pub brand: BrandSettings,
+    /// How long the link that confirms an erasure asked for on the pages stays valid.
+    pub erase_link_minutes: i64,
+}
+
+/// The branding settings, as given (`PREFCENTER_BRAND_*`, `_PRIVACY_URL`,
+/// `_CONTACT_EMAIL`, `_POSTAL_ADDRESS`); the logo is read at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrandSettings {
+    /// The sender's name: page titles, headings, the mails' display name and footer.
+    pub name: Option<String>,
+    /// A PNG or SVG file, served at `/brand/logo`.
+    pub logo: Option<std::path::PathBuf>,
+    /// The accent colour; text on it keeps 4.5:1 in both modes.
+    pub color: crate::domain::colour::Rgb,
+    /// "Privacy policy" in every page footer and mail.
+    pub privacy_url: Option<String>,
+    /// "Questions: …" in every page footer and mail.
+    pub contact_email: Option<String>,
+    /// The sender's postal address in mail footers (CAN-SPAM).
+    pub postal_address: Option<String>,
 }
 
 /// prefcenter's own SMTP receiver for the unsubscribe mailboxes.
@@ -263,6 +285,13 @@ struct FileSettings {
     smtp_max_message_kb: Option<u64>,
     smtp_command_timeout_ms: Option<u64>,
     smtp_session_timeout_ms: Option<u64>,
+    brand_name: Option<String>,
+    brand_logo: Option<String>,
+    brand_color: Option<String>,
+    privacy_url: Option<String>,
+    contact_email: Option<String>,
+    postal_address: Option<String>,
+    erase_link_minutes: Option<u64>,
 }
 
 impl Config {
@@ -290,6 +319,7 @@ impl Config {
     fn from_sources(file: FileSettings, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
         let webhooks = WebhookSettings::from_sources(&file, &env)?;
         let pick = |name: &str, from_file: Option<String>| env(&format!("PREFCENTER_{name}")).or(from_file);
+        let brand = brand_settings(&pick, &file)?;
         let database_url =
             pick("DATABASE_URL", file.database_url).unwrap_or_else(|| "sqlite://prefcenter.db".into());
         let database_url = DatabaseUrl::parse(&database_url).context("PREFCENTER_DATABASE_URL")?;
@@ -338,10 +368,11 @@ impl Config {
             lettre::SmtpTransport::from_url(url).map_err(|e| anyhow!("PREFCENTER_SMTP_URL: {e}"))?;
         }
         let outbox_dir = pick("OUTBOX_DIR", file.outbox_dir).unwrap_or_else(|| "outbox".into()).into();
-        let mail_from = pick("MAIL_FROM", file.mail_from).unwrap_or_else(|| "prefcenter@localhost".into());
+        let mail_from = pick("MAIL_FROM", file.mail_from).unwrap_or_else(|| default_sender(&base_url));
         mail_from
             .parse::<lettre::message::Mailbox>()
             .with_context(|| format!("PREFCENTER_MAIL_FROM {mail_from:?}"))?;
+        let erase_link_minutes = number("ERASE_LINK_MINUTES", file.erase_link_minutes, 60)? as i64;
         let preference_link_days = number("PREFERENCE_LINK_DAYS", file.preference_link_days, 30)? as i64;
         let confirm_link_days = number("CONFIRM_LINK_DAYS", file.confirm_link_days, 7)? as i64;
         let trusted_proxies = pick("TRUSTED_PROXIES", file.trusted_proxies)
@@ -409,6 +440,8 @@ impl Config {
             webhooks,
             unsubscribe_mail_domain,
             smtp_receiver,
+            brand,
+            erase_link_minutes,
             sns_certificates,
             sendgrid_verification_key,
             mailgun_signing_key,
@@ -443,6 +476,65 @@ impl Config {
             api_key_refresh_ms,
         })
     }
+}
+
+/// The sender when none is set: `no-reply@` the domain of the public origin, or
+/// `prefcenter@localhost` when that is an address or `localhost` (a local set-up).
+fn default_sender(base_url: &str) -> String {
+    match url::Url::parse(base_url).ok().and_then(|u| u.domain().map(str::to_owned)) {
+        Some(domain) if domain != "localhost" && domain.contains('.') => format!("no-reply@{domain}"),
+        _ => "prefcenter@localhost".into(),
+    }
+}
+
+/// The branding settings, each checked: a name of one line, a colour `#rrggbb`, an
+/// http(s) privacy URL, a mail address, a postal address of a few lines.
+fn brand_settings(
+    pick: &impl Fn(&str, Option<String>) -> Option<String>,
+    file: &FileSettings,
+) -> anyhow::Result<BrandSettings> {
+    use crate::domain::text::{check, Shape};
+    let text = |name: &str,
+                from_file: &Option<String>,
+                shape: Shape,
+                max: usize|
+     -> anyhow::Result<Option<String>> {
+        let Some(value) =
+            pick(name, from_file.clone()).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+        else {
+            return Ok(None);
+        };
+        check(&value, shape).map_err(|e| anyhow!("PREFCENTER_{name}: {e}"))?;
+        if value.chars().count() > max {
+            bail!("PREFCENTER_{name}: must be at most {max} characters");
+        }
+        Ok(Some(value))
+    };
+    let color = pick("BRAND_COLOR", file.brand_color.clone()).unwrap_or_else(|| "#1f5fbf".into());
+    let color =
+        crate::domain::colour::Rgb::parse(&color).map_err(|e| anyhow!("PREFCENTER_BRAND_COLOR: {e}"))?;
+    let privacy_url = text("PRIVACY_URL", &file.privacy_url, Shape::Identifier, 2000)?;
+    if let Some(u) = &privacy_url {
+        let parsed = url::Url::parse(u).with_context(|| format!("PREFCENTER_PRIVACY_URL {u:?}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            bail!("PREFCENTER_PRIVACY_URL {u:?}: an http:// or https:// URL is needed");
+        }
+    }
+    let contact_email = text("CONTACT_EMAIL", &file.contact_email, Shape::Identifier, 254)?;
+    if let Some(e) = &contact_email {
+        crate::domain::NormalizedAddress::parse(e)
+            .map_err(|err| anyhow!("PREFCENTER_CONTACT_EMAIL {e:?}: {err}"))?;
+    }
+    Ok(BrandSettings {
+        name: text("BRAND_NAME", &file.brand_name, Shape::Line, 100)?,
+        logo: pick("BRAND_LOGO", file.brand_logo.clone()).filter(|p| !p.trim().is_empty()).map(Into::into),
+        color,
+        privacy_url,
+        contact_email,
+        // Several lines, as an address is written; `\n` in a one-line setting is a line break.
+        postal_address: text("POSTAL_ADDRESS", &file.postal_address, Shape::Paragraph, 500)?
+            .map(|a| a.replace("\\n", "\n")),
+    })
 }
 
 fn parse_base_url(input: &str) -> anyhow::Result<String> {
@@ -604,6 +696,31 @@ mod tests {
             ("PREFCENTER_SMTP_TLS_CERT", "cert.pem"),
         ];
         assert_eq!(refusal(&half_tls), "PREFCENTER_SMTP_TLS_CERT and PREFCENTER_SMTP_TLS_KEY go together");
+    }
+
+    #[test]
+    fn branding_is_checked_and_the_default_sender_follows_the_origin() {
+        let c = load("", &[]).unwrap();
+        assert_eq!(c.mail_from, "prefcenter@localhost");
+        assert_eq!(c.brand.color.to_string(), "#1f5fbf");
+        assert_eq!(c.brand.name, None);
+        let c = load(
+            "brand_name = \"Acme\"\npostal_address = \"1 Main St\\\\nSpringfield\"",
+            &[("PREFCENTER_BASE_URL", "https://prefs.acme.example/"), ("PREFCENTER_BRAND_COLOR", "#FFD400")],
+        )
+        .unwrap();
+        assert_eq!(c.mail_from, "no-reply@prefs.acme.example");
+        assert_eq!(c.brand.name.as_deref(), Some("Acme"));
+        assert_eq!(c.brand.postal_address.as_deref(), Some("1 Main St\nSpringfield"));
+        assert_eq!(c.brand.color.to_string(), "#ffd400");
+        assert_eq!(
+            refusal(&[("PREFCENTER_BRAND_COLOR", "blue")]),
+            "PREFCENTER_BRAND_COLOR: \"blue\" is not a colour written #rrggbb"
+        );
+        assert!(load("", &[("PREFCENTER_PRIVACY_URL", "javascript:alert(1)")]).is_err());
+        assert!(load("", &[("PREFCENTER_CONTACT_EMAIL", "not an address")]).is_err());
+        assert!(load("", &[("PREFCENTER_BRAND_NAME", "Acme\u{0}")]).is_err());
+        assert!(load("", &[("PREFCENTER_BRAND_NAME", &"x".repeat(101))]).is_err());
     }
 
     #[test]

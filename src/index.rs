@@ -13,8 +13,9 @@
 //! Layout, for memory: an address is keyed by the first 16 bytes of its keyed hash;
 //! its entry holds a flag byte and up to two explicit statuses inline (topic ids are
 //! process-local numbers), 24 bytes a slot. More statuses — and any status on a topic
-//! whose number does not fit a slot's 14 bits — and suppressions, all rare,
-//! live in side tables.
+//! whose number does not fit a slot's 14 bits — suppressions and recipients' pauses,
+//! all rare, live in side tables; a flag bit says whether to look there, so an address
+//! without one costs no lookup.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
@@ -72,6 +73,7 @@ type Map<V> = HashMap<Key, V, BuildHasherDefault<PassThrough>>;
 const UNSUBSCRIBED_ALL: u8 = 1;
 const SUPPRESSED: u8 = 2;
 const OVERFLOW: u8 = 4;
+const PAUSED: u8 = 8;
 
 /// One address: flags and up to two `topic_id << 2 | status` slots (0 is empty) for
 /// topics numbered below [`INLINE_TOPICS`].
@@ -117,6 +119,10 @@ struct Data {
     entries: Map<Entry>,
     overflow: Map<Vec<u32>>,
     suppressions: Map<Suppression>,
+    /// Until when each paused address's promotional mail is held back. An entry whose
+    /// time has passed decides nothing (`decide` compares it with now), and goes with
+    /// the next pause event or load.
+    paused: Map<NaiveDateTime>,
 }
 
 impl Data {
@@ -203,6 +209,18 @@ impl Data {
         self.set_flag(key, SUPPRESSED, suppression.is_some());
     }
 
+    fn set_pause(&mut self, key: Key, until: Option<NaiveDateTime>) {
+        match until {
+            Some(until) => {
+                self.paused.insert(key, until);
+            }
+            None => {
+                self.paused.remove(&key);
+            }
+        }
+        self.set_flag(key, PAUSED, until.is_some());
+    }
+
     /// Drops an entry that says nothing.
     fn tidy(&mut self, key: Key) {
         if self.entries.get(&key).is_some_and(|e| *e == Entry::default()) {
@@ -210,12 +228,15 @@ impl Data {
         }
     }
 
-    /// Moves a contact's statuses and unsubscribe-all flag to a new address; the
-    /// suppressions stay with the address they were made for.
+    /// Moves a contact's statuses, unsubscribe-all flag and pause to a new address;
+    /// the suppressions stay with the address they were made for.
     fn move_contact(&mut self, from: Key, to: Key) {
         let Some(entry) = self.entries.get(&from).copied() else { return };
         let extra = self.overflow.remove(&from).unwrap_or_default();
-        let moved = Entry { flags: entry.flags & (UNSUBSCRIBED_ALL | OVERFLOW), slots: entry.slots };
+        if let Some(until) = self.paused.remove(&from) {
+            self.paused.insert(to, until);
+        }
+        let moved = Entry { flags: entry.flags & (UNSUBSCRIBED_ALL | OVERFLOW | PAUSED), slots: entry.slots };
         if let Some(e) = self.entries.get_mut(&from) {
             e.flags &= SUPPRESSED;
             e.slots = [0, 0];
@@ -232,6 +253,7 @@ impl Data {
 
     fn forget_contact(&mut self, key: Key) {
         self.overflow.remove(&key);
+        self.paused.remove(&key);
         if let Some(e) = self.entries.get_mut(&key) {
             e.flags &= SUPPRESSED;
             e.slots = [0, 0];
@@ -262,6 +284,7 @@ impl Data {
             },
             unsubscribed_all: entry.flags & UNSUBSCRIBED_ALL != 0,
             status,
+            paused_until: if entry.flags & PAUSED != 0 { self.paused.get(&key).copied() } else { None },
         }
     }
 
@@ -289,6 +312,7 @@ impl Data {
                 }
             }
             (EventType::ContactErased, Some(key)) => self.forget_contact(key),
+            (EventType::PauseChanged, Some(key)) => self.set_pause(key, event.expires_at),
             _ => {}
         }
         Ok(())
@@ -308,6 +332,7 @@ pub struct Stats {
     pub addresses: usize,
     pub suppressions: usize,
     pub overflow: usize,
+    pub paused: usize,
     pub topics: usize,
     pub applied_seq: i64,
     /// Estimated heap bytes held by the index's tables.
@@ -417,6 +442,11 @@ impl Index {
             let suppression =
                 Suppression { reason: row.reason, scope: row.scope, expires_at: row.expires_at };
             data.set_suppression(key, Some(suppression));
+        }
+        for (hash, until) in store::contacts::paused_after(db, store::now())? {
+            if let Some(key) = Key::of(&hash) {
+                data.set_pause(key, until);
+            }
         }
         *self.data.write().unwrap_or_else(|e| e.into_inner()) = data;
         self.applied.store(head, Ordering::SeqCst);
@@ -603,11 +633,13 @@ impl Index {
         let bytes = data.entries.capacity() * slot
             + data.suppressions.capacity() * (std::mem::size_of::<(Key, Suppression)>() + 1)
             + data.overflow.capacity() * (std::mem::size_of::<(Key, Vec<u32>)>() + 1)
-            + data.overflow.values().map(|v| v.capacity() * 4).sum::<usize>();
+            + data.overflow.values().map(|v| v.capacity() * 4).sum::<usize>()
+            + data.paused.capacity() * (std::mem::size_of::<(Key, NaiveDateTime)>() + 1);
         Stats {
             addresses: data.entries.len(),
             suppressions: data.suppressions.len(),
             overflow: data.overflow.len(),
+            paused: data.paused.len(),
             topics: data.topics.len(),
             applied_seq: self.applied.load(Ordering::SeqCst),
             bytes,
@@ -733,12 +765,38 @@ mod tests {
         let a = data.topic_id("a");
         assert_eq!(
             data.state(key(1), a),
-            AddressState { suppression: Some(bounce), unsubscribed_all: false, status: None }
+            AddressState { suppression: Some(bounce), ..AddressState::default() }
         );
         assert_eq!(
             data.state(key(2), a),
-            AddressState { suppression: None, unsubscribed_all: true, status: Some(Status::Subscribed) }
+            AddressState {
+                unsubscribed_all: true,
+                status: Some(Status::Subscribed),
+                ..AddressState::default()
+            }
         );
+    }
+
+    #[test]
+    fn a_pause_follows_its_events_and_its_contact() {
+        let mut data = Data::default();
+        let until = chrono::DateTime::from_timestamp(1_900_000_000, 0).unwrap().naive_utc();
+        let mut event = EventRow::new(EventType::PauseChanged, until, "page");
+        event.address_hash = Some(vec![1; 32]);
+        event.expires_at = Some(until);
+        data.apply(&event).unwrap();
+        let a = data.topic_id("a");
+        assert_eq!(data.state(key(1), a).paused_until, Some(until));
+        data.set_status(key(1), "a", Some(Status::Subscribed));
+        data.move_contact(key(1), key(2));
+        assert_eq!(data.state(key(1), a), AddressState::default(), "nothing stays behind");
+        assert_eq!(data.state(key(2), a).paused_until, Some(until));
+        event.address_hash = Some(vec![2; 32]);
+        event.expires_at = None;
+        data.apply(&event).unwrap();
+        assert_eq!(data.state(key(2), a).paused_until, None, "resumed");
+        data.set_status(key(2), "a", None);
+        assert!(data.entries.is_empty() && data.paused.is_empty(), "nothing left to say");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! context on a listener, with the background threads that keep it current. `main.rs`
 //! only parses the command line around these.
 
+pub mod brand;
 pub mod config;
 pub mod domain;
 pub mod error;
@@ -71,6 +72,7 @@ pub fn prepare(config: Config) -> anyhow::Result<Context> {
     let index = Arc::new(index::Index::new(Duration::from_millis(config.index_stale_ms)));
     let (mailer, mail_from) = Mailer::from_config(&config)?;
     let providers = service::feedback::Providers::from_config(&config)?;
+    let brand = brand::Brand::load(&config.brand)?;
     let writer = service::group_commit::Writer::start(pool.clone(), index.clone())
         .context("cannot start the writer thread")?;
     Ok(Context {
@@ -90,6 +92,7 @@ pub fn prepare(config: Config) -> anyhow::Result<Context> {
         clicks: Default::default(),
         webhooks: Default::default(),
         lag: Default::default(),
+        brand,
     })
 }
 

@@ -25,7 +25,11 @@ pub enum Mailer {
 impl Mailer {
     pub fn from_config(config: &Config) -> anyhow::Result<(Self, Mailbox)> {
         use anyhow::Context as _;
-        let from: Mailbox = config.mail_from.parse().context("mail_from")?;
+        let mut from: Mailbox = config.mail_from.parse().context("mail_from")?;
+        // The brand names the sender, unless the setting gives a display name itself.
+        if from.name.is_none() {
+            from.name = config.brand.name.clone();
+        }
         let mailer = match &config.smtp_url {
             // lettre's message already ends with its cause: a context would say it twice.
             Some(url) => Mailer::Smtp(
@@ -45,7 +49,11 @@ impl Mailer {
     pub fn send(&self, from: &Mailbox, mail: Mail) -> Result<(), Error> {
         let to: Mailbox =
             mail.to.parse().map_err(|e| Error::invalid("email", format!("cannot mail this address: {e}")))?;
-        let mut builder = Message::builder().from(from.clone()).to(to).subject(mail.subject);
+        // A Message-ID of our own domain (the sender's): some filters score mail without
+        // one, and lettre's default would name this machine's host name.
+        let message_id = format!("<{}@{}>", uuid::Uuid::new_v4().simple(), from.email.domain());
+        let mut builder =
+            Message::builder().from(from.clone()).to(to).subject(mail.subject).message_id(Some(message_id));
         if let Some(url) = &mail.list_unsubscribe {
             builder = builder
                 .raw_header(header::HeaderValue::new(

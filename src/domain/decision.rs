@@ -30,6 +30,8 @@ pub struct AddressState {
     pub unsubscribed_all: bool,
     /// The explicit status on the topic being decided, if any.
     pub status: Option<Status>,
+    /// The recipient paused promotional mail until then.
+    pub paused_until: Option<NaiveDateTime>,
 }
 
 /// The settings of the topic being decided.
@@ -49,6 +51,8 @@ pub enum Why {
     UnsubscribedAll,
     PendingConfirmation,
     NoConsent,
+    /// Held back by the recipient's pause; allowed again at the decision's `resumes_at`.
+    Paused,
     Suppressed(Reason),
 }
 
@@ -62,6 +66,7 @@ impl fmt::Display for Why {
             Why::UnsubscribedAll => f.write_str("unsubscribed_all"),
             Why::PendingConfirmation => f.write_str("pending_confirmation"),
             Why::NoConsent => f.write_str("no_consent"),
+            Why::Paused => f.write_str("paused"),
             Why::Suppressed(reason) => write!(f, "suppressed:{reason}"),
         }
     }
@@ -78,6 +83,7 @@ impl Why {
             Why::UnsubscribedAll,
             Why::PendingConfirmation,
             Why::NoConsent,
+            Why::Paused,
         ]
         .into_iter()
         .chain(Reason::ALL.iter().map(|r| Why::Suppressed(*r)))
@@ -107,19 +113,38 @@ impl Serialize for Why {
 pub struct Decision {
     pub allowed: bool,
     pub why: Why,
+    /// For [`Why::Paused`]: when the pause ends and the same state would allow.
+    pub resumes_at: Option<NaiveDateTime>,
 }
 
 impl Decision {
     fn allow(why: Why) -> Self {
-        Self { allowed: true, why }
+        Self { allowed: true, why, resumes_at: None }
     }
     fn deny(why: Why) -> Self {
-        Self { allowed: false, why }
+        Self { allowed: false, why, resumes_at: None }
     }
 }
 
-/// The send decision. An expired suppression no longer counts.
+/// The send decision. An expired suppression no longer counts, nor a pause that has
+/// ended.
+///
+/// A pause is weighed last: it holds back only mail that every other rule allows. A
+/// recipient who is paused and also unsubscribed, suppressed or never subscribed is
+/// told apart by that other reason, which lasts; `paused` with its `resumes_at` then
+/// always means "this mail goes again at that time", which a sender can schedule by.
+/// An `all` suppression still wins first, and transactional mail is never paused.
 pub fn decide(state: &AddressState, topic: &TopicRules, now: NaiveDateTime) -> Decision {
+    let decision = decide_without_pause(state, topic, now);
+    match state.paused_until.filter(|until| *until > now) {
+        Some(until) if decision.allowed && topic.category == Category::Promotional => {
+            Decision { allowed: false, why: Why::Paused, resumes_at: Some(until) }
+        }
+        _ => decision,
+    }
+}
+
+fn decide_without_pause(state: &AddressState, topic: &TopicRules, now: NaiveDateTime) -> Decision {
     let suppression = state.suppression.filter(|s| s.is_active(now));
     if let Some(s) = suppression.filter(|s| s.scope == Scope::All) {
         return Decision::deny(Why::Suppressed(s.reason));
@@ -179,6 +204,9 @@ mod tests {
             }),
             ..AddressState::default()
         };
+        let paused =
+            AddressState { paused_until: Some(now() + TimeDelta::days(7)), ..AddressState::default() };
+        let ended = AddressState { paused_until: Some(now()), ..AddressState::default() };
         let cases: &[(&str, AddressState, TopicRules, bool, &str)] = &[
             (
                 "rule 2: an `all` suppression denies",
@@ -284,10 +312,57 @@ mod tests {
             ),
             ("rule 7: never seen, opt-in topic", AddressState::default(), PROMO_IN, false, "no_consent"),
             ("an expired suppression no longer applies", expired, PROMO_OUT, true, "default_subscribed"),
+            ("rule 8: a pause holds back what would be sent", paused, PROMO_OUT, false, "paused"),
+            (
+                "a pause holds back a subscription",
+                AddressState { status: Some(Status::Subscribed), ..paused },
+                PROMO_IN,
+                false,
+                "paused",
+            ),
+            ("a pause never holds back transactional mail", paused, TRANSACTIONAL, true, "transactional"),
+            (
+                "an unsubscribe outlasts a pause, and says so",
+                AddressState { status: Some(Status::Unsubscribed), ..paused },
+                PROMO_OUT,
+                false,
+                "unsubscribed_topic",
+            ),
+            (
+                "unsubscribe-all outlasts a pause",
+                AddressState { unsubscribed_all: true, ..paused },
+                PROMO_OUT,
+                false,
+                "unsubscribed_all",
+            ),
+            ("no consent is not a pause", paused, PROMO_IN, false, "no_consent"),
+            (
+                "an all suppression beats a pause",
+                AddressState {
+                    paused_until: paused.paused_until,
+                    ..suppressed(Reason::HardBounce, Scope::All)
+                },
+                PROMO_OUT,
+                false,
+                "suppressed:hard_bounce",
+            ),
+            (
+                "a complaint beats a pause",
+                AddressState {
+                    paused_until: paused.paused_until,
+                    ..suppressed(Reason::Complaint, Scope::Promotional)
+                },
+                PROMO_OUT,
+                false,
+                "suppressed:complaint",
+            ),
+            ("a pause that has ended no longer counts", ended, PROMO_OUT, true, "default_subscribed"),
         ];
         for (name, state, topic, allowed, reason) in cases {
             let decision = decide(state, topic, now());
             assert_eq!((decision.allowed, decision.why.to_string().as_str()), (*allowed, *reason), "{name}");
+            let resumes = (decision.why == Why::Paused).then_some(state.paused_until).flatten();
+            assert_eq!(decision.resumes_at, resumes, "{name}: resumes_at only with paused");
         }
     }
 
@@ -310,9 +385,15 @@ mod tests {
                 },
             ),
         );
-        (suppression, any::<bool>(), any_status()).prop_map(|(suppression, unsubscribed_all, status)| {
-            AddressState { suppression, unsubscribed_all, status }
-        })
+        let pause = proptest::option::of((-100i64..100).prop_map(|s| now() + TimeDelta::seconds(s)));
+        (suppression, any::<bool>(), any_status(), pause).prop_map(
+            |(suppression, unsubscribed_all, status, paused_until)| AddressState {
+                suppression,
+                unsubscribed_all,
+                status,
+                paused_until,
+            },
+        )
     }
 
     proptest! {
@@ -333,6 +414,20 @@ mod tests {
             }
             if decision.allowed {
                 prop_assert!(!state.unsubscribed_all);
+            }
+        }
+
+        #[test]
+        fn paused_only_where_the_same_state_unpaused_allows(state in any_state(), default in any::<bool>()) {
+            let topic = TopicRules { category: Category::Promotional, default_subscribed: default };
+            let decision = decide(&state, &topic, now());
+            let unpaused = decide(&AddressState { paused_until: None, ..state }, &topic, now());
+            let pausing = state.paused_until.is_some_and(|until| until > now());
+            if pausing && unpaused.allowed {
+                prop_assert_eq!(decision.why, Why::Paused);
+                prop_assert_eq!(decision.resumes_at, state.paused_until);
+            } else {
+                prop_assert_eq!(decision, unpaused);
             }
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod address;
 pub mod api_key;
+pub mod colour;
 pub mod consent;
 pub mod decision;
 pub mod feedback;
@@ -10,6 +11,7 @@ pub mod inbound;
 pub mod json;
 pub mod locale;
 pub mod mail_token;
+pub mod pause;
 pub mod pseudonym;
 pub mod text;
 pub mod time;

@@ -198,6 +198,10 @@ pub fn optional_line<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, 
     checked_option(d, Shape::Line)
 }
 
+pub fn present_line<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    checked_option(d, Shape::Line).map(Some)
+}
+
 pub fn paragraph<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     checked(d, Shape::Paragraph)
 }

@@ -127,6 +127,18 @@ text_enum! {
         SuppressionAdded = "suppression_added",
         SuppressionRemoved = "suppression_removed",
         TopicChanged = "topic_changed",
+        PauseChanged = "pause_changed",
+        UnsubscribeReason = "unsubscribe_reason",
+    }
+}
+
+text_enum! {
+    /// Why a recipient left, as they answered the question after an unsubscribe.
+    UnsubscribeReason {
+        TooFrequent = "too_frequent",
+        NotRelevant = "not_relevant",
+        NeverSignedUp = "never_signed_up",
+        Other = "other",
     }
 }
 

@@ -26,7 +26,8 @@ use crate::error::PROBLEM_CODES;
         api::feedback::generic, api::feedback::ses, api::feedback::ses_confirmations, api::feedback::sendgrid,
         api::feedback::postmark, api::feedback::mailgun,
         api::inbound::ses, api::inbound::sendgrid, api::inbound::mailgun, api::inbound::postmark,
-        pages::preferences::get, pages::preferences::put, pages::preferences::export, pages::preferences::erase,
+        pages::preferences::get, pages::preferences::put, pages::preferences::export, pages::erase::api,
+        api::reasons::counts,
         api::contacts::export, api::contacts::erase,
         pages::signup::request_link, pages::signup::subscribe,
         api::topics::create, api::topics::list, api::topics::get, api::topics::update, api::topics::delete,
@@ -35,11 +36,12 @@ use crate::error::PROBLEM_CODES;
         api::consumers::acknowledge, api::consumers::list, api::consumers::delete,
         api::webhooks::create, api::webhooks::list, api::webhooks::get, api::webhooks::update, api::webhooks::delete,
         api::webhooks::deliveries, api::webhooks::replay, api::webhooks::rotate,
-        pages::unsubscribe::landing, pages::unsubscribe::post,
+        pages::unsubscribe::landing, pages::unsubscribe::post, pages::unsubscribe::reason,
         pages::preferences::show, pages::preferences::save_form,
-        pages::preferences::confirm_erase, pages::preferences::erase_form,
+        pages::erase::question, pages::erase::ask, pages::erase::confirmation, pages::erase::erase,
         pages::signup::show, pages::signup::confirm,
-        pages::asset,
+        pages::link::show, pages::link::send,
+        pages::asset, pages::brand::logo, pages::brand::favicon,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&SecuritySchemes, &HeadOperationIds, &ProblemResponses),
@@ -93,8 +95,8 @@ impl TextPatterns {
     fn for_field(&self, name: &str) -> Option<&[String; 2]> {
         match name {
             "message_id" | "external_id" | "id" | "topic_arn" => Some(&self.identifier),
-            "name" | "consent" | "legal_basis" => Some(&self.line),
-            "description" | "note" | "detail" => Some(&self.paragraph),
+            "name" | "consent" | "legal_basis" | "frequency" => Some(&self.line),
+            "description" | "note" | "detail" | "comment" => Some(&self.paragraph),
             _ => None,
         }
     }
@@ -121,6 +123,10 @@ impl TextPatterns {
         let is_parameter = matches!(object.get("in").and_then(Value::as_str), Some("path" | "query"));
         if is_parameter {
             if let Some(schema) = object.get_mut("schema") {
+                // A time in a query, as in a body: UTC, 1970 to 9999.
+                if schema.get("format").and_then(Value::as_str) == Some("date-time") {
+                    schema["pattern"] = Value::String(crate::domain::time::PATTERN.to_owned());
+                }
                 if is_string(schema) && schema.get("pattern").is_none() {
                     schema["pattern"] = Value::String(self.parameter.clone());
                 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::utc;
-use crate::domain::{ContactId, EventType, Reason, Scope, Status};
+use crate::domain::{ContactId, EventType, Scope, Status};
 use crate::error::Error;
 use crate::service::Context;
 use crate::store::events::EventRow;
@@ -43,10 +43,13 @@ pub struct Change {
     pub topic: Option<String>,
     #[schema(value_type = Option<String>)]
     pub status: Option<Status>,
-    #[schema(value_type = Option<String>)]
-    pub reason: Option<Reason>,
+    /// A suppression's reason; on an `unsubscribe_reason` event, the recipient's
+    /// answer (`too_frequent`, `not_relevant`, `never_signed_up`, `other`).
+    pub reason: Option<String>,
     #[schema(value_type = Option<String>)]
     pub scope: Option<Scope>,
+    /// When a suppression expires; on a `pause_changed` event, when the pause ends
+    /// (`null`: mail resumed).
     pub expires_at: Option<DateTime<Utc>>,
     pub source: String,
 }
@@ -114,7 +117,7 @@ pub fn view(db: &mut Db, rows: Vec<EventRow>) -> Result<Vec<Change>, Error> {
             contact_id: r.contact_id,
             topic: r.topic_key,
             status: r.new_status,
-            reason: r.reason,
+            reason: r.reason.map(|r| r.to_string()).or(r.unsubscribe_reason.map(|r| r.to_string())),
             scope: r.scope,
             expires_at: r.expires_at.map(utc),
             source: r.source,

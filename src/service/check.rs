@@ -1,6 +1,7 @@
 //! The send decision for mailing systems: one address, a batch, or just the links.
 //! Answered from the in-memory index alone; nothing here touches the database.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -37,9 +38,13 @@ pub struct CheckResult {
     pub topic: String,
     pub allowed: bool,
     /// `subscribed`, `default_subscribed`, `transactional`, `unsubscribed_topic`,
-    /// `unsubscribed_all`, `pending_confirmation`, `no_consent` or `suppressed:<reason>`.
+    /// `unsubscribed_all`, `pending_confirmation`, `no_consent`, `paused` or
+    /// `suppressed:<reason>`.
     #[schema(inline, example = "default_subscribed")]
     pub reason: Why,
+    /// With `paused`: when the recipient's pause ends and this mail may go again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resumes_at: Option<DateTime<Utc>>,
     /// The headers the message must carry: `List-Unsubscribe` and
     /// `List-Unsubscribe-Post` for an allowed promotional message, else none.
     pub headers: Headers,
@@ -67,6 +72,9 @@ pub enum BatchEntry {
         allowed: bool,
         #[schema(inline)]
         reason: Why,
+        /// With `paused`: when the pause ends.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        resumes_at: Option<DateTime<Utc>>,
         headers: Headers,
     },
     Invalid {
@@ -201,6 +209,7 @@ pub fn check(cx: &Context, request: CheckRequest) -> Result<CheckResult, Error> 
         topic: request.topic,
         allowed: answer.decision.allowed,
         reason: answer.decision.why,
+        resumes_at: answer.decision.resumes_at.map(super::utc),
     })
 }
 
@@ -240,6 +249,7 @@ pub fn check_batch(cx: &Context, request: BatchRequest) -> Result<BatchResponse,
                         email: address.to_string(),
                         allowed: answer.decision.allowed,
                         reason: answer.decision.why,
+                        resumes_at: answer.decision.resumes_at.map(super::utc),
                     },
                     _ => BatchEntry::Invalid { input, error: "invalid_email" },
                 };

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::contacts::{self, refused, Change, ContactWrite, Evidence, Resubscribe};
 use super::group_commit::Bulk;
-use super::recipients::{name_in, Landing};
+use super::recipients::{words_in, Landing, Standing};
 use crate::domain::consent;
 use crate::domain::token::{Link, Recipient};
 use crate::domain::{ContactId, EventType, Reason, Source, Status};
@@ -192,14 +192,16 @@ impl Bulk for Clicks {
                 }
                 events.extend(made);
                 let locale = held.row.locale.clone().or_else(|| click.languages.first().cloned());
-                let topic_name = topic.map(|t| name_in(t, &translations, locale.as_deref()).0);
-                let unsubscribed = match (click.status, &click.link.topic) {
-                    (Status::Unsubscribed, _) => true,
+                let topic_name = topic.map(|t| words_in(t, &translations, locale.as_deref()).name);
+                let standing = match (click.status, &click.link.topic) {
+                    (Status::Unsubscribed, _) if all_before => Standing::UnsubscribedAll,
+                    (Status::Unsubscribed, Some(_)) => Standing::UnsubscribedTopic,
+                    (Status::Unsubscribed, None) => Standing::UnsubscribedAll,
                     // Undoing one topic leaves an unsubscribe from all promotional mail standing.
-                    (_, Some(_)) => all_before,
-                    (_, None) => false,
+                    (_, Some(_)) if all_before => Standing::UnsubscribedAll,
+                    (_, _) => Standing::Receiving,
                 };
-                Ok(Landing { topic: topic_name, locale, unsubscribed })
+                Ok(Landing { topic: topic_name, locale, standing })
             })
             .collect();
         let (created, updated): (Vec<&Held>, Vec<&Held>) =

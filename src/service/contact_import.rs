@@ -100,6 +100,7 @@ fn create_new(
     for ((line, address, write), hash) in lines.into_iter().zip(hashes) {
         let new = !taken.contains(&hash)
             && matches!(write.external_id, None | Some(None))
+            && write.paused_until.is_none()
             && write.subscriptions.keys().all(|k| current.contains(k.as_str()));
         if !new {
             rest.push((line, address, write));

@@ -15,6 +15,7 @@ pub use wire::*;
 
 use super::{topics, utc};
 use crate::domain::consent::{self, Refusal};
+use crate::domain::pause;
 use crate::domain::{
     AddressHash, AddressHasher, ContactId, EventType, Locale, NormalizedAddress, Source, Status, TopicKey,
 };
@@ -130,6 +131,13 @@ impl<'a> Change<'a> {
         (row, event)
     }
 
+    /// Pauses `row`'s promotional mail until `until` (`None`: resumes it); its event,
+    /// which carries the pause's end as `expires_at`.
+    pub(crate) fn pause(&self, row: &mut ContactRow, until: Option<chrono::NaiveDateTime>) -> EventRow {
+        row.paused_until = until;
+        EventRow { expires_at: until, ..self.event(EventType::PauseChanged) }
+    }
+
     /// Sets `row`'s "unsubscribed from all promotional mail" flag; its event.
     pub(crate) fn unsubscribed_all(&self, row: &mut ContactRow, on: bool) -> EventRow {
         row.unsubscribed_all = on;
@@ -159,6 +167,7 @@ pub(crate) fn new_row(email: Option<String>, hash: AddressHash, now: chrono::Nai
         unsubscribed_all_source: None,
         created_at: now,
         updated_at: now,
+        paused_until: None,
     }
 }
 
@@ -173,6 +182,7 @@ pub(crate) fn view(db: &mut Db, row: ContactRow) -> Result<ContactView, Error> {
         locale: row.locale,
         external_id: row.external_id,
         unsubscribed_all: row.unsubscribed_all,
+        paused_until: crate::domain::pause::current(row.paused_until, store::now()).map(utc),
         subscriptions,
         created_at: utc(row.created_at),
         updated_at: utc(row.updated_at),
@@ -387,6 +397,13 @@ pub(crate) fn apply(
         proof,
     )
     .map_err(refused)?;
+    let pause = match write.paused_until {
+        Some(Some(until)) => {
+            Some(Some(pause::check(until.naive_utc(), now).map_err(|e| Error::invalid("paused_until", e))?))
+        }
+        Some(None) => Some(None),
+        None => None,
+    };
 
     let mut fields = Vec::new();
     if let (None, ContactRef::Address(address)) = (&row.email, target) {
@@ -420,6 +437,10 @@ pub(crate) fn apply(
     if let Some(all) = write.unsubscribed_all.filter(|all| *all != row.unsubscribed_all) {
         let event = change.unsubscribed_all(&mut row, all);
         store::events::append(db, event)?;
+        changed = true;
+    }
+    if let Some(until) = pause.filter(|until| *until != pause::current(row.paused_until, now)) {
+        store::events::append(db, change.pause(&mut row, until))?;
         changed = true;
     }
     if changed {

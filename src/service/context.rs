@@ -39,6 +39,7 @@ pub struct Context {
     pub clicks: Arc<Clicks>,
     pub webhooks: WebhookMetrics,
     pub lag: Lag,
+    pub brand: crate::brand::Brand,
 }
 
 impl Tailed for Context {

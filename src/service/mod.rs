@@ -18,6 +18,7 @@ pub mod mail;
 pub mod mail_limits;
 pub mod mailto;
 pub mod privacy;
+pub mod reasons;
 pub mod recipients;
 pub mod signup;
 pub mod suppression_import;
@@ -54,8 +55,8 @@ where
     cx.writer.write_blocking(work)
 }
 
-/// The URL of a freshly signed link: `/u/…`, `/p/…` or `/c/…` by audience, valid for
-/// that audience's configured number of days.
+/// The URL of a freshly signed link: `/u/…`, `/p/…`, `/c/…` or `/d/…` by audience,
+/// valid for that audience's configured time.
 pub fn link_url(
     cx: &Context,
     audience: Audience,
@@ -63,14 +64,14 @@ pub fn link_url(
     topic: Option<TopicKey>,
     message_id: Option<String>,
 ) -> String {
-    let (path, days) = match audience {
-        Audience::Unsubscribe => ("u", cx.config.unsubscribe_link_days),
-        Audience::Preferences => ("p", cx.config.preference_link_days),
-        Audience::Confirm => ("c", cx.config.confirm_link_days),
+    let (path, seconds) = match audience {
+        Audience::Unsubscribe => ("u", cx.config.unsubscribe_link_days * 86_400),
+        Audience::Preferences => ("p", cx.config.preference_link_days * 86_400),
+        Audience::Confirm => ("c", cx.config.confirm_link_days * 86_400),
+        Audience::Erase => ("d", cx.config.erase_link_minutes * 60),
     };
     let now = Utc::now().timestamp();
-    let link =
-        Link { recipient, audience, topic, message_id, issued_at: now, expires_at: now + days * 86_400 };
+    let link = Link { recipient, audience, topic, message_id, issued_at: now, expires_at: now + seconds };
     format!("{}/{path}/{}", cx.config.base_url, cx.tokens.sign(&link))
 }
 

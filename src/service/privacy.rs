@@ -113,10 +113,49 @@ pub async fn erase(cx: &Context, target: ContactRef, source: Source) -> Result<(
     store::run(&cx.pool, store::checkpoint).await
 }
 
+/// What asking to erase from the pages did: erasure from a page needs a link mailed to
+/// the address first, since a page's link may have been forwarded with a newsletter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErasureAsked {
+    /// The confirmation link was mailed to this address (masked).
+    Sent(String),
+    /// The contact is known only by its address hash: there is nowhere to mail.
+    NoAddress,
+    /// Nothing is held about the link's recipient.
+    NothingHeld,
+}
+
+/// Mails the link that confirms an erasure (`/d/{token}`, valid for
+/// `PREFCENTER_ERASE_LINK_MINUTES`) to the contact's address, in its language. Counted
+/// against the same limits as every mail a recipient can ask for.
+pub async fn ask_erasure(
+    cx: std::sync::Arc<Context>,
+    link: crate::domain::token::Link,
+    client: Option<String>,
+    languages: Vec<String>,
+) -> Result<ErasureAsked, Error> {
+    use crate::domain::token::{Audience, Recipient};
+    let hasher = cx.hasher.clone();
+    let target = ContactRef::from(link.recipient);
+    let contact = store::run(&cx.pool, move |db| contacts::find(db, &hasher, &target)).await?;
+    let Some(contact) = contact else { return Ok(ErasureAsked::NothingHeld) };
+    let Some(email) = contact.email.clone() else { return Ok(ErasureAsked::NoAddress) };
+    cx.mail_limits.count(client.as_deref().unwrap_or("unknown"), &hex::encode(&contact.address_hash))?;
+    let url = super::link_url(&cx, Audience::Erase, Recipient::Contact(contact.id), None, None);
+    let lang = crate::i18n::Lang::choose(contact.locale.as_deref(), &languages);
+    let message = super::mail::erase_confirmation(&cx, lang, &email, &url, cx.config.erase_link_minutes)?;
+    let sender = cx.clone();
+    actix_web::web::block(move || sender.mailer.send(&sender.mail_from, message))
+        .await
+        .map_err(|e| Error::internal("blocking task failed", e))??;
+    Ok(ErasureAsked::Sent(super::recipients::mask(&email)))
+}
+
 /// How long things are kept.
 #[derive(Debug, Clone, Copy)]
 pub struct Retention {
-    /// Client pseudonyms and user agents on events.
+    /// Client pseudonyms and user agents on events, and the comments of answers to
+    /// "why did you leave?".
     pub client_data: TimeDelta,
     /// How long an expired suppression is kept before it is removed.
     pub expired_suppressions: TimeDelta,
@@ -139,6 +178,8 @@ impl Retention {
 #[derive(Debug, Default, Clone, Copy, Serialize)]
 pub struct PurgeReport {
     pub events_scrubbed: usize,
+    /// Comments of answers to "why did you leave?" older than the retention period.
+    pub comments_cleared: usize,
     pub suppressions_removed: usize,
     pub pending_removed: usize,
 }
@@ -148,6 +189,7 @@ pub fn purge_on(db: &mut Db, retention: Retention, now: NaiveDateTime) -> Result
     store::write(db, |db| {
         let mut report = PurgeReport {
             events_scrubbed: store::events::scrub_clients_before(db, now - retention.client_data)?,
+            comments_cleared: store::events::clear_reason_comments_before(db, now - retention.client_data)?,
             ..PurgeReport::default()
         };
         let expired = store::suppressions::expired_before(db, now - retention.expired_suppressions)?;
@@ -209,6 +251,7 @@ impl PurgeMetrics {
 
     pub fn record(&self, report: &PurgeReport) {
         self.0.with_label_values(&["event_client_data"]).inc_by(report.events_scrubbed as u64);
+        self.0.with_label_values(&["unsubscribe_comment"]).inc_by(report.comments_cleared as u64);
         self.0.with_label_values(&["expired_suppression"]).inc_by(report.suppressions_removed as u64);
         self.0.with_label_values(&["unconfirmed_pending"]).inc_by(report.pending_removed as u64);
     }

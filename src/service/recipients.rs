@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -23,9 +24,14 @@ pub struct TopicChoice {
     pub key: String,
     pub name: String,
     pub description: String,
+    /// How often it is sent ("weekly"), when the operator says.
+    pub frequency: Option<String>,
     pub category: Category,
-    /// Whether this kind of mail is sent to the recipient.
+    /// Whether the recipient chose this kind of mail (or did not decline an opt-out
+    /// topic). Nothing promotional is sent while `unsubscribed_all` or a pause holds.
     pub subscribed: bool,
+    /// Asked for and waiting for the confirmation mailed to the address.
+    pub pending: bool,
     /// `false` for transactional topics: they are always sent.
     pub editable: bool,
 }
@@ -37,6 +43,8 @@ pub struct Preferences {
     pub email: Option<String>,
     pub locale: Option<String>,
     pub unsubscribed_all: bool,
+    /// Promotional mail is paused until then; `null` when it is not paused.
+    pub paused_until: Option<DateTime<Utc>>,
     pub topics: Vec<TopicChoice>,
 }
 
@@ -50,6 +58,23 @@ pub struct PreferencesWrite {
     pub unsubscribed_all: Option<bool>,
     #[schema(value_type = Option<String>, pattern = "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$", max_length = 35)]
     pub locale: Option<Locale>,
+    /// Pauses promotional mail until then (at most 365 days ahead); `null` resumes it.
+    #[serde(default, deserialize_with = "super::contacts::present_time")]
+    #[schema(value_type = Option<DateTime<Utc>>, example = "2027-03-01T00:00:00Z")]
+    pub paused_until: Option<Option<DateTime<Utc>>>,
+}
+
+/// Where the recipient of an unsubscribe link stands, for its pages to say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Not unsubscribed from what the link names.
+    Receiving,
+    /// Unsubscribed from the link's topic.
+    UnsubscribedTopic,
+    /// Unsubscribed from all promotional mail.
+    UnsubscribedAll,
+    /// The address was erased on request: nothing at all is sent to it.
+    Erased,
 }
 
 /// What an unsubscribe link concerns, for its pages.
@@ -58,8 +83,7 @@ pub struct Landing {
     /// The topic's name in the recipient's language; `None` for all promotional mail.
     pub topic: Option<String>,
     pub locale: Option<String>,
-    /// Whether the recipient is (now) unsubscribed from what the link names.
-    pub unsubscribed: bool,
+    pub standing: Standing,
 }
 
 pub(crate) fn gone() -> Error {
@@ -80,72 +104,92 @@ fn contact_of(
     Ok(found)
 }
 
-/// The topic a link names, in a language; 404 when it is gone or archived.
-fn topic_name(
-    db: &mut Db,
-    key: &TopicKey,
-    locale: Option<&str>,
-) -> Result<(TopicRow, String, String), Error> {
+/// The name of the topic a link names, in a language; 404 when it is gone or archived.
+fn topic_name(db: &mut Db, key: &TopicKey, locale: Option<&str>) -> Result<String, Error> {
     let row = store::topics::find(db, key.as_str())?
         .filter(|t| t.archived_at.is_none())
         .ok_or_else(|| Error::NotFound("this link names a topic that no longer exists".into()))?;
     let translations = store::topics::translations(db, std::slice::from_ref(&row.key))?;
-    let (name, description) = name_in(&row, &translations, locale);
-    Ok((row, name, description))
+    Ok(words_in(&row, &translations, locale).name)
 }
 
-/// A topic's name and description in a locale's language, from its translations
-/// (those of other topics are passed over), or as the operator wrote them.
-pub(crate) fn name_in(
-    row: &TopicRow,
-    translations: &[TranslationRow],
-    locale: Option<&str>,
-) -> (String, String) {
-    let language = locale.map(|l| l.split('-').next().unwrap_or(l));
-    let translated = translations.iter().find(|t| {
-        t.topic_key == row.key && Some(t.locale.split('-').next().unwrap_or(&t.locale)) == language
-    });
+/// A topic's words in one language.
+pub(crate) struct TopicWords {
+    pub name: String,
+    pub description: String,
+    pub frequency: Option<String>,
+}
+
+/// A topic's words in a locale's language, from its translations (those of other
+/// topics are passed over), or as the operator wrote them; a translation without a
+/// frequency takes the operator's.
+pub(crate) fn words_in(row: &TopicRow, translations: &[TranslationRow], locale: Option<&str>) -> TopicWords {
+    let language = |l: &str| l.split(['-', '_']).next().unwrap_or(l).to_ascii_lowercase();
+    let wanted = locale.map(language);
+    let translated =
+        translations.iter().find(|t| t.topic_key == row.key && Some(language(&t.locale)) == wanted);
+    let frequency = |f: &str| Some(f.to_owned()).filter(|f| !f.is_empty());
     match translated {
-        Some(t) => (t.name.clone(), t.description.clone()),
-        None => (row.name.clone(), row.description.clone()),
+        Some(t) => TopicWords {
+            name: t.name.clone(),
+            description: t.description.clone(),
+            frequency: frequency(&t.frequency).or_else(|| frequency(&row.frequency)),
+        },
+        None => TopicWords {
+            name: row.name.clone(),
+            description: row.description.clone(),
+            frequency: frequency(&row.frequency),
+        },
     }
 }
 
-fn is_unsubscribed(db: &mut Db, contact: Option<&ContactRow>, link: &Link) -> Result<bool, Error> {
-    let Some(contact) = contact else { return Ok(false) };
+/// Where the link's recipient stands on what the link names.
+fn standing(db: &mut Db, contact: Option<&ContactRow>, link: &Link) -> Result<Standing, Error> {
+    if is_erased(db, link)? {
+        return Ok(Standing::Erased);
+    }
+    let Some(contact) = contact else { return Ok(Standing::Receiving) };
     if contact.unsubscribed_all {
-        return Ok(true);
+        return Ok(Standing::UnsubscribedAll);
     }
-    let Some(topic) = &link.topic else { return Ok(false) };
-    Ok(store::subscriptions::for_contact(db, &contact.id)?
+    let Some(topic) = &link.topic else { return Ok(Standing::Receiving) };
+    let unsubscribed = store::subscriptions::for_contact(db, &contact.id)?
         .iter()
-        .any(|s| s.topic_key == topic.as_str() && s.status == Status::Unsubscribed))
+        .any(|s| s.topic_key == topic.as_str() && s.status == Status::Unsubscribed);
+    Ok(if unsubscribed { Standing::UnsubscribedTopic } else { Standing::Receiving })
 }
 
-/// The landing page's content, and whether the contact is unsubscribed from all
-/// promotional mail.
+/// The landing page's content.
 fn landing_on(
     db: &mut Db,
     app_hasher: &crate::domain::AddressHasher,
     link: &Link,
     languages: &[String],
-) -> Result<(Landing, bool), Error> {
+) -> Result<Landing, Error> {
     let contact = contact_of(db, app_hasher, link)?;
     let locale = contact.as_ref().and_then(|c| c.locale.clone()).or_else(|| languages.first().cloned());
     let topic = match &link.topic {
-        Some(key) => Some(topic_name(db, key, locale.as_deref())?.1),
+        Some(key) => Some(topic_name(db, key, locale.as_deref())?),
         None => None,
     };
-    let unsubscribed = is_unsubscribed(db, contact.as_ref(), link)?;
-    let unsubscribed_all = contact.is_some_and(|c| c.unsubscribed_all);
-    Ok((Landing { topic, locale, unsubscribed }, unsubscribed_all))
+    let standing = standing(db, contact.as_ref(), link)?;
+    Ok(Landing { topic, locale, standing })
 }
 
 /// The landing page's content. Reads only: link scanners fetch every URL in a mail.
 pub async fn landing(cx: &Context, link: Link, languages: Vec<String>) -> Result<Landing, Error> {
     let hasher = cx.hasher.clone();
-    store::run(&cx.pool, move |db| landing_on(db, &hasher, &link, &languages).map(|(landing, _)| landing))
-        .await
+    store::run(&cx.pool, move |db| landing_on(db, &hasher, &link, &languages)).await
+}
+
+/// Whether the link names an address (not stored as a contact) that was erased.
+fn is_erased(db: &mut Db, link: &Link) -> Result<bool, Error> {
+    Ok(match link.recipient {
+        Recipient::Address(hash) => {
+            store::suppressions::find(db, &hash.0)?.is_some_and(|s| s.reason == Reason::Erasure)
+        }
+        Recipient::Contact(_) => false,
+    })
 }
 
 /// Why a change for an erased address is refused: its erasure suppression already
@@ -155,10 +199,8 @@ pub(crate) fn erased() -> Error {
 }
 
 fn refuse_if_erased(db: &mut Db, link: &Link) -> Result<(), Error> {
-    if let Recipient::Address(hash) = link.recipient {
-        if store::suppressions::find(db, &hash.0)?.is_some_and(|s| s.reason == Reason::Erasure) {
-            return Err(erased());
-        }
+    if is_erased(db, link)? {
+        return Err(erased());
     }
     Ok(())
 }
@@ -206,7 +248,8 @@ async fn change(
     cx.writer.write_bulk(&cx.clicks, click).await
 }
 
-fn mask(email: &str) -> String {
+/// An address as the pages show it: `a***@example.com`.
+pub(crate) fn mask(email: &str) -> String {
     match email.split_once('@') {
         Some((local, domain)) => format!("{}***@{domain}", local.chars().next().unwrap_or('*')),
         None => "***".into(),
@@ -239,9 +282,10 @@ fn preferences_on(
     let keys: Vec<String> = rows.iter().map(|t| t.key.clone()).collect();
     let translations = store::topics::translations(db, &keys)?;
     for row in rows {
-        let (name, description) = name_in(&row, &translations, display.as_deref());
+        let words = words_in(&row, &translations, display.as_deref());
         let category = row.category;
-        let subscribed = match (category, statuses.get(&row.key)) {
+        let status = statuses.get(&row.key).copied();
+        let subscribed = match (category, status) {
             (Category::Transactional, _) => true,
             (_, Some(Status::Subscribed)) => true,
             (_, Some(_)) => false,
@@ -249,16 +293,22 @@ fn preferences_on(
         };
         topics.push(TopicChoice {
             key: row.key,
-            name,
-            description,
+            name: words.name,
+            description: words.description,
+            frequency: words.frequency,
             category,
             subscribed,
+            pending: category == Category::Promotional && status == Some(Status::Pending),
             editable: category == Category::Promotional,
         });
     }
     Ok(Preferences {
         email: contact.as_ref().and_then(|c| c.email.as_deref()).map(mask),
         unsubscribed_all: contact.as_ref().is_some_and(|c| c.unsubscribed_all),
+        paused_until: contact
+            .as_ref()
+            .and_then(|c| crate::domain::pause::current(c.paused_until, store::now()))
+            .map(super::utc),
         locale,
         topics,
     })
@@ -282,6 +332,9 @@ fn changes_only(mut choices: PreferencesWrite, now: &Preferences) -> Preferences
     if choices.locale.as_ref().map(|l| l.as_str()) == now.locale.as_deref() {
         choices.locale = None;
     }
+    if choices.paused_until == Some(now.paused_until) {
+        choices.paused_until = None;
+    }
     choices
 }
 
@@ -304,6 +357,7 @@ pub async fn update_preferences(
             message_id: link.message_id.clone(),
             unsubscribed_all: choices.unsubscribed_all,
             locale: choices.locale.map(Some),
+            paused_until: choices.paused_until,
             evidence,
             resubscribe: Some(Resubscribe {
                 consent: "chosen on the preference page".into(),

@@ -61,6 +61,7 @@ pub async fn request_link(
         let url = super::link_url(&cx, Audience::Preferences, Recipient::Contact(id), None, None);
         let lang = Lang::choose(contact.locale.as_deref(), &languages);
         let message = match mail::preference_link(
+            &cx.brand,
             lang,
             contact.email.as_deref().unwrap_or_default(),
             &url,
@@ -98,6 +99,7 @@ pub async fn subscribe(
     let target = ContactRef::Address(address.clone());
     let topics = request.topics.clone();
     let locale = request.locale.clone();
+    let browser = languages.first().cloned();
     let outcome = super::write(&cx, move |db| {
         let mut write = ContactWrite {
             source: Some(Source::Page),
@@ -111,10 +113,16 @@ pub async fn subscribe(
             keep_erasure: true,
             ..ContactWrite::default()
         };
+        let existing = contacts::lock(db, &hasher, &target, &[])?;
+        // The names in the language the mail will be written in.
+        let language = locale
+            .as_ref()
+            .map(|l| l.to_string())
+            .or_else(|| existing.as_ref().and_then(|c| c.locale.clone()))
+            .or(browser);
         if let Some(locale) = locale {
             write.locale = Some(Some(locale));
         }
-        let existing = contacts::lock(db, &hasher, &target, &[])?;
         let current = match &existing {
             Some(c) => store::subscriptions::for_contact(db, &c.id)?,
             None => Vec::new(),
@@ -126,7 +134,8 @@ pub async fn subscribe(
                 .ok_or_else(|| {
                     Error::invalid(format!("topics.{key}"), "there is no such public promotional topic")
                 })?;
-            names.push(topic.name);
+            let translations = store::topics::translations(db, std::slice::from_ref(&topic.key))?;
+            names.push(super::recipients::words_in(&topic, &translations, language.as_deref()).name);
             let subscribed =
                 current.iter().any(|s| s.topic_key == key.as_str() && s.status == Status::Subscribed);
             if !subscribed {
@@ -145,19 +154,23 @@ pub async fn subscribe(
     let only = if request.topics.len() == 1 { request.topics.first().cloned() } else { None };
     let cancel = super::link_url(&cx, Audience::Unsubscribe, Recipient::Contact(id), only, None);
     let lang = Lang::choose(contact.locale.as_deref(), &languages);
-    let message = mail::confirmation(lang, address.as_str(), &names, &confirm, &cancel, days)?;
+    let message = mail::confirmation(&cx.brand, lang, address.as_str(), &names, &confirm, &cancel, days)?;
     let cx2 = cx.clone();
     actix_web::web::block(move || cx2.mailer.send(&cx2.mail_from, message))
         .await
         .map_err(|e| Error::internal("blocking task failed", e))?
 }
 
-/// What a confirmation link would confirm: the names of the pending topics, and the
-/// contact's locale.
-pub async fn pending(cx: &Context, link: Link) -> Result<(Vec<String>, Option<String>), Error> {
+/// What a confirmation link would confirm: the names of the pending topics (in the
+/// contact's language, else the browser's), and the contact's locale.
+pub async fn pending(
+    cx: &Context,
+    link: Link,
+    languages: Vec<String>,
+) -> Result<(Vec<String>, Option<String>), Error> {
     let hasher = cx.hasher.clone();
     store::run(&cx.pool, move |db| {
-        let pending = pending_on(db, &hasher, &link)?;
+        let pending = pending_on(db, &hasher, &link, languages.first().map(String::as_str))?;
         Ok((pending.names(), pending.contact.locale))
     })
     .await
@@ -175,7 +188,12 @@ impl Pending {
     }
 }
 
-fn pending_on(db: &mut Db, hasher: &crate::domain::AddressHasher, link: &Link) -> Result<Pending, Error> {
+fn pending_on(
+    db: &mut Db,
+    hasher: &crate::domain::AddressHasher,
+    link: &Link,
+    browser: Option<&str>,
+) -> Result<Pending, Error> {
     let Recipient::Contact(id) = link.recipient else {
         return Err(Error::Link(crate::domain::token::TokenError::Malformed));
     };
@@ -187,7 +205,10 @@ fn pending_on(db: &mut Db, hasher: &crate::domain::AddressHasher, link: &Link) -
         .filter(|s| s.status == Status::Pending)
     {
         if let Some(topic) = store::topics::find(db, &s.topic_key)? {
-            topics.push((TopicKey::from_stored(s.topic_key), topic.name));
+            let translations = store::topics::translations(db, std::slice::from_ref(&topic.key))?;
+            let language = contact.locale.as_deref().or(browser);
+            let name = super::recipients::words_in(&topic, &translations, language).name;
+            topics.push((TopicKey::from_stored(s.topic_key), name));
         }
     }
     Ok(Pending { contact, topics })
@@ -200,6 +221,7 @@ pub async fn confirm(
     cx: &Context,
     link: Link,
     evidence: Evidence,
+    languages: Vec<String>,
 ) -> Result<(Vec<String>, Option<String>), Error> {
     let hasher = cx.hasher.clone();
     super::write(cx, move |db| {
@@ -207,7 +229,7 @@ pub async fn confirm(
         if let Recipient::Contact(id) = link.recipient {
             contacts::lock_with_address(db, &hasher, &ContactRef::Id(id))?;
         }
-        let pending = pending_on(db, &hasher, &link)?;
+        let pending = pending_on(db, &hasher, &link, languages.first().map(String::as_str))?;
         let shown = (pending.names(), pending.contact.locale.clone());
         if pending.topics.is_empty() {
             return Ok(shown);

@@ -24,6 +24,10 @@ pub struct Translation {
     #[serde(default, deserialize_with = "text::paragraph")]
     #[schema(max_length = 2000)]
     pub description: String,
+    /// How often the topic is sent, in this language ("chaque semaine").
+    #[serde(default, deserialize_with = "text::optional_line", skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 40, pattern = "\\S")]
+    pub frequency: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -37,6 +41,10 @@ pub struct NewTopic {
     #[serde(default, deserialize_with = "text::paragraph")]
     #[schema(max_length = 2000, example = "Monthly news")]
     pub description: String,
+    /// How often it is sent, as recipients read it next to the topic ("weekly").
+    #[serde(default, deserialize_with = "text::optional_line")]
+    #[schema(min_length = 1, max_length = 40, pattern = "\\S", example = "monthly")]
+    pub frequency: Option<String>,
     pub category: Category,
     /// `true`: an opt-out topic, sent to everyone who has not unsubscribed.
     /// `false` (the default): an opt-in topic, sent only to subscribers.
@@ -114,6 +122,10 @@ pub struct TopicPatch {
     #[serde(default, deserialize_with = "text::optional_paragraph")]
     #[schema(max_length = 2000)]
     pub description: Option<String>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "text::present_line")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 40, pattern = "\\S")]
+    pub frequency: Option<Option<String>>,
     pub category: Option<Category>,
     pub default_subscribed: Option<bool>,
     pub public: Option<bool>,
@@ -129,6 +141,8 @@ pub struct TopicView {
     pub key: String,
     pub name: String,
     pub description: String,
+    /// How often it is sent ("weekly"); `null` when unsaid.
+    pub frequency: Option<String>,
     pub category: Category,
     pub default_subscribed: bool,
     pub public: bool,
@@ -151,12 +165,28 @@ fn check_text(field: &str, value: &str, max: usize, required: bool) -> Result<()
     Ok(())
 }
 
+/// The most characters a frequency may have: a few words next to a topic's name.
+const FREQUENCY_CHARS: usize = 40;
+
+fn check_frequency(field: &str, frequency: Option<&String>) -> Result<(), Error> {
+    match frequency {
+        Some(f) => check_text(field, f, FREQUENCY_CHARS, true),
+        None => Ok(()),
+    }
+}
+
 fn check_translations(translations: &BTreeMap<Locale, Translation>) -> Result<(), Error> {
     for (locale, t) in translations {
         check_text(&format!("translations.{locale}.name"), &t.name, 200, true)?;
         check_text(&format!("translations.{locale}.description"), &t.description, 2000, false)?;
+        check_frequency(&format!("translations.{locale}.frequency"), t.frequency.as_ref())?;
     }
     Ok(())
+}
+
+/// A stored frequency ('' when unsaid) as the API shows it.
+fn shown(frequency: String) -> Option<String> {
+    Some(frequency).filter(|f| !f.is_empty())
 }
 
 fn translation_rows(key: &str, translations: &BTreeMap<Locale, Translation>) -> Vec<TranslationRow> {
@@ -167,6 +197,7 @@ fn translation_rows(key: &str, translations: &BTreeMap<Locale, Translation>) -> 
             locale: locale.to_string(),
             name: t.name.trim().to_owned(),
             description: t.description.trim().to_owned(),
+            frequency: t.frequency.as_deref().map_or_else(String::new, |f| f.trim().to_owned()),
         })
         .collect()
 }
@@ -176,11 +207,16 @@ fn view(row: TopicRow, translations: Vec<TranslationRow>) -> Result<TopicView, E
         category: row.category,
         translations: translations
             .into_iter()
-            .map(|t| (t.locale, Translation { name: t.name, description: t.description }))
+            .map(|t| {
+                let translation =
+                    Translation { name: t.name, description: t.description, frequency: shown(t.frequency) };
+                (t.locale, translation)
+            })
             .collect(),
         key: row.key,
         name: row.name,
         description: row.description,
+        frequency: shown(row.frequency),
         default_subscribed: row.default_subscribed,
         public: row.public,
         position: row.position,
@@ -216,6 +252,7 @@ fn record(db: &mut Tx, key: &str, what: &str) -> Result<(), Error> {
 pub async fn create(cx: &Context, input: NewTopic) -> Result<TopicView, Error> {
     check_text("name", &input.name, 200, true)?;
     check_text("description", &input.description, 2000, false)?;
+    check_frequency("frequency", input.frequency.as_ref())?;
     check_translations(&input.translations)?;
     super::write(cx, move |db| {
         store::locks::topics(db)?;
@@ -245,6 +282,7 @@ pub async fn create(cx: &Context, input: NewTopic) -> Result<TopicView, Error> {
                     created_at: now,
                     updated_at: now,
                     archived_at: None,
+                    frequency: input.frequency.as_deref().map_or_else(String::new, |f| f.trim().to_owned()),
                 },
             )?;
             store::topics::replace_translations(db, key, &translation_rows(key, &input.translations))?;
@@ -283,6 +321,9 @@ pub async fn update(cx: &Context, key: String, patch: TopicPatch) -> Result<Topi
     if let Some(description) = &patch.description {
         check_text("description", description, 2000, false)?;
     }
+    if let Some(frequency) = &patch.frequency {
+        check_frequency("frequency", frequency.as_ref())?;
+    }
     if let Some(translations) = &patch.translations {
         check_translations(translations)?;
     }
@@ -294,6 +335,9 @@ pub async fn update(cx: &Context, key: String, patch: TopicPatch) -> Result<Topi
         }
         if let Some(description) = patch.description {
             row.description = description.trim().to_owned();
+        }
+        if let Some(frequency) = patch.frequency {
+            row.frequency = frequency.map_or_else(String::new, |f| f.trim().to_owned());
         }
         if let Some(category) = patch.category {
             row.category = category;

@@ -20,6 +20,9 @@ pub struct ContactRow {
     pub unsubscribed_all_source: Option<Source>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Promotional mail is held back until then (the recipient's pause); a past time
+    /// is no pause.
+    pub paused_until: Option<NaiveDateTime>,
 }
 
 pub fn insert(db: &mut Db, row: &ContactRow) -> QueryResult<()> {
@@ -37,6 +40,7 @@ pub fn update(db: &mut Db, row: &ContactRow) -> QueryResult<()> {
             contacts::unsubscribed_all.eq(row.unsubscribed_all),
             contacts::unsubscribed_all_source.eq(&row.unsubscribed_all_source),
             contacts::updated_at.eq(row.updated_at),
+            contacts::paused_until.eq(row.paused_until),
         ))
         .execute(db)
         .map(drop)
@@ -106,6 +110,14 @@ pub fn by_external_id(db: &mut Db, external_id: &str) -> QueryResult<Option<Cont
 /// The address hashes of every contact unsubscribed from all promotional mail.
 pub fn unsubscribed_all_hashes(db: &mut Db) -> QueryResult<Vec<Vec<u8>>> {
     contacts::table.filter(contacts::unsubscribed_all.eq(true)).select(contacts::address_hash).load(db)
+}
+
+/// The address hashes of the contacts paused after `now`, and until when.
+pub fn paused_after(db: &mut Db, now: NaiveDateTime) -> QueryResult<Vec<(Vec<u8>, Option<NaiveDateTime>)>> {
+    contacts::table
+        .filter(contacts::paused_until.gt(now))
+        .select((contacts::address_hash, contacts::paused_until))
+        .load(db)
 }
 
 /// The current addresses of the contacts with these hashes, for the change feed.

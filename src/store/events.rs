@@ -8,7 +8,7 @@ use diesel::prelude::*;
 
 use super::schema::{events, ledger_head};
 use super::{Db, Tx};
-use crate::domain::{ContactId, EventType, Reason, Scope, Status};
+use crate::domain::{ContactId, EventType, Reason, Scope, Status, UnsubscribeReason};
 
 /// One entry of the ledger, as written and as read back. `seq` is given when its
 /// transaction flushes; the writer fills in what the change concerns over
@@ -36,6 +36,8 @@ pub struct EventRow {
     pub consent: Option<String>,
     pub legal_basis: Option<String>,
     pub detail: Option<String>,
+    /// The recipient's answer, on an `unsubscribe_reason` event (its comment is `detail`).
+    pub unsubscribe_reason: Option<UnsubscribeReason>,
 }
 
 impl EventRow {
@@ -61,6 +63,7 @@ impl EventRow {
             consent: None,
             legal_basis: None,
             detail: None,
+            unsubscribe_reason: None,
         }
     }
 }
@@ -178,4 +181,43 @@ pub fn scrub(tx: &mut Tx, whose: Erased) -> Result<usize, crate::error::Error> {
             events::detail.eq(None::<String>),
         ))
         .execute(&mut **tx)?)
+}
+
+/// Only the `unsubscribe_reason` events, written as a literal so that the partial
+/// index on them (`events_unsubscribe_reasons`) serves the query on both backends.
+fn unsubscribe_reason_events() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql::<diesel::sql_types::Bool>("kind = 'unsubscribe_reason'")
+}
+
+/// The answers to "why did you leave?" given since `since`, counted per topic (`None`
+/// for all promotional mail) and reason; all promotional mail first, then by topic.
+pub fn unsubscribe_reasons(
+    db: &mut Db,
+    since: Option<NaiveDateTime>,
+) -> QueryResult<Vec<(Option<String>, UnsubscribeReason, i64)>> {
+    let mut query = events::table
+        .filter(unsubscribe_reason_events())
+        .group_by((events::topic_key, events::unsubscribe_reason))
+        .select((events::topic_key, events::unsubscribe_reason, diesel::dsl::count_star()))
+        .into_boxed();
+    if let Some(since) = since {
+        query = query.filter(events::occurred_at.ge(since));
+    }
+    let rows: Vec<(Option<String>, Option<UnsubscribeReason>, i64)> = query.load(db)?;
+    let mut counts: Vec<_> =
+        rows.into_iter().filter_map(|(topic, reason, count)| Some((topic, reason?, count))).collect();
+    counts.sort();
+    Ok(counts)
+}
+
+/// Clears the comments of answers given before `before` (retention); their reasons stay.
+pub fn clear_reason_comments_before(db: &mut Db, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        events::table
+            .filter(unsubscribe_reason_events())
+            .filter(events::occurred_at.lt(before))
+            .filter(events::detail.is_not_null()),
+    )
+    .set(events::detail.eq(None::<String>))
+    .execute(db)
 }

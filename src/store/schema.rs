@@ -32,6 +32,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         archived_at -> Nullable<Timestamp>,
+        frequency -> Text,
     }
 }
 
@@ -41,6 +42,7 @@ diesel::table! {
         locale -> Text,
         name -> Text,
         description -> Text,
+        frequency -> Text,
     }
 }
 
@@ -55,6 +57,7 @@ diesel::table! {
         unsubscribed_all_source -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        paused_until -> Nullable<Timestamp>,
     }
 }
 
@@ -133,6 +136,7 @@ diesel::table! {
         consent -> Nullable<Text>,
         legal_basis -> Nullable<Text>,
         detail -> Nullable<Text>,
+        unsubscribe_reason -> Nullable<Text>,
     }
 }
 

@@ -14,7 +14,9 @@ use diesel::sql_types::Text;
 use diesel::sqlite::Sqlite;
 
 use super::MultiBackend;
-use crate::domain::{Category, ContactId, EventType, Provider, Reason, Scope, Source, Status, WebhookStatus};
+use crate::domain::{
+    Category, ContactId, EventType, Provider, Reason, Scope, Source, Status, UnsubscribeReason, WebhookStatus,
+};
 
 /// A domain type stored as text: how it is written, and how it is read back.
 trait StoredText: Sized {
@@ -92,7 +94,7 @@ macro_rules! words {
     )+ };
 }
 
-words!(Category, Status, Source, Reason, Scope, EventType, Provider, WebhookStatus);
+words!(Category, Status, Source, Reason, Scope, EventType, Provider, UnsubscribeReason, WebhookStatus);
 
 impl StoredText for ContactId {
     fn text(&self) -> std::borrow::Cow<'_, str> {
@@ -103,7 +105,18 @@ impl StoredText for ContactId {
     }
 }
 
-stored_as_text!(Category, Status, Source, Reason, Scope, EventType, Provider, WebhookStatus, ContactId);
+stored_as_text!(
+    Category,
+    Status,
+    Source,
+    Reason,
+    Scope,
+    EventType,
+    Provider,
+    UnsubscribeReason,
+    WebhookStatus,
+    ContactId
+);
 
 #[cfg(test)]
 mod tests {

@@ -20,6 +20,8 @@ pub struct TopicRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub archived_at: Option<NaiveDateTime>,
+    /// How often it is sent, in the operator's words ("weekly"); empty when unsaid.
+    pub frequency: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -29,6 +31,7 @@ pub struct TranslationRow {
     pub locale: String,
     pub name: String,
     pub description: String,
+    pub frequency: String,
 }
 
 pub fn insert(db: &mut Db, row: &TopicRow) -> QueryResult<()> {
@@ -47,6 +50,7 @@ pub fn update(db: &mut Db, row: &TopicRow) -> QueryResult<()> {
             topics::position.eq(row.position),
             topics::updated_at.eq(row.updated_at),
             topics::archived_at.eq(row.archived_at),
+            topics::frequency.eq(&row.frequency),
         ))
         .execute(db)
         .map(drop)

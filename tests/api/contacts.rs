@@ -27,7 +27,7 @@ each_backend! {
         let contact = created.json();
         assert_eq!(without_times(contact.clone()), json!({
             "email": "alice@example.com", "locale": "fr", "external_id": "user-42",
-            "unsubscribed_all": false, "subscriptions": {"news": "subscribed"},
+            "unsubscribed_all": false, "paused_until": null, "subscriptions": {"news": "subscribed"},
         }));
         let again = app.put("/v1/contacts/alice%40example.com").json(json!({"locale": "en"})).send();
         assert_eq!(again.status, 200);

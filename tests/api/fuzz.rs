@@ -15,6 +15,8 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use prefcenter::domain::token::{Audience, Link, Recipient, TokenKeys};
+
 use crate::support::{each_backend, TestApp};
 
 /// Cases per field of the API's own bodies, paths and queries.
@@ -192,7 +194,12 @@ fn routes(tokens: &Tokens) -> Vec<Route> {
     let webhook = json!({"url": "https://hooks.example.com/prefs", "types": ["suppression_added"], "description": "CRM"});
     let webhook_patch = json!({"url": "https://hooks.example.com/v2", "types": ["contact_created"], "description": "D",
         "status": "enabled"});
-    let (u, p, confirm) = (tokens.unsubscribe.as_str(), tokens.preferences.as_str(), tokens.confirm.as_str());
+    let (u, p, confirm, d) = (
+        tokens.unsubscribe.as_str(),
+        tokens.preferences.as_str(),
+        tokens.confirm.as_str(),
+        tokens.erase.as_str(),
+    );
     let w = tokens.webhook.as_str();
     vec![
         route("GET", "/healthz", &[], Body::None, Anonymous),
@@ -347,19 +354,28 @@ fn routes(tokens: &Tokens) -> Vec<Route> {
             Preferences,
         ),
         route("GET", "/v1/preferences/export", &[], Body::None, Preferences),
+        route("GET", "/v1/unsubscribe-reasons", &[], Body::None, Admin),
         route("GET", "/u/{token}", &[u], Body::None, Anonymous),
         route("HEAD", "/u/{token}", &[u], Body::None, Anonymous),
         route("POST", "/u/{token}", &[u], Body::Form, Anonymous),
+        route("POST", "/u/{token}/reason", &[u], Body::Form, Anonymous),
         route("GET", "/p/{token}", &[p], Body::None, Anonymous),
         route("POST", "/p/{token}", &[p], Body::Form, Anonymous),
         route("GET", "/p/{token}/delete", &[p], Body::None, Anonymous),
+        // Mail the link that confirms an erasure (then refuse, past the mail limits).
+        route("POST", "/p/{token}/delete", &[p], Body::Form, Anonymous),
+        route("DELETE", "/v1/preferences", &[], Body::None, Preferences),
+        route("GET", "/d/{token}", &[d], Body::None, Anonymous),
         route("GET", "/c/{token}", &[confirm], Body::None, Anonymous),
         route("HEAD", "/c/{token}", &[confirm], Body::None, Anonymous),
         route("POST", "/c/{token}", &[confirm], Body::Form, Anonymous),
+        route("GET", "/link", &[], Body::None, Anonymous),
+        route("POST", "/link", &[], Body::Form, Anonymous),
         route("GET", "/static/{name}", &["style.css"], Body::None, Anonymous),
-        // Last: they erase the preference link's owner.
-        route("POST", "/p/{token}/delete", &[p], Body::Form, Anonymous),
-        route("DELETE", "/v1/preferences", &[], Body::None, Preferences),
+        route("GET", "/brand/logo", &[], Body::None, Anonymous),
+        route("GET", "/favicon.svg", &[], Body::None, Anonymous),
+        // Last: it erases the preference link's owner.
+        route("POST", "/d/{token}", &[d], Body::Form, Anonymous),
     ]
 }
 
@@ -369,6 +385,7 @@ struct Tokens {
     confirm: String,
     /// A webhook's id (not a token, but made in the same set-up).
     webhook: String,
+    erase: String,
 }
 
 /// The paths of scalar leaves of a JSON value, as JSON pointers.
@@ -491,17 +508,38 @@ fn setup(app: &TestApp) -> Tokens {
     app.topic("receipts").transactional().create();
     app.contact("a@example.com", json!({"external_id": "u-0"}));
     app.contact("gone@example.com", json!({}));
+    let owner = app.contact("p@example.com", json!({"locale": "fr"}));
     let links = app.post("/v1/links").json(json!({"email": "p@example.com", "topic": "news"})).send().json();
     let token = |field: &str| links[field].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
     let webhook =
         app.post("/v1/webhooks").json(json!({"url": "https://hooks.example.com/prefs"})).send().json();
+    // The link an erasure mails, signed as the server would (the keys are the test's).
+    let now = chrono::Utc::now().timestamp();
+    let erase = TokenKeys::parse(&signing_keys()).unwrap().sign(&Link {
+        recipient: Recipient::Contact(owner["id"].as_str().unwrap().parse().unwrap()),
+        audience: Audience::Erase,
+        topic: None,
+        message_id: None,
+        issued_at: now,
+        expires_at: now + 3600,
+    });
     // A confirmation link needs a mail; any well-formed token exercises the page.
     Tokens {
         unsubscribe: token("unsubscribe_url"),
         preferences: token("preferences_url"),
         confirm: token("unsubscribe_url"),
         webhook: webhook["id"].as_str().unwrap().to_owned(),
+        erase,
     }
+}
+
+fn signing_keys() -> String {
+    use base64::Engine;
+    format!("fuzz:{}", base64::engine::general_purpose::STANDARD.encode([7u8; 32]))
+}
+
+fn with_keys(config: &mut prefcenter::Config) {
+    config.signing_keys = Some(signing_keys());
 }
 
 /// Every route of the OpenAPI document has a row in the table.
@@ -522,7 +560,7 @@ fn assert_covers_the_api(app: &TestApp, routes: &[Route]) {
 }
 
 each_backend! {
-    fn no_text_in_any_field_or_path_makes_a_5xx(app) {
+    fn no_text_in_any_field_or_path_makes_a_5xx(app) with with_keys {
         let tokens = setup(&app);
         let routes = routes(&tokens);
         assert_covers_the_api(&app, &routes);

@@ -20,6 +20,8 @@ mod fuzz;
 mod hostile;
 mod mailto;
 mod ops;
+mod pages;
+mod pause;
 mod privacy;
 mod processes;
 mod providers;

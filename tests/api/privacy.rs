@@ -87,20 +87,62 @@ each_backend! {
         assert_eq!(app.reason(email, "news"), "default_subscribed");
     }
 
-    fn a_person_erases_themselves_from_the_page(app) {
+    /// A page's link may have been forwarded with a newsletter: the page warns, mails
+    /// a link to the address, and only that link erases.
+    fn a_person_erases_themselves_with_a_mailed_link(db: TestDb) {
+        let smtp = crate::smtp::SmtpServer::start();
+        let url = smtp.url.clone();
+        let app = TestApp::start_with(db, move |c| c.smtp_url = Some(url.clone()));
         app.topics().create();
-        app.contact("me@example.com", json!({}));
+        app.contact("me@example.com", json!({"locale": "fr"}));
         let (_, preferences) = links(&app, "me@example.com");
-        let ask = app.get(&format!("{preferences}/delete")).anonymous().send();
-        assert!(ask.status == 200 && ask.body.contains("Yes, delete my data"), "{}", ask.body);
-        assert_eq!(app.get("/v1/contacts/me%40example.com").send().status, 200, "asking changes nothing");
-        let done = app.post(&format!("{preferences}/delete")).anonymous().body("application/x-www-form-urlencoded", "").send();
-        assert!(done.status == 200 && done.body.contains("Your data is deleted"), "{}", done.body);
+        // The contact's language, whatever the browser's; the warning says what stops.
+        let ask = app.get(&format!("{preferences}/delete")).anonymous().header("accept-language", "en").send();
+        assert_eq!(ask.status, 200, "{}", ask.body);
+        for words in ["lang=\"fr\"", "pas même les reçus, les réinitialisations de mot de passe", "class=\"danger\"", "<strong>m***@example.com</strong>"] {
+            assert!(ask.body.contains(words), "{words}: {}", ask.body);
+        }
+        let asked = app.post(&format!("{preferences}/delete")).anonymous().body("application/x-www-form-urlencoded", "").send();
+        assert_eq!(asked.status, 200, "{}", asked.body);
+        assert!(asked.body.contains("Consultez votre boîte de réception"), "{}", asked.body);
+        assert_eq!(app.get("/v1/contacts/me%40example.com").send().status, 200, "nothing is deleted yet");
+        assert_eq!(app.reason("me@example.com", "receipts"), "transactional");
+        let mail = smtp.wait_for(1).pop().expect("the confirmation mail");
+        assert_eq!(mail.to, ["me@example.com"]);
+        assert_eq!(mail.subject().as_deref(), Some("Confirmez la suppression de vos données"));
+        let confirm = mail.link(app.base(), "/d/").expect("a link to confirm").trim_start_matches(app.base()).to_owned();
+        let page = app.get(&confirm).anonymous().send();
+        assert!(page.status == 200 && page.body.contains("Supprimer mes données maintenant"), "{}", page.body);
+        assert_eq!(app.get("/v1/contacts/me%40example.com").send().status, 200, "looking changes nothing");
+        let done = app.post(&confirm).anonymous().body("application/x-www-form-urlencoded", "").send();
+        assert!(done.status == 200 && done.body.contains("Vos données sont supprimées"), "{}", done.body);
         assert_eq!(app.reason("me@example.com", "receipts"), "suppressed:erasure");
-        // The token named a contact that is gone: the API now says so.
+        // The tokens named a contact that is gone: the pages and the API say so.
+        assert_eq!(app.post(&confirm).anonymous().body("application/x-www-form-urlencoded", "").send().status, 404);
         let token = preferences.rsplit('/').next().unwrap();
         let gone = app.get("/v1/preferences").anonymous().header("authorization", &format!("Bearer {token}")).send();
         assert!(gone.status == 404 || gone.status == 409, "{}", gone.body);
+    }
+
+    fn the_preference_api_erases_in_two_steps(db: TestDb) {
+        let smtp = crate::smtp::SmtpServer::start();
+        let url = smtp.url.clone();
+        let app = TestApp::start_with(db, move |c| c.smtp_url = Some(url.clone()));
+        app.topics().create();
+        app.contact("me@example.com", json!({}));
+        let (_, preferences) = links(&app, "me@example.com");
+        let token = preferences.rsplit('/').next().unwrap();
+        let asked = app.delete("/v1/preferences").anonymous().header("authorization", &format!("Bearer {token}")).send();
+        assert_eq!(asked.status, 202, "{}", asked.body);
+        assert_eq!(asked.json(), json!({"status": "confirmation_sent", "to": "m***@example.com"}));
+        assert_eq!(app.get("/v1/contacts/me%40example.com").send().status, 200);
+        let mail = smtp.wait_for(1).pop().expect("the confirmation mail");
+        let erase = mail.link(app.base(), "/d/").unwrap().rsplit('/').next().unwrap().to_owned();
+        // The mailed token is no preference token: it reads nothing.
+        app.get("/v1/preferences").anonymous().header("authorization", &format!("Bearer {erase}")).send().problem(401, "unauthorized");
+        let done = app.delete("/v1/preferences").anonymous().header("authorization", &format!("Bearer {erase}")).send();
+        assert_eq!(done.status, 204, "{}", done.body);
+        assert_eq!(app.reason("me@example.com", "news"), "suppressed:erasure");
     }
 }
 
@@ -168,12 +210,12 @@ each_backend! {
         // Ten days on: nothing has reached its term.
         assert_eq!(
             purge(&url, &at(10)),
-            json!({"events_scrubbed": 0, "suppressions_removed": 0, "pending_removed": 0})
+            json!({"events_scrubbed": 0, "comments_cleared": 0, "suppressions_removed": 0, "pending_removed": 0})
         );
         // Forty days on: the soft bounce expired over 30 days ago; the sign-up was never confirmed.
         assert_eq!(
             purge(&url, &at(40)),
-            json!({"events_scrubbed": 0, "suppressions_removed": 1, "pending_removed": 1})
+            json!({"events_scrubbed": 0, "comments_cleared": 0, "suppressions_removed": 1, "pending_removed": 1})
         );
         app.get("/v1/suppressions/soft%40example.com").send().problem(404, "not_found");
         assert_eq!(app.get("/v1/suppressions/hard%40example.com").send().status, 200);

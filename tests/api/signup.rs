@@ -43,7 +43,7 @@ each_backend! {
         recipients.sort();
         assert_eq!(recipients, ["known@example.com", "later@example.com"], "nothing for an unknown address");
         let mail = mails.iter().find(|m| m.to == ["known@example.com"]).unwrap();
-        assert_eq!(mail.subject().as_deref(), Some("Vos préférences d'e-mail"), "in the contact's language");
+        assert_eq!(mail.subject().as_deref(), Some("Vos préférences d’e‑mail"), "in the contact's language");
         let other = mails.iter().find(|m| m.to == ["later@example.com"]).unwrap();
         assert_eq!(other.subject().as_deref(), Some("Your email preferences"), "in English by default");
         assert!(mail.header("List-Unsubscribe").is_none(), "only the confirmation carries List-Unsubscribe");

@@ -19,6 +19,35 @@ impl Received {
         self.data.replace("=\r\n", "").replace("=3D", "=")
     }
 
+    /// Every part of the message decoded (quoted-printable or base64) as a person's mail
+    /// client shows it, the parts one after the other: what the mail says.
+    pub fn body(&self) -> String {
+        use base64::Engine;
+        let mut out = String::new();
+        let mut rest = self.data.as_str();
+        while let Some(at) = rest.find("Content-Transfer-Encoding:") {
+            let after = &rest[at + "Content-Transfer-Encoding:".len()..];
+            let encoding = after.lines().next().unwrap_or_default().trim().to_ascii_lowercase();
+            let Some(start) = after.find("\r\n\r\n") else { break };
+            let content = &after[start + 4..];
+            let end = content.find("\r\n--").unwrap_or(content.len());
+            let raw = &content[..end];
+            let bytes = match encoding.as_str() {
+                "base64" => base64::engine::general_purpose::STANDARD
+                    .decode(raw.split_whitespace().collect::<String>())
+                    .unwrap_or_default(),
+                "quoted-printable" => {
+                    quoted(&raw.replace("=\r\n", "").replace('_', "=5F")).unwrap_or_default()
+                }
+                _ => raw.as_bytes().to_vec(),
+            };
+            out.push_str(&String::from_utf8_lossy(&bytes));
+            out.push('\n');
+            rest = &content[end..];
+        }
+        out
+    }
+
     /// The first link in the message whose path starts with `prefix` (e.g. `/c/`).
     pub fn link(&self, base: &str, prefix: &str) -> Option<String> {
         let text = self.text();
@@ -29,10 +58,16 @@ impl Received {
     }
 
     /// The Subject as a person reads it: RFC 2047 encoded words (`=?utf-8?b?…?=`,
-    /// `=?utf-8?q?…?=`) decoded, the space between two of them dropped.
+    /// `=?utf-8?q?…?=`) decoded, the space between two of them dropped (see
+    /// [`Received::decoded_header`]).
     pub fn subject(&self) -> Option<String> {
+        self.decoded_header("Subject")
+    }
+
+    /// A header as a person reads it, its RFC 2047 encoded words decoded.
+    pub fn decoded_header(&self, name: &str) -> Option<String> {
         use base64::Engine;
-        let raw = self.header("Subject")?;
+        let raw = self.header(name)?;
         let mut text = String::new();
         let mut after_word = false;
         for (i, part) in raw.split(' ').enumerate() {

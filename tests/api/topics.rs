@@ -13,7 +13,7 @@ each_backend! {
             .with("translations", json!({"fr": {"name": "Lettre d'information", "description": "Chaque mois"}}))
             .create();
         let expected = json!({
-            "key": "newsletter", "name": "Newsletter", "description": "Monthly news",
+            "key": "newsletter", "name": "Newsletter", "description": "Monthly news", "frequency": null,
             "category": "promotional", "default_subscribed": true, "public": true, "position": 0,
             "translations": {"fr": {"name": "Lettre d'information", "description": "Chaque mois"}},
             "archived_at": null,

@@ -7,6 +7,7 @@ pub mod consumers;
 pub mod contacts;
 pub mod feedback;
 pub mod inbound;
+pub mod reasons;
 pub mod suppressions;
 pub mod topics;
 pub mod webhooks;
@@ -21,6 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(inbound::configure)
         .configure(topics::configure)
         .configure(contacts::configure)
+        .configure(reasons::configure)
         .configure(api_keys::configure)
         .configure(consumers::configure)
         .configure(webhooks::configure);

@@ -1,7 +1,8 @@
 //! The preference page (`/p/{token}`) and its JSON API (`/v1/preferences`, with the
 //! page's token as the bearer — never a cookie, so there is nothing to forge across
-//! sites). The page is a plain form that works without JavaScript; with it, the form
-//! saves through the API without reloading.
+//! sites). The page is a plain form that works without JavaScript (its POST answers
+//! with a redirect, so a reload posts nothing again); with it, the form saves through
+//! the API without reloading.
 
 use std::collections::BTreeMap;
 use std::future::{ready, Ready};
@@ -11,7 +12,8 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 
 use askama::Template;
 
-use super::{page, verify, Layout, Notice};
+use super::{form_field, form_fields, see_other, verify, Layout};
+use crate::domain::pause::Length;
 use crate::domain::token::{Audience, Link};
 use crate::domain::{Locale, TopicKey};
 use crate::error::Error;
@@ -20,7 +22,7 @@ use crate::http::client::Client;
 use crate::http::json::Json;
 use crate::http::openapi::problems;
 use crate::i18n::{Lang, Words};
-use crate::service::recipients::{self, Preferences, PreferencesWrite};
+use crate::service::recipients::{self, Preferences, PreferencesWrite, TopicChoice};
 use crate::service::Context;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -31,15 +33,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(
                 crate::http::resource("/{token}/delete")
-                    .route(web::get().to(confirm_erase))
-                    .route(web::post().to(erase_form)),
+                    .route(web::get().to(super::erase::question))
+                    .route(web::post().to(super::erase::ask)),
             ),
     )
     .service(
         crate::http::resource("/v1/preferences")
             .route(web::get().to(get))
             .route(web::put().to(put))
-            .route(web::delete().to(erase)),
+            .route(web::delete().to(super::erase::api)),
     )
     .service(crate::http::resource("/v1/preferences/export").route(web::get().to(export)));
 }
@@ -75,9 +77,10 @@ pub async fn get(
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(preferences))
 }
 
-problems!(PutProblems: (422, "An unknown or transactional topic"));
+problems!(PutProblems: (422, "An unknown or transactional topic, or a pause that is not within the next 365 days"));
 
-/// Change some choices; topics not named keep their status.
+/// Change some choices; topics not named keep their status. `paused_until` pauses
+/// promotional mail (at most 365 days ahead; `null` resumes it).
 #[utoipa::path(put, path = "/v1/preferences", tag = "recipients", operation_id = "putPreferences", request_body = PreferencesWrite,
     security(("preference_token" = [])),
     responses((status = 200, body = Preferences), PutProblems))]
@@ -92,48 +95,84 @@ pub async fn put(
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(preferences))
 }
 
-/// The preference page: the recipient's topics as a form, and their privacy links.
+/// One way to pause, as the page offers it.
+struct PauseChoice {
+    value: &'static str,
+    label: &'static str,
+}
+
+/// The preference page: the recipient's topics as a form, a pause, and their data.
 #[derive(Template)]
 #[template(path = "pages/preferences.html")]
 struct Page<'a> {
-    layout: Layout,
+    layout: Layout<'a>,
     words: &'static Words,
     token: &'a str,
     preferences: &'a Preferences,
     /// The language the form shows as chosen (`en` or `fr`).
     locale: &'static str,
     saved: bool,
+    /// "Promotional email is paused until …", when it is.
+    paused: Option<String>,
+    pauses: [PauseChoice; 3],
 }
 
-/// "Delete my data": the question, before anything is done.
-#[derive(Template)]
-#[template(path = "pages/erase.html")]
-struct EraseQuestion<'a> {
-    layout: Layout,
-    words: &'static Words,
-    token: &'a str,
+impl Page<'_> {
+    /// What describes a topic's checkbox to a screen reader: its description, whether
+    /// it awaits confirmation, and why it cannot be changed now.
+    fn described_by(&self, topic: &TopicChoice) -> String {
+        let mut ids = Vec::new();
+        if topic.frequency.is_some() {
+            ids.push(format!("f-{}", topic.key));
+        }
+        if !topic.description.is_empty() {
+            ids.push(format!("d-{}", topic.key));
+        }
+        if topic.pending {
+            ids.push(format!("p-{}", topic.key));
+        }
+        if self.preferences.unsubscribed_all {
+            ids.push("all-note".to_owned());
+        }
+        ids.join(" ")
+    }
 }
 
-fn render(token: &str, preferences: &Preferences, lang: Lang, saved: bool) -> HttpResponse {
+fn render(cx: &Context, token: &str, preferences: &Preferences, lang: Lang, saved: bool) -> HttpResponse {
     let words = lang.words();
     let current = preferences.locale.as_deref().map(|l| Lang::choose(Some(l), &[])).unwrap_or(lang);
     let page = Page {
-        layout: Layout::new(lang, words.preferences_title).with_script(),
+        layout: Layout::new(&cx.brand, lang, words.preferences_title).with_script(),
         words,
         token,
         preferences,
         locale: current.code(),
         saved,
+        paused: preferences.paused_until.map(|until| words.paused_until.with(&lang.date(until.naive_utc()))),
+        pauses: [
+            PauseChoice { value: Length::Week.as_str(), label: words.pause_week },
+            PauseChoice { value: Length::Month.as_str(), label: words.pause_month },
+            PauseChoice { value: Length::ThreeMonths.as_str(), label: words.pause_three_months },
+        ],
     };
     super::page(StatusCode::OK, &page)
 }
 
-/// The preference page: every public topic with its status, a form that works without
-/// JavaScript.
+/// The preference page: every public topic with its status, a pause, the recipient's
+/// data; a form that works without JavaScript. `?saved=1` (where a save redirects)
+/// says the choices are saved.
 #[utoipa::path(get, path = "/p/{token}", tag = "recipients", operation_id = "getPreferencePage",
-    params(("token" = String, Path, description = "The link's signed token")),
+    params(("token" = String, Path, description = "The link's signed token"),
+        ("saved" = Option<String>, Query, description = "`1` after a save: the page says so")),
     responses((status = 200, description = "The preference page", content_type = "text/html", body = String), super::PageErrors))]
-pub async fn show(cx: web::Data<Context>, token: web::Path<String>, client: Client) -> HttpResponse {
+pub async fn show(
+    cx: web::Data<Context>,
+    token: web::Path<String>,
+    client: Client,
+    req: HttpRequest,
+) -> HttpResponse {
+    let saved =
+        url::form_urlencoded::parse(req.query_string().as_bytes()).any(|(k, v)| k == "saved" && v == "1");
     let result = async {
         let link = verify(&cx, &token, Audience::Preferences)?;
         recipients::preferences(&cx, link, client.languages.clone()).await
@@ -142,16 +181,25 @@ pub async fn show(cx: web::Data<Context>, token: web::Path<String>, client: Clie
     match result {
         Ok(preferences) => {
             let lang = Lang::choose(preferences.locale.as_deref(), &client.languages);
-            render(&token, &preferences, lang, false)
+            render(&cx, &token, &preferences, lang, saved)
         }
-        Err(e) => super::error(Lang::choose(None, &client.languages), &e),
+        Err(e) => super::error(&cx.brand, Lang::choose(None, &client.languages), Audience::Preferences, &e),
     }
 }
 
-/// The form posted without JavaScript: checked boxes are present, the `shown` fields
-/// name every topic the page offered, so an unchecked box means "not this one".
-fn choices(body: &[u8]) -> PreferencesWrite {
-    let fields: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+/// The forms posted without JavaScript. The choices: checked boxes are present, the
+/// `shown` fields name every topic the page offered, so an unchecked box means "not
+/// this one". A pause: `pause` is `week`, `month`, `3months` or `resume`.
+fn choices(body: &[u8], now: chrono::NaiveDateTime) -> PreferencesWrite {
+    let fields = form_fields(body);
+    if let Some(pause) = form_field(&fields, "pause") {
+        // A word the page does not offer changes nothing.
+        let paused_until = match pause {
+            "resume" => Some(None),
+            other => Length::parse(other).map(|length| Some(length.from(now).and_utc())),
+        };
+        return PreferencesWrite { paused_until, ..PreferencesWrite::default() };
+    }
     let checked = |name: &str| fields.iter().any(|(k, _)| k == name);
     let mut topics = BTreeMap::new();
     for (_, key) in fields.iter().filter(|(k, _)| k == "shown") {
@@ -163,16 +211,23 @@ fn choices(body: &[u8]) -> PreferencesWrite {
     PreferencesWrite {
         topics,
         unsubscribed_all: Some(checked("unsubscribed_all")),
-        locale: fields.iter().find(|(k, _)| k == "locale").and_then(|(_, v)| Locale::parse(v).ok()),
+        locale: form_field(&fields, "locale").and_then(|v| Locale::parse(v).ok()),
+        ..PreferencesWrite::default()
     }
 }
 
-/// The preference page's form, posted without JavaScript: `shown` names each topic
-/// the page offered, `topic.<key>` each checked one; `unsubscribed_all`, `locale`.
+/// The preference page's forms, posted without JavaScript: the choices (`shown` names
+/// each topic the page offered, `topic.<key>` each checked one; `unsubscribed_all`,
+/// `locale`), or a pause (`pause`: `week`, `month`, `3months`, `resume`). Answers with a
+/// redirect to the page, which says the choices are saved.
 #[utoipa::path(post, path = "/p/{token}", tag = "recipients", operation_id = "savePreferencePage",
     params(("token" = String, Path, description = "The link's signed token")),
     request_body(content = Object, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "Saved; the page again", content_type = "text/html", body = String), super::PageErrors))]
+    responses(
+        (status = 303, description = "Saved; see the page again, at `?saved=1`", headers(("Location" = String, description = "The preference page"))),
+        (status = 422, description = "A topic that cannot be chosen", content_type = "text/html", body = String),
+        super::PageErrors,
+    ))]
 pub async fn save_form(
     cx: web::Data<Context>,
     token: web::Path<String>,
@@ -182,15 +237,13 @@ pub async fn save_form(
     let evidence = client.evidence();
     let result = async {
         let link = verify(&cx, &token, Audience::Preferences)?;
-        recipients::update_preferences(&cx, link, choices(&body), evidence, client.languages.clone()).await
+        let choices = choices(&body, crate::store::now());
+        recipients::update_preferences(&cx, link, choices, evidence, client.languages.clone()).await
     }
     .await;
     match result {
-        Ok(preferences) => {
-            let lang = Lang::choose(preferences.locale.as_deref(), &client.languages);
-            render(&token, &preferences, lang, true)
-        }
-        Err(e) => super::error(Lang::choose(None, &client.languages), &e),
+        Ok(_) => see_other(&format!("/p/{}?saved=1", token.as_str())),
+        Err(e) => super::error(&cx.brand, Lang::choose(None, &client.languages), Audience::Preferences, &e),
     }
 }
 
@@ -206,48 +259,24 @@ pub async fn export(link: PreferenceLink, cx: web::Data<Context>) -> Result<Http
         .json(document))
 }
 
-/// Erase the link's owner.
-#[utoipa::path(delete, path = "/v1/preferences", tag = "recipients", operation_id = "erasePreferences",
-    security(("preference_token" = [])),
-    responses((status = 204, description = "Erased")))]
-pub async fn erase(link: PreferenceLink, cx: web::Data<Context>) -> Result<HttpResponse, Error> {
-    crate::service::privacy::erase(&cx, link.0.recipient.into(), crate::domain::Source::Page).await?;
-    Ok(HttpResponse::NoContent().finish())
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// "Delete my data" asks before it does anything: a page reached by GET changes
-/// nothing.
-#[utoipa::path(get, path = "/p/{token}/delete", tag = "recipients", operation_id = "getErasePage",
-    params(("token" = String, Path, description = "The link's signed token")),
-    responses((status = 200, description = "Asks whether to delete", content_type = "text/html", body = String), super::PageErrors))]
-pub async fn confirm_erase(cx: web::Data<Context>, token: web::Path<String>, client: Client) -> HttpResponse {
-    let lang = Lang::choose(None, &client.languages);
-    if let Err(e) = verify(&cx, &token, Audience::Preferences) {
-        return super::error(lang, &e);
-    }
-    let words = lang.words();
-    let question = EraseQuestion { layout: Layout::new(lang, words.erase_title), words, token: &token };
-    page(StatusCode::OK, &question)
-}
-
-/// "Delete my data", confirmed: erases the link's owner.
-#[utoipa::path(post, path = "/p/{token}/delete", tag = "recipients", operation_id = "eraseFromPage",
-    params(("token" = String, Path, description = "The link's signed token")),
-    responses((status = 200, description = "Erased", content_type = "text/html", body = String), super::PageErrors))]
-pub async fn erase_form(cx: web::Data<Context>, token: web::Path<String>, client: Client) -> HttpResponse {
-    let lang = Lang::choose(None, &client.languages);
-    let result = async {
-        let link = verify(&cx, &token, Audience::Preferences)?;
-        crate::service::privacy::erase(&cx, link.recipient.into(), crate::domain::Source::Page).await
-    }
-    .await;
-    match result {
-        Ok(()) => {
-            let words = lang.words();
-            let done =
-                Notice { layout: Layout::new(lang, words.erase_title), text: words.erased_done, done: true };
-            page(StatusCode::OK, &done)
-        }
-        Err(e) => super::error(lang, &e),
+    #[test]
+    fn the_forms_read_as_choices_or_a_pause() {
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap().naive_utc();
+        let saved = choices(b"shown=news&shown=offers&topic.offers=on&locale=fr", now);
+        let topics: Vec<(&str, bool)> = saved.topics.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        assert_eq!(topics, [("news", false), ("offers", true)]);
+        assert_eq!((saved.unsubscribed_all, saved.paused_until), (Some(false), None));
+        let paused = choices(b"pause=week", now);
+        assert_eq!(paused.paused_until, Some(Some(Length::Week.from(now).and_utc())));
+        assert!(
+            paused.topics.is_empty() && paused.unsubscribed_all.is_none(),
+            "a pause changes nothing else"
+        );
+        assert_eq!(choices(b"pause=resume", now).paused_until, Some(None));
+        assert_eq!(choices(b"pause=forever", now).paused_until, None);
     }
 }

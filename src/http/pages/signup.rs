@@ -70,17 +70,17 @@ pub async fn subscribe(
 #[derive(Template)]
 #[template(path = "pages/confirm.html")]
 struct Confirmation<'a> {
-    layout: Layout,
+    layout: Layout<'a>,
     words: &'static Words,
     token: &'a str,
     names: &'a [String],
     done: bool,
 }
 
-fn render(lang: Lang, token: &str, names: &[String], done: bool) -> HttpResponse {
+fn render(cx: &Context, lang: Lang, token: &str, names: &[String], done: bool) -> HttpResponse {
     let words = lang.words();
     let confirmation =
-        Confirmation { layout: Layout::new(lang, words.confirm_title), words, token, names, done };
+        Confirmation { layout: Layout::new(&cx.brand, lang, words.confirm_title), words, token, names, done };
     page(StatusCode::OK, &confirmation)
 }
 
@@ -90,12 +90,15 @@ fn render(lang: Lang, token: &str, names: &[String], done: bool) -> HttpResponse
     params(("token" = String, Path, description = "The link's signed token")),
     responses((status = 200, description = "The confirmation page", content_type = "text/html", body = String), super::PageErrors))]
 pub async fn show(cx: web::Data<Context>, token: web::Path<String>, client: Client) -> HttpResponse {
-    let result = async { signup::pending(&cx, verify(&cx, &token, Audience::Confirm)?).await }.await;
+    let result = async {
+        signup::pending(&cx, verify(&cx, &token, Audience::Confirm)?, client.languages.clone()).await
+    }
+    .await;
     match result {
         Ok((names, locale)) => {
-            render(Lang::choose(locale.as_deref(), &client.languages), &token, &names, false)
+            render(&cx, Lang::choose(locale.as_deref(), &client.languages), &token, &names, false)
         }
-        Err(e) => super::error(Lang::choose(None, &client.languages), &e),
+        Err(e) => super::error(&cx.brand, Lang::choose(None, &client.languages), Audience::Confirm, &e),
     }
 }
 
@@ -105,13 +108,16 @@ pub async fn show(cx: web::Data<Context>, token: web::Path<String>, client: Clie
     responses((status = 200, description = "Confirmed", content_type = "text/html", body = String), super::PageErrors))]
 pub async fn confirm(cx: web::Data<Context>, token: web::Path<String>, client: Client) -> HttpResponse {
     let evidence = client.evidence();
-    let result =
-        async { signup::confirm(&cx, verify(&cx, &token, Audience::Confirm)?, evidence).await }.await;
+    let result = async {
+        let link = verify(&cx, &token, Audience::Confirm)?;
+        signup::confirm(&cx, link, evidence, client.languages.clone()).await
+    }
+    .await;
     match result {
         Ok((names, locale)) => {
-            render(Lang::choose(locale.as_deref(), &client.languages), &token, &names, true)
+            render(&cx, Lang::choose(locale.as_deref(), &client.languages), &token, &names, true)
         }
-        Err(e) => super::error(Lang::choose(None, &client.languages), &e),
+        Err(e) => super::error(&cx.brand, Lang::choose(None, &client.languages), Audience::Confirm, &e),
     }
 }
 
@@ -123,8 +129,10 @@ mod tests {
     fn topic_names_on_the_confirmation_page_are_text() {
         let names = ["<script>x</script> & it's".to_owned(), "Special offers".to_owned()];
         let words = Lang::Fr.words();
+        let config = crate::Config::for_database("sqlite://unused.db").unwrap();
+        let brand = crate::brand::Brand::load(&config.brand).unwrap();
         let page = Confirmation {
-            layout: Layout::new(Lang::Fr, words.confirm_title),
+            layout: Layout::new(&brand, Lang::Fr, words.confirm_title),
             words,
             token: "T",
             names: &names,
@@ -138,7 +146,7 @@ mod tests {
             "{html}"
         );
         assert!(
-            html.contains(r#"<form method="post" action="/c/T">"#) && html.contains("Oui, je m&#39;inscris"),
+            html.contains(r#"<form method="post" action="/c/T">"#) && html.contains("Oui, je m’inscris"),
             "{html}"
         );
         assert!(

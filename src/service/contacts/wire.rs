@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::text;
-use crate::domain::{ContactId, EventType, Locale, Provider, Reason, Scope, Source, Status, TopicKey};
+use crate::domain::{ContactId, EventType, Locale, Provider, Scope, Source, Status, TopicKey};
 use crate::error::Error;
 use crate::service::utc;
 use crate::store::events::EventRow;
@@ -45,6 +45,13 @@ fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Optio
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// Deserializes a time that may be absent (keep), `null` (clear) or a time (set).
+pub(crate) fn present_time<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<DateTime<Utc>>>, D::Error> {
+    crate::domain::time::optional(d).map(Some)
+}
+
 /// The body of `PUT /v1/contacts/{contact}`. Fields left out keep their values;
 /// statuses not named keep theirs.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -66,6 +73,11 @@ pub struct ContactWrite {
     #[serde(default, deserialize_with = "text::optional_identifier")]
     #[schema(min_length = 1, max_length = 256)]
     pub message_id: Option<String>,
+    /// Pauses promotional mail until then (at most 365 days ahead); `null` resumes it
+    /// now. Checks answer `paused` until that time, then mail resumes by itself.
+    #[serde(default, deserialize_with = "present_time")]
+    #[schema(value_type = Option<DateTime<Utc>>, example = "2027-03-01T00:00:00Z")]
+    pub paused_until: Option<Option<DateTime<Utc>>>,
     /// Filled by the recipients' routes, never from a request body.
     #[serde(skip)]
     pub evidence: Evidence,
@@ -116,6 +128,8 @@ pub struct ContactView {
     pub locale: Option<String>,
     pub external_id: Option<String>,
     pub unsubscribed_all: bool,
+    /// Promotional mail is paused until then; `null` when it is not paused.
+    pub paused_until: Option<DateTime<Utc>>,
     /// Explicit statuses only; a topic not listed follows its default.
     #[schema(value_type = BTreeMap<String, Status>)]
     pub subscriptions: BTreeMap<String, Status>,
@@ -138,10 +152,13 @@ pub struct EventView {
     pub old_status: Option<Status>,
     #[schema(value_type = Option<String>)]
     pub status: Option<Status>,
-    #[schema(value_type = Option<String>)]
-    pub reason: Option<Reason>,
+    /// A suppression's reason; on an `unsubscribe_reason` event, the recipient's
+    /// answer (its comment is `detail`).
+    pub reason: Option<String>,
     #[schema(value_type = Option<String>)]
     pub scope: Option<Scope>,
+    /// When a suppression expires; on a `pause_changed` event, when the pause ends.
+    pub expires_at: Option<DateTime<Utc>>,
     pub source: String,
     pub message_id: Option<String>,
     /// The pseudonymized client address (never the address itself).
@@ -163,8 +180,9 @@ impl From<EventRow> for EventView {
             topic: row.topic_key,
             old_status: row.old_status,
             status: row.new_status,
-            reason: row.reason,
+            reason: row.reason.map(|r| r.to_string()).or(row.unsubscribe_reason.map(|r| r.to_string())),
             scope: row.scope,
+            expires_at: row.expires_at.map(utc),
             source: row.source,
             message_id: row.message_id,
             client: row.client,

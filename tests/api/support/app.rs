@@ -94,7 +94,9 @@ impl TestApp {
         .expect("an admin key")
         .secret;
         drop(conn);
-        Self { running: Some(running), admin, http: Client::new(), db, pool }
+        // Redirects are answers to look at, not to follow: a form's POST answers 303.
+        let http = Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("a client");
+        Self { running: Some(running), admin, http, db, pool }
     }
 
     pub fn base(&self) -> &str {

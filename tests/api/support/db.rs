@@ -35,6 +35,10 @@ impl TestDb {
         TestDb::Postgres { server, schema, url }
     }
 
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self, TestDb::Sqlite { .. })
+    }
+
     pub fn url(&self) -> &str {
         match self {
             TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } => url,
