@@ -72,6 +72,7 @@ text_enum! {
         Confirmation = "confirmation",
         Retention = "retention",
         Mailto = "mailto",
+        Console = "console",
     }
 }
 
@@ -130,6 +131,12 @@ text_enum! {
         PauseChanged = "pause_changed",
         UnsubscribeReason = "unsubscribe_reason",
     }
+}
+
+text_enum! {
+    /// What a console operator may do: `viewer` reads; `editor` also changes topics,
+    /// contacts and suppressions; `admin` also API keys, webhooks, operators and erasure.
+    Role { Viewer = "viewer", Editor = "editor", Admin = "admin" }
 }
 
 text_enum! {

@@ -11,6 +11,8 @@ mod changes;
 mod check;
 mod cli;
 mod consistency;
+mod console;
+mod console_browser;
 mod contacts;
 mod contract;
 mod errors;
