@@ -415,6 +415,46 @@ each_backend! {
         assert_eq!(editor.post("/console/api-keys", &[("name", "x"), ("scope", "check")]).status, 403);
     }
 
+    fn suppressions_are_imported_and_exported_from_the_console(app) {
+        operator(&app, "editor@example.org", Role::Editor);
+        let editor = Console::login(&app, "editor@example.org");
+        let upload = |csrf: &str, file: &str| -> Reply {
+            let body = format!(
+                "--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+                 --XyZ\r\nContent-Disposition: form-data; name=\"format\"\r\n\r\ncsv\r\n\
+                 --XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"s.csv\"\r\nContent-Type: text/csv\r\n\r\n{file}\r\n--XyZ--\r\n"
+            );
+            reply(
+                client()
+                    .post(format!("{}/console/suppressions/import", app.base()))
+                    .header("cookie", format!("pc_session={}", editor.cookie))
+                    .header("content-type", "multipart/form-data; boundary=XyZ")
+                    .body(body)
+                    .send()
+                    .unwrap(),
+            )
+        };
+        let file = "email,reason,scope,note\na@example.com,hard_bounce,all,gone\nnot an address,manual,,\nb@example.com,complaint,,fbl\n";
+        assert_eq!(upload("forged", file).status, 403, "the token is checked before the file is read");
+        assert_eq!(app.get("/v1/suppressions/a%40example.com").send().status, 404, "nothing imported");
+        let imported = upload(&editor.csrf, file);
+        assert_eq!(imported.status, 200, "{}", imported.body);
+        let report = &imported.body[imported.body.find("id=\"report\"").unwrap()..];
+        assert!(report.contains("<th scope=\"row\">created</th><td class=\"num\">2</td>"), "{report}");
+        assert!(report.contains("<th scope=\"row\">failed</th><td class=\"num\">1</td>"), "{report}");
+        let held = app.get("/v1/suppressions/a%40example.com").send().json();
+        assert_eq!((held["reason"].as_str(), held["note"].as_str()), (Some("hard_bounce"), Some("gone")));
+        let change = last_change(&app);
+        assert_eq!((change["source"].as_str(), change["operator"].as_str()), (Some("console"), Some("editor@example.org")));
+
+        let export = editor.get("/console/suppressions/export");
+        assert_eq!(export.status, 200);
+        assert!(export.header("content-disposition").unwrap().starts_with("attachment"));
+        let api = app.get("/v1/suppressions/export").header("accept", "text/csv").send();
+        assert_eq!(export.body, api.body, "the same CSV as the API's export");
+        assert!(export.body.contains("a@example.com,hard_bounce"), "{}", export.body);
+    }
+
     fn admins_manage_keys_and_webhooks(app) with private_webhooks {
         operator(&app, "admin@example.org", Role::Admin);
         let admin = Console::login(&app, "admin@example.org");

@@ -9,7 +9,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{render, see_other, Layout, Signed};
-use crate::domain::{ContactId, NormalizedAddress, Role, Source, Status};
+use crate::domain::{Category, ContactId, NormalizedAddress, Role, Source, Status};
 use crate::error::Error;
 use crate::service::contacts::{
     self, ContactPatch, ContactRef, ContactView, EventView, EventsQuery, Resubscribe, StatusWrite,
@@ -181,21 +181,20 @@ async fn show(
         let id = contact_id(&id)?;
         let c = contacts::get(&cx, ContactRef::Id(id)).await?;
         let all = topics::list(&cx, false).await?;
+        let w = signed.words();
         let topics = all
             .into_iter()
             .map(|t| {
                 let explicit = c.subscriptions.get(&t.key).copied();
-                let status = explicit.unwrap_or(if t.default_subscribed {
-                    Status::Subscribed
-                } else {
-                    Status::Unsubscribed
-                });
-                TopicStatus {
-                    key: t.key,
-                    name: t.name,
-                    status: status.as_str(),
-                    explicit: explicit.is_some(),
-                }
+                let status = match (t.category, explicit) {
+                    // Unsubscribes never stop transactional mail.
+                    (Category::Transactional, _) => w.always_sent,
+                    (_, Some(status)) => status.as_str(),
+                    (_, None) if t.default_subscribed => Status::Subscribed.as_str(),
+                    (_, None) => Status::Unsubscribed.as_str(),
+                };
+                let explicit = explicit.is_some() || t.category == Category::Transactional;
+                TopicStatus { key: t.key, name: t.name, status, explicit }
             })
             .collect();
         let suppression = suppression_of(&cx, c.email.as_deref()).await?;

@@ -13,6 +13,7 @@ pub mod integrations;
 pub mod login;
 pub mod suppressions;
 pub mod topics;
+pub mod upload;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -232,7 +233,11 @@ impl Signed {
     /// The fields of a posted form, once its CSRF token is this session's (403
     /// otherwise, before anything is read or changed).
     pub fn form(&self, body: &[u8]) -> Result<Form, Error> {
-        let fields = crate::http::pages::form_fields(body);
+        self.checked(crate::http::pages::form_fields(body))
+    }
+
+    /// Form fields (however they were sent), once their CSRF token is this session's.
+    pub fn checked(&self, fields: Vec<(String, String)>) -> Result<Form, Error> {
         let token = crate::http::pages::form_field(&fields, "csrf").unwrap_or_default();
         if token.is_empty() || !bool::from(token.as_bytes().ct_eq(self.session.csrf.as_bytes())) {
             return Err(Error::Forbidden("csrf"));
