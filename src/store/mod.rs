@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod contacts;
+pub mod daily_counts;
 pub mod events;
 pub mod feed_consumers;
 pub mod locks;

@@ -1,5 +1,5 @@
 //! The one schema for both backends. Only types MultiConnection supports on both:
-//! Text, Binary, Bool, Integer, BigInt, Timestamp (UTC, no zone).
+//! Text, Binary, Bool, Integer, BigInt, Timestamp (UTC, no zone), Date.
 
 diesel::table! {
     settings (name) {
@@ -186,6 +186,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    daily_counts (day, topic_key, kind, label) {
+        day -> Date,
+        topic_key -> Text,
+        kind -> Text,
+        label -> Text,
+        count -> BigInt,
+    }
+}
+
+diesel::table! {
+    daily_counts_position (id) {
+        id -> Integer,
+        seq -> BigInt,
+    }
+}
+
 diesel::joinable!(subscriptions -> contacts (contact_id));
 diesel::joinable!(subscriptions -> topics (topic_key));
 diesel::joinable!(topic_translations -> topics (topic_key));
@@ -207,4 +224,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhooks,
     webhook_deliveries,
     feed_consumers,
+    daily_counts,
+    daily_counts_position,
 );

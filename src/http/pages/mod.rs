@@ -230,13 +230,14 @@ problems!(AssetProblems: (404, "No such file"), (422, "The path holds a control 
 
 /// The pages' stylesheet (with the brand's colours) and script.
 #[utoipa::path(get, path = "/static/{name}", tag = "recipients", operation_id = "getAsset",
-    params(("name" = String, Path, description = "`style.css` or `preferences.js`")),
+    params(("name" = String, Path, description = "`style.css`, `chart.css` or `preferences.js`")),
     responses((status = 200, description = "The file", content(("text/css"), ("text/javascript"))), AssetProblems))]
 pub async fn asset(cx: web::Data<Context>, name: web::Path<String>) -> Result<HttpResponse, Error> {
     let (body, content_type) = match name.as_str() {
         // The brand's colours come last, so they override the stylesheet's defaults.
         "style.css" => (format!("{STYLE}{}", cx.brand.theme.css()), "text/css; charset=utf-8"),
         "preferences.js" => (SCRIPT.to_owned(), "text/javascript; charset=utf-8"),
+        "chart.css" => (crate::http::chart::STYLESHEET.to_owned(), "text/css; charset=utf-8"),
         _ => return Err(Error::not_found("no such file")),
     };
     Ok(HttpResponse::Ok()
