@@ -150,6 +150,20 @@ text_enum! {
 }
 
 text_enum! {
+    /// What a count of the daily rollup counts (`daily_counts.kind`); its label is the
+    /// change's source or the suppression's or answer's reason.
+    CountKind {
+        Subscribe = "subscribe",
+        Unsubscribe = "unsubscribe",
+        Suppression = "suppression",
+        SuppressionLifted = "suppression_lifted",
+        UnsubscribeReason = "unsubscribe_reason",
+        ContactCreated = "contact_created",
+        ContactErased = "contact_erased",
+    }
+}
+
+text_enum! {
     /// Whether a webhook is delivered to: `disabled` by an operator, or after its
     /// deliveries failed for the whole retry period.
     WebhookStatus { Enabled = "enabled", Disabled = "disabled" }

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod chart;
 pub mod client;
 pub mod console;
 pub mod deadline;

@@ -21,11 +21,12 @@ pub mod operators;
 pub mod privacy;
 pub mod reasons;
 pub mod recipients;
+pub mod rollup;
 pub mod signup;
+pub mod stats;
 pub mod suppression_import;
 pub mod suppressions;
 pub mod topics;
-pub mod totals;
 pub mod webhooks;
 
 pub use context::Context;

@@ -236,3 +236,28 @@ pub fn by_operators(db: &mut Db, before: i64, limit: i64) -> QueryResult<Vec<Eve
         .select(EventRow::as_select())
         .load(db)
 }
+
+/// What the daily rollup reads of an event: no personal field.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = events)]
+pub struct Countable {
+    pub seq: i64,
+    pub occurred_at: NaiveDateTime,
+    pub kind: EventType,
+    pub topic_key: Option<String>,
+    pub old_status: Option<Status>,
+    pub new_status: Option<Status>,
+    pub reason: Option<Reason>,
+    pub source: String,
+    pub unsubscribe_reason: Option<UnsubscribeReason>,
+}
+
+/// Up to `limit` events after `after`, oldest first, as the rollup counts them.
+pub fn countable_after(db: &mut Db, after: i64, limit: i64) -> QueryResult<Vec<Countable>> {
+    events::table
+        .filter(events::seq.gt(after))
+        .order(events::seq)
+        .limit(limit)
+        .select(Countable::as_select())
+        .load(db)
+}

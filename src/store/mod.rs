@@ -5,6 +5,7 @@
 pub mod api_keys;
 pub mod console_sessions;
 pub mod contacts;
+pub mod daily_counts;
 pub mod events;
 pub mod feed_consumers;
 pub mod locks;

@@ -1,5 +1,5 @@
 //! The one schema for both backends. Only types MultiConnection supports on both:
-//! Text, Binary, Bool, Integer, BigInt, Timestamp (UTC, no zone).
+//! Text, Binary, Bool, Integer, BigInt, Timestamp (UTC, no zone), Date.
 
 diesel::table! {
     settings (name) {
@@ -201,6 +201,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    daily_counts (day, topic_key, kind, label) {
+        day -> Date,
+        topic_key -> Text,
+        kind -> Text,
+        label -> Text,
+        count -> BigInt,
+    }
+}
+
+diesel::table! {
+    daily_counts_position (id) {
+        id -> Integer,
+        seq -> BigInt,
+    }
+}
+
+diesel::table! {
     console_sessions (id_hash) {
         id_hash -> Text,
         operator_id -> Text,
@@ -235,4 +252,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     feed_consumers,
     operators,
     console_sessions,
+    daily_counts,
+    daily_counts_position,
 );

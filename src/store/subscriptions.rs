@@ -131,11 +131,3 @@ pub fn pending_before(
 pub fn delete(db: &mut Db, contact_id: &ContactId, topic_key: &str) -> QueryResult<()> {
     diesel::delete(subscriptions::table.find((contact_id, topic_key))).execute(db).map(drop)
 }
-
-/// How many explicit statuses each topic has, per status: the console's totals.
-pub fn counts_by_topic(db: &mut Db) -> QueryResult<Vec<(String, Status, i64)>> {
-    subscriptions::table
-        .group_by((subscriptions::topic_key, subscriptions::status))
-        .select((subscriptions::topic_key, subscriptions::status, diesel::dsl::count_star()))
-        .load(db)
-}

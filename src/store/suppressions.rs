@@ -163,9 +163,3 @@ pub fn first_receipt(db: &mut Db, provider: Provider, id: &str, at: NaiveDateTim
         .execute(conn))?;
     Ok(inserted == 1)
 }
-
-/// How many addresses are suppressed (expired rows that retention has not removed yet
-/// included).
-pub fn count(db: &mut Db) -> QueryResult<i64> {
-    suppressions::table.count().get_result(db)
-}

@@ -213,6 +213,29 @@ each_backend! {
         assert_eq!(ours, api, "the same document as the API's export");
     }
 
+    fn the_dashboard_draws_the_ledger_with_the_numbers_behind(app) {
+        operator(&app, "viewer@example.org", Role::Viewer);
+        seeded(&app);
+        let console = Console::login(&app, "viewer@example.org");
+        let page = console.get("/console/");
+        assert_eq!(page.status, 200, "{}", page.body);
+        // Seven pictures of everything, and two a topic (three, and all promotional mail).
+        assert_eq!(page.body.matches("<svg").count(), 7 + 2 * 4, "{}", page.body);
+        assert_eq!(page.body.matches("role=\"img\"").count(), 7 + 2 * 4);
+        let table = |id: &str| -> String {
+            let start = page.body.find(&format!("id=\"{id}-table\"")).unwrap_or_else(|| panic!("{id}"));
+            page.body[start..].split("</table>").next().unwrap().to_owned()
+        };
+        let unsubscribes = table("unsubscribes");
+        assert!(unsubscribes.contains("<th scope=\"col\">page</th>"), "{unsubscribes}");
+        assert!(unsubscribes.contains("<td>1</td><td>1</td></tr></tbody>"), "today: one, by the page: {unsubscribes}");
+        let subscribes = table("subscribes");
+        assert!(subscribes.contains("<th scope=\"col\">api</th>") && subscribes.contains("<td>1</td><td>1</td></tr></tbody>"), "{subscribes}");
+        assert_eq!(page.body.matches("<tr><th scope=\"row\">").count() >= 30, true, "a row a day");
+        assert!(page.body.contains("id=\"total-contacts\">1<"), "one contact");
+        assert!(console.get("/console/?days=90").body.matches("<tr><th scope=\"row\">").count() >= 90);
+    }
+
     fn an_admin_erases_a_contact_through_the_confirmation(app) {
         operator(&app, "admin@example.org", Role::Admin);
         let id = seeded(&app);

@@ -42,6 +42,7 @@ each_backend! {
         browser.click("button[type=submit]");
         wait_for_heading(&browser, "Dashboard");
         assert_eq!(browser.text("#total-contacts"), "2");
+        assert!(browser.count("svg.chart[role=img]") >= 7, "the dashboard's charts are drawn");
 
         for (lang, dashboard, contacts, audit) in [("en", "Dashboard", "Contacts", "Audit"), ("fr", "Tableau de bord", "Contacts", "Journal")] {
             if lang == "fr" {

@@ -31,6 +31,7 @@ mod recipients;
 mod server_faults;
 mod signup;
 mod smtp;
+mod stats;
 mod suppressions;
 mod topics;
 mod webhooks;

@@ -231,7 +231,7 @@ problems!(AssetProblems: (404, "No such file"), (422, "The path holds a control 
 
 /// The pages' stylesheet (with the brand's colours) and script.
 #[utoipa::path(get, path = "/static/{name}", tag = "recipients", operation_id = "getAsset",
-    params(("name" = String, Path, description = "`style.css`, `preferences.js` or `console.css`")),
+    params(("name" = String, Path, description = "`style.css`, `chart.css`, `preferences.js` or `console.css`")),
     responses((status = 200, description = "The file", content(("text/css"), ("text/javascript"))), AssetProblems))]
 pub async fn asset(cx: web::Data<Context>, name: web::Path<String>) -> Result<HttpResponse, Error> {
     let (body, content_type) = match name.as_str() {
@@ -240,6 +240,7 @@ pub async fn asset(cx: web::Data<Context>, name: web::Path<String>) -> Result<Ht
         "preferences.js" => (SCRIPT.to_owned(), "text/javascript; charset=utf-8"),
         // The operators' console's own stylesheet, without the brand's colours.
         "console.css" => (CONSOLE_STYLE.to_owned(), "text/css; charset=utf-8"),
+        "chart.css" => (crate::http::chart::STYLESHEET.to_owned(), "text/css; charset=utf-8"),
         _ => return Err(Error::not_found("no such file")),
     };
     Ok(HttpResponse::Ok()
