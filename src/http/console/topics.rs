@@ -169,6 +169,16 @@ async fn update(
     let result = async {
         let form = signed.form(&body)?;
         signed.require(Role::Editor)?;
+        let key = key.into_inner();
+        // The form edits the French translation; the others are kept as they are.
+        let mut translations: BTreeMap<Locale, Translation> = topics::get(&cx, key.clone())
+            .await?
+            .translations
+            .into_iter()
+            .filter(|(locale, _)| locale != "fr")
+            .filter_map(|(locale, t)| Some((Locale::parse(&locale).ok()?, t)))
+            .collect();
+        translations.extend(french(&form)?.unwrap_or_default());
         let patch = TopicPatch {
             name: Some(form.required("name")?.to_owned()),
             description: Some(form.get("description").unwrap_or_default().to_owned()),
@@ -176,10 +186,10 @@ async fn update(
             category: Some(category(&form)?),
             default_subscribed: Some(form.checked("default_subscribed")),
             public: Some(form.checked("public")),
-            translations: Some(french(&form)?.unwrap_or_default()),
+            translations: Some(translations),
             ..TopicPatch::default()
         };
-        signed.act(topics::update(&cx, key.into_inner(), patch)).await?;
+        signed.act(topics::update(&cx, key, patch)).await?;
         Ok(see_other("/console/topics?saved=1"))
     }
     .await;
