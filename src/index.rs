@@ -632,9 +632,11 @@ impl Index {
     /// subscriptions table.
     pub fn statuses_per_topic(&self) -> HashMap<String, StatusCounts> {
         let data = self.data.read().unwrap_or_else(|e| e.into_inner());
-        let mut by_id: HashMap<u32, StatusCounts> = HashMap::new();
+        // Topic numbers are handed out densely from 1: a vector, not a map, for the
+        // million lookups of a large index.
+        let mut by_id = vec![StatusCounts::default(); data.topic_ids.len() + 1];
         let mut add = |code: u32| {
-            let counts = by_id.entry(code >> 2).or_default();
+            let Some(counts) = by_id.get_mut((code >> 2) as usize) else { return };
             match status_of(code) {
                 Some(Status::Subscribed) => counts.subscribed += 1,
                 Some(Status::Unsubscribed) => counts.unsubscribed += 1,
@@ -650,7 +652,7 @@ impl Index {
         }
         data.topic_ids
             .iter()
-            .filter_map(|(key, id)| by_id.get(id).map(|counts| (key.clone(), *counts)))
+            .filter_map(|(key, id)| by_id.get(*id as usize).map(|counts| (key.clone(), *counts)))
             .collect()
     }
 

@@ -39,16 +39,22 @@ echo "seeded in $(echo "$(date +%s.%N) - $start" | bc) s"
 
 "$BIN" serve > "$OUT/server.log" 2>&1 &
 pid=$!
-until curl -sf "$base/readyz" >/dev/null; do sleep 0.2; done
-echo "ready (index loaded): $(grep -o 'decision index loaded.*' "$OUT/server.log" | head -1)"
+# The first call as soon as the server answers: the index is loading and the rollup
+# has just begun counting the 2,000,000 events.
+until curl -sf "$base/healthz" >/dev/null; do sleep 0.05; done
 first=$(curl -s -o "$OUT/first.json" -w '%{time_total}' "$base/v1/stats?days=90" -H "Authorization: Bearer $key")
 echo "first call: ${first} s, rollup_behind $(python3 -c "import json; print(json.load(open('$OUT/first.json'))['health']['rollup_behind'])")"
+until curl -sf "$base/readyz" >/dev/null; do sleep 0.2; done
+echo "ready: $(grep -o 'decision index loaded.*' "$OUT/server.log" | head -1)"
 until grep -q 'the daily counts caught up' "$OUT/server.log"; do
   behind=$(curl -s "$base/v1/stats?days=1" -H "Authorization: Bearer $key" | python3 -c 'import json,sys; print(json.load(sys.stdin)["health"]["rollup_behind"])')
   [ "$behind" = 0 ] && break
   sleep 2
 done
 grep -o 'the daily counts caught up.*' "$OUT/server.log" || echo "(caught up by the calls themselves)"
+for days in 1 30; do
+  echo "days=$days: $(curl -s -o /dev/null -w '%{time_total}' "$base/v1/stats?days=$days" -H "Authorization: Bearer $key") s"
+done
 for i in $(seq 20); do
   curl -s -o "$OUT/steady.json" -w '%{time_total}\n' "$base/v1/stats?days=90" -H "Authorization: Bearer $key"
 done | sort -n > "$OUT/steady.txt"

@@ -28,10 +28,14 @@ pub const DEFAULT_DAYS: u32 = 30;
 /// The most days one call covers.
 pub const MOST_DAYS: u32 = 366;
 
-/// How long a call counts what the rollup has not yet before it answers: a ledger
-/// far ahead (a first start on a large database) is left to the rollup's thread, and
-/// the answer says how far behind it still is.
-const CATCH_UP_BUDGET: Duration = Duration::from_millis(1_000);
+/// The most events a call counts itself before it answers, so that it includes the
+/// caller's own writes: a longer backlog (a first start on a large ledger) is left to
+/// the rollup's thread — a call that joined in would wait for its turn at the lock
+/// (on SQLite, the database's write lock, which the thread takes again at once) — and
+/// the answer says how far behind the counts still are.
+const CATCH_UP_MOST: i64 = 10_000;
+/// And for at most about this long.
+const CATCH_UP_BUDGET: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -232,8 +236,11 @@ fn read(db: &mut Db, from: NaiveDate) -> Result<Read, Error> {
     // Counting what is new first makes the answer include the caller's own writes; a
     // failure here (a busy database) leaves the counts as they were, and the answer
     // says how far behind they are.
-    if let Err(e) = rollup::catch_up(db, Some(CATCH_UP_BUDGET)) {
-        tracing::warn!(error = %e, "the statistics could not count the latest events");
+    let behind = rollup::progress(db)?.behind();
+    if (1..=CATCH_UP_MOST).contains(&behind) {
+        if let Err(e) = rollup::catch_up(db, Some(CATCH_UP_BUDGET)) {
+            tracing::warn!(error = %e, "the statistics could not count the latest events");
+        }
     }
     let progress = rollup::progress(db)?;
     Ok(Read {
