@@ -9,6 +9,8 @@
 //! French can say « les e‑mails « Lettre » » where English says *Newsletter*; the unit
 //! tests below hold every French string to these rules.
 
+pub mod console;
+
 use chrono::{Datelike, NaiveDateTime};
 
 /// A page language.

@@ -627,6 +627,52 @@ impl Index {
         self.data.read().unwrap_or_else(|e| e.into_inner()).topics.get(topic).map(|t| t.rules.category)
     }
 
+    /// How many addresses hold each explicit status on each topic the index knows,
+    /// by topic key: counted in memory, so the dashboard asks no query of the
+    /// subscriptions table.
+    pub fn statuses_per_topic(&self) -> HashMap<String, StatusCounts> {
+        let data = self.data.read().unwrap_or_else(|e| e.into_inner());
+        // Topic numbers are handed out densely from 1: a vector, not a map, for the
+        // million lookups of a large index.
+        let mut by_id = vec![StatusCounts::default(); data.topic_ids.len() + 1];
+        let mut add = |code: u32| {
+            let Some(counts) = by_id.get_mut((code >> 2) as usize) else { return };
+            match status_of(code) {
+                Some(Status::Subscribed) => counts.subscribed += 1,
+                Some(Status::Unsubscribed) => counts.unsubscribed += 1,
+                Some(Status::Pending) => counts.pending += 1,
+                None => {}
+            }
+        };
+        for entry in data.entries.values() {
+            entry.slots.iter().filter(|s| **s != 0).for_each(|s| add(u32::from(*s)));
+        }
+        for codes in data.overflow.values() {
+            codes.iter().for_each(|c| add(*c));
+        }
+        data.topic_ids
+            .iter()
+            .filter_map(|(key, id)| by_id.get(*id as usize).map(|counts| (key.clone(), *counts)))
+            .collect()
+    }
+
+    /// How many addresses each reason suppresses now (expired ones left out).
+    pub fn suppressions_by_reason(&self, now: NaiveDateTime) -> HashMap<crate::domain::Reason, u64> {
+        let data = self.data.read().unwrap_or_else(|e| e.into_inner());
+        let mut counts = HashMap::new();
+        for s in data.suppressions.values().filter(|s| s.expires_at.is_none_or(|at| at > now)) {
+            *counts.entry(s.reason).or_default() += 1;
+        }
+        counts
+    }
+
+    /// How long ago the index last read the ledger; `None` before it first has.
+    pub fn synced_ago(&self) -> Option<Duration> {
+        let last = self.last_sync_ms.load(Ordering::SeqCst);
+        let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        (last > 0).then(|| Duration::from_millis(now.saturating_sub(last)))
+    }
+
     pub fn stats(&self) -> Stats {
         let data = self.data.read().unwrap_or_else(|e| e.into_inner());
         let slot = std::mem::size_of::<(Key, Entry)>() + 1;
@@ -645,6 +691,14 @@ impl Index {
             bytes,
         }
     }
+}
+
+/// How many addresses hold each explicit status on one topic.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    pub subscribed: u64,
+    pub unsubscribed: u64,
+    pub pending: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -819,6 +873,27 @@ mod tests {
         data.set_status(key(1), high, None);
         assert_eq!(state(&data, high), None);
         assert_eq!(state(&data, higher), Some(Status::Pending));
+    }
+
+    #[test]
+    fn statuses_are_counted_per_topic_inline_and_overflowed() {
+        let index = Index::new(Duration::from_secs(5));
+        {
+            let mut data = index.data.write().unwrap();
+            for topic in ["a", "b", "c"] {
+                data.set_status(key(1), topic, Some(Status::Subscribed));
+            }
+            data.set_status(key(2), "a", Some(Status::Unsubscribed));
+            data.set_status(key(3), "c", Some(Status::Pending));
+        }
+        let counts = index.statuses_per_topic();
+        assert_eq!(counts["a"], StatusCounts { subscribed: 1, unsubscribed: 1, pending: 0 });
+        assert_eq!(
+            counts["c"],
+            StatusCounts { subscribed: 1, unsubscribed: 0, pending: 1 },
+            "one overflowed"
+        );
+        assert_eq!(counts.len(), 3);
     }
 
     #[test]

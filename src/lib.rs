@@ -92,9 +92,14 @@ pub fn prepare(config: Config) -> anyhow::Result<Context> {
         clicks: Default::default(),
         webhooks: Default::default(),
         lag: Default::default(),
+        logins: Default::default(),
         brand,
     })
 }
+
+/// How often the daily rollup looks for new events: the dashboard counts the newest
+/// itself when it is asked, so this only keeps that work small.
+const ROLLUP_POLL: Duration = Duration::from_secs(2);
 
 fn random_key() -> String {
     let mut bytes = [0u8; 32];
@@ -170,9 +175,12 @@ pub fn server(
     // Delivers webhooks and keeps the lag gauges current; it ends with the context,
     // handing its webhooks back to the other processes.
     let deliverer = service::webhooks::spawn_deliverer(Arc::downgrade(&cx))?;
+    // Counts the ledger into the dashboard's daily series; it ends with the context.
+    let rollup = service::rollup::spawn(Arc::downgrade(&cx), ROLLUP_POLL)?;
     let background = std::thread::Builder::new().name("background".into()).spawn(move || {
         let _ = tailer.join();
         let _ = deliverer.join();
+        let _ = rollup.join();
     })?;
     let body_timeout =
         web::Data::new(http::deadline::BodyTimeout(Duration::from_millis(cx.config.body_timeout_ms)));

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, Context as _};
 use clap::{Parser, Subcommand};
 use prefcenter::config::LogFormat;
-use prefcenter::domain::KeyScope;
+use prefcenter::domain::{KeyScope, Role};
 use prefcenter::service::api_keys::{self, NewKey};
 use prefcenter::{store, Config};
 
@@ -35,6 +35,9 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     ApiKey(ApiKeyCommand),
+    /// Manage the console's operators (people, not API keys).
+    #[command(subcommand)]
+    Operator(OperatorCommand),
     /// Apply retention now: forget old client data, expired suppressions and
     /// sign-ups never confirmed.
     Purge {
@@ -60,6 +63,25 @@ enum ApiKeyCommand {
     Revoke { id: String },
 }
 
+#[derive(Subcommand)]
+enum OperatorCommand {
+    /// Create an operator; the password is read from stdin (one line, at least 12
+    /// characters) and only its argon2id hash is stored.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// admin, editor or viewer.
+        #[arg(long)]
+        role: String,
+    },
+    /// List operators.
+    List,
+    /// Disable an operator and end its console sessions.
+    Disable { email: String },
+    /// Set an operator's password, read from stdin; its sessions end.
+    Password { email: String },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match Config::load(cli.config.as_deref()) {
@@ -74,6 +96,7 @@ fn main() -> ExitCode {
         Command::Serve => serve(config),
         Command::Migrate => migrate(&config),
         Command::ApiKey(command) => api_key(&config, command),
+        Command::Operator(command) => operator(&config, command),
         Command::Purge { as_of } => purge(&config, as_of.as_deref()),
     };
     match result {
@@ -224,6 +247,53 @@ fn api_key(config: &Config, command: ApiKeyCommand) -> anyhow::Result<()> {
         ApiKeyCommand::Revoke { id } => {
             api_keys::revoke_on(&mut db, &id)?;
             println!("revoked {id}");
+        }
+    }
+    Ok(())
+}
+
+/// One line of stdin, without its line ending: a password, never an argument (which
+/// other users of the machine could read in the process list).
+fn password_from_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).context("reading the password from stdin")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+fn operator(config: &Config, command: OperatorCommand) -> anyhow::Result<()> {
+    use prefcenter::service::operators;
+    let mut db = open(config)?;
+    match command {
+        OperatorCommand::Create { email, role } => {
+            let role =
+                role.trim().parse::<Role>().map_err(|e| anyhow!("--role: {e} (admin, editor or viewer)"))?;
+            let password = password_from_stdin()?;
+            let created = operators::create_on(&mut db, &email, role, &password)?;
+            println!("created operator {} ({})", created.email, created.role);
+        }
+        OperatorCommand::List => {
+            println!("{:<40}  {:<7}  {:<6}  status", "email", "role", "locale");
+            for operator in operators::list_on(&mut db)? {
+                let status = match operator.disabled_at {
+                    Some(at) => format!("disabled {}", at.and_utc().to_rfc3339()),
+                    None => "active".into(),
+                };
+                println!(
+                    "{:<40}  {:<7}  {:<6}  {status}",
+                    operator.email,
+                    operator.role.as_str(),
+                    operator.locale
+                );
+            }
+        }
+        OperatorCommand::Disable { email } => {
+            let ended = operators::disable_on(&mut db, &email)?;
+            println!("disabled {email}; {ended} console session(s) ended");
+        }
+        OperatorCommand::Password { email } => {
+            let password = password_from_stdin()?;
+            operators::set_password_on(&mut db, &email, &password)?;
+            println!("set the password of {email}; its console sessions ended");
         }
     }
     Ok(())

@@ -72,6 +72,7 @@ text_enum! {
         Confirmation = "confirmation",
         Retention = "retention",
         Mailto = "mailto",
+        Console = "console",
     }
 }
 
@@ -133,12 +134,32 @@ text_enum! {
 }
 
 text_enum! {
+    /// What a console operator may do: `viewer` reads; `editor` also changes topics,
+    /// contacts and suppressions; `admin` also API keys, webhooks, operators and erasure.
+    Role { Viewer = "viewer", Editor = "editor", Admin = "admin" }
+}
+
+text_enum! {
     /// Why a recipient left, as they answered the question after an unsubscribe.
     UnsubscribeReason {
         TooFrequent = "too_frequent",
         NotRelevant = "not_relevant",
         NeverSignedUp = "never_signed_up",
         Other = "other",
+    }
+}
+
+text_enum! {
+    /// What a count of the daily rollup counts (`daily_counts.kind`); its label is the
+    /// change's source or the suppression's or answer's reason.
+    CountKind {
+        Subscribe = "subscribe",
+        Unsubscribe = "unsubscribe",
+        Suppression = "suppression",
+        SuppressionLifted = "suppression_lifted",
+        UnsubscribeReason = "unsubscribe_reason",
+        ContactCreated = "contact_created",
+        ContactErased = "contact_erased",
     }
 }
 

@@ -48,6 +48,22 @@ pub fn network(req: &HttpRequest, cx: &Context) -> String {
     client_ip(req, &cx.config.trusted_proxies).map(|ip| cx.pseudonymizer.client(ip)).unwrap_or_default()
 }
 
+/// The client's network as login limits count it: its /24 (IPv4) or /64 (IPv6), in
+/// clear, kept only in memory. Empty when the peer is unknown.
+pub fn login_network(req: &HttpRequest, cx: &Context) -> String {
+    match client_ip(req, &cx.config.trusted_proxies) {
+        Some(IpAddr::V4(ip)) => {
+            let [a, b, c, _] = ip.octets();
+            format!("{a}.{b}.{c}.0/24")
+        }
+        Some(IpAddr::V6(ip)) => {
+            let s = ip.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        None => String::new(),
+    }
+}
+
 fn languages(req: &HttpRequest) -> Vec<String> {
     let Some(value) = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()) else {
         return Vec::new();

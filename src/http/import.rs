@@ -28,10 +28,24 @@ const CHUNKS_IN_FLIGHT: usize = 16;
 pub async fn stream<I: LineImporter>(
     cx: web::Data<Context>,
     req: &HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
+    format: Format,
+    importer: I,
+) -> Result<I, Error> {
+    stream_from(cx, req, payload.map(|chunk| chunk.map_err(Error::from)), format, importer).await
+}
+
+/// [`stream`] from any stream of the body's bytes (the console's upload's file part).
+pub async fn stream_from<I: LineImporter, S>(
+    cx: web::Data<Context>,
+    req: &HttpRequest,
+    mut payload: S,
     format: Format,
     mut importer: I,
-) -> Result<I, Error> {
+) -> Result<I, Error>
+where
+    S: futures_util::Stream<Item = Result<web::Bytes, Error>> + Unpin,
+{
     let limit = cx.config.import_limit;
     let declared = req
         .headers()
@@ -52,7 +66,7 @@ pub async fn stream<I: LineImporter>(
             let chunk = match chunk {
                 Ok(chunk) => chunk,
                 // Too slow (408) or broken off (400).
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(e),
             };
             total += chunk.len();
             if total > limit {

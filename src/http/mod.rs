@@ -4,7 +4,9 @@
 
 pub mod api;
 pub mod auth;
+pub mod chart;
 pub mod client;
+pub mod console;
 pub mod deadline;
 pub mod edge;
 pub mod import;
@@ -32,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     // scopes with a plain prefix (/u, /c, /p, /static) that other paths pass at the
     // cost of a string comparison.
     .configure(pages::configure)
+    .configure(console::configure)
     .service(
         web::scope("/v1")
             .wrap(actix_web::middleware::from_fn(auth::require_api_key))

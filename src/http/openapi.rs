@@ -27,7 +27,7 @@ use crate::error::PROBLEM_CODES;
         api::feedback::postmark, api::feedback::mailgun,
         api::inbound::ses, api::inbound::sendgrid, api::inbound::mailgun, api::inbound::postmark,
         pages::preferences::get, pages::preferences::put, pages::preferences::export, pages::erase::api,
-        api::reasons::counts,
+        api::reasons::counts, api::stats::get,
         api::contacts::export, api::contacts::erase,
         pages::signup::request_link, pages::signup::subscribe,
         api::topics::create, api::topics::list, api::topics::get, api::topics::update, api::topics::delete,

@@ -52,6 +52,10 @@ pub struct Change {
     /// (`null`: mail resumed).
     pub expires_at: Option<DateTime<Utc>>,
     pub source: String,
+    /// The console operator's address, on a change made in the console (source
+    /// `console`); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -121,6 +125,7 @@ pub fn view(db: &mut Db, rows: Vec<EventRow>) -> Result<Vec<Change>, Error> {
             scope: r.scope,
             expires_at: r.expires_at.map(utc),
             source: r.source,
+            operator: r.operator,
         })
         .collect())
 }

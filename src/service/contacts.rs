@@ -572,3 +572,26 @@ pub async fn events(cx: &Context, target: ContactRef, query: EventsQuery) -> Res
     })
     .await
 }
+
+/// The contact a console search names: its id, its address (exact, once normalized),
+/// or its external id; `None` when none matches.
+pub async fn search(cx: &Context, q: String) -> Result<Option<ContactView>, Error> {
+    let hasher = cx.hasher.clone();
+    store::run(&cx.pool, move |db| {
+        let q = q.trim();
+        let row = if let Ok(id) = q.parse::<ContactId>() {
+            store::contacts::by_id(db, &id)?
+        } else {
+            let by_address = match NormalizedAddress::parse(q) {
+                Ok(address) => store::contacts::by_hash(db, &hasher.hash(&address).0)?,
+                Err(_) => None,
+            };
+            match by_address {
+                Some(row) => Some(row),
+                None => store::contacts::by_external_id(db, q)?,
+            }
+        };
+        row.map(|row| view(db, row)).transpose()
+    })
+    .await
+}

@@ -41,7 +41,7 @@ pub struct Acknowledgement {
     pub after: i64,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ConsumerView {
     pub name: String,
     /// The last sequence number it acknowledged.

@@ -275,6 +275,21 @@ pub struct CommitMetrics {
     seconds: prometheus::Histogram,
 }
 
+/// How long this process's write transactions took, from [`CommitMetrics`].
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct CommitLatency {
+    /// Transactions committed (or tried) since the process started.
+    pub commits: u64,
+    /// The mean number of writes that shared one.
+    pub writes_per_commit: Option<f64>,
+    pub mean_seconds: Option<f64>,
+    /// The bucket bound below which half of them finished; `null` before the first
+    /// commit, or when that is beyond the largest bucket (about a second).
+    pub p50_seconds_at_most: Option<f64>,
+    pub p95_seconds_at_most: Option<f64>,
+    pub p99_seconds_at_most: Option<f64>,
+}
+
 impl CommitMetrics {
     fn new() -> Self {
         let histogram = |name: &str, help: &str, buckets: Vec<f64>| {
@@ -292,6 +307,35 @@ impl CommitMetrics {
                 "Time from a transaction's start to its commit, its writes included",
                 prometheus::exponential_buckets(0.0005, 2.0, 12).expect("valid buckets"),
             ),
+        }
+    }
+
+    /// What the commits of this process took so far: their number, mean, and the
+    /// upper bounds of the buckets that hold the median and the 95th and 99th
+    /// percentiles (a histogram's resolution: at most a factor of two too high).
+    pub fn latency(&self) -> CommitLatency {
+        use prometheus::core::Metric;
+        let commits = self.seconds.get_sample_count();
+        let sum = self.seconds.get_sample_sum();
+        let metric = self.seconds.metric();
+        let buckets: Vec<(f64, u64)> = metric
+            .get_histogram()
+            .get_bucket()
+            .iter()
+            .map(|b| (b.upper_bound(), b.cumulative_count()))
+            .collect();
+        let quantile = |q: f64| -> Option<f64> {
+            let rank = (q * commits as f64).ceil().max(1.0) as u64;
+            buckets.iter().find(|(_, n)| *n >= rank).map(|b| b.0)
+        };
+        let writes = self.writes.get_sample_count();
+        CommitLatency {
+            commits,
+            writes_per_commit: (commits > 0).then(|| self.writes.get_sample_sum() / writes.max(1) as f64),
+            mean_seconds: (commits > 0).then(|| sum / commits as f64),
+            p50_seconds_at_most: quantile(0.5),
+            p95_seconds_at_most: quantile(0.95),
+            p99_seconds_at_most: quantile(0.99),
         }
     }
 

@@ -112,11 +112,14 @@ const CHUNK: usize = 1000;
 pub(crate) struct Batch<W> {
     pending: Vec<Line<W>>,
     report: ImportReport,
+    /// The console operator the import was started for, if any: its chunks are written
+    /// on a blocking thread, where the request's operator is not known.
+    operator: Option<String>,
 }
 
 impl<W: Send + 'static> Batch<W> {
     pub fn new() -> Self {
-        Self { pending: Vec::new(), report: ImportReport::default() }
+        Self { pending: Vec::new(), report: ImportReport::default(), operator: super::operator() }
     }
 
     /// Counts a line read and keeps it for the next flush, or reports why it cannot
@@ -141,7 +144,12 @@ impl<W: Send + 'static> Batch<W> {
             return Ok(());
         }
         let lines = std::mem::take(&mut self.pending);
-        let results = super::write_blocking(cx, move |db| apply(db, lines))?;
+        let results = match self.operator.clone() {
+            Some(operator) => {
+                super::write_blocking(cx, move |db| db.as_operator(operator, |db| apply(db, lines)))?
+            }
+            None => super::write_blocking(cx, move |db| apply(db, lines))?,
+        };
         self.report.count(results);
         Ok(())
     }

@@ -17,10 +17,13 @@ pub mod lag;
 pub mod mail;
 pub mod mail_limits;
 pub mod mailto;
+pub mod operators;
 pub mod privacy;
 pub mod reasons;
 pub mod recipients;
+pub mod rollup;
 pub mod signup;
+pub mod stats;
 pub mod suppression_import;
 pub mod suppressions;
 pub mod topics;
@@ -35,14 +38,34 @@ use crate::domain::TopicKey;
 use crate::error::Error;
 use crate::store::Tx;
 
+tokio::task_local! {
+    /// The console operator whose request the current task serves (see [`as_operator`]).
+    static OPERATOR: String;
+}
+
+/// Runs `work` (a console request's call of a use case) on behalf of the operator
+/// `email`: every event its writes append says source `console` and the operator.
+pub async fn as_operator<F: std::future::Future>(email: String, work: F) -> F::Output {
+    OPERATOR.scope(email, work).await
+}
+
+/// The console operator the current task acts for, if any.
+pub(crate) fn operator() -> Option<String> {
+    OPERATOR.try_with(Clone::clone).ok()
+}
+
 /// Runs `work` in a write transaction, answering once it is committed and this
-/// process's decision index has it (see [`group_commit`]).
+/// process's decision index has it (see [`group_commit`]). Within [`as_operator`], its
+/// events are recorded as the operator's.
 pub(crate) async fn write<T, F>(cx: &Context, work: F) -> Result<T, Error>
 where
     F: FnOnce(&mut Tx) -> Result<T, Error> + Send + 'static,
     T: Send + 'static,
 {
-    cx.writer.write(work).await
+    match operator() {
+        Some(operator) => cx.writer.write(move |tx: &mut Tx| tx.as_operator(operator, work)).await,
+        None => cx.writer.write(work).await,
+    }
 }
 
 /// [`write`] for a caller on a blocking thread (an import's reader), never on an

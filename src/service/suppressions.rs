@@ -272,9 +272,11 @@ pub async fn put(
 ) -> Result<(SuppressionView, bool), Error> {
     validate(&write, store::now())?;
     let hash = cx.hasher.hash(&address);
+    // The suppression says who made it, as its event does.
+    let source = if super::operator().is_some() { Source::Console } else { Source::Api };
     super::write(cx, move |db| {
         db.lock_addresses(&[hash.0])?;
-        let outcome = apply(db, &hash, &address, &write, Source::Api.as_str(), Policy::Replace)?;
+        let outcome = apply(db, &hash, &address, &write, source.as_str(), Policy::Replace)?;
         Ok((view_of(db, &hash)?, outcome == Outcome::Created))
     })
     .await
@@ -288,6 +290,21 @@ pub async fn get(cx: &Context, address: NormalizedAddress) -> Result<Suppression
 /// Lifts a suppression: an operator's explicit call, the one way a hard bounce or a
 /// complaint is ever lifted. An erasure suppression cannot be lifted here.
 pub async fn delete(cx: &Context, address: NormalizedAddress) -> Result<(), Error> {
+    lift_with_note(cx, address, None).await
+}
+
+/// [`delete`], recording why on the event (the console asks the operator for a note).
+pub async fn lift_with_note(
+    cx: &Context,
+    address: NormalizedAddress,
+    note: Option<String>,
+) -> Result<(), Error> {
+    if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE) {
+        return Err(Error::invalid("note", format!("must be at most {MAX_NOTE} characters")));
+    }
+    if let Some(note) = &note {
+        text::check(note, text::Shape::Paragraph).map_err(|e| Error::invalid("note", e))?;
+    }
     let hash = cx.hasher.hash(&address);
     super::write(cx, move |db| {
         db.lock_addresses(&[hash.0])?;
@@ -295,7 +312,10 @@ pub async fn delete(cx: &Context, address: NormalizedAddress) -> Result<(), Erro
         if row.reason == Reason::Erasure {
             return Err(erased());
         }
-        let event = EventRow::new(EventType::SuppressionRemoved, store::now(), Source::Api.as_str());
+        let event = EventRow {
+            detail: note,
+            ..EventRow::new(EventType::SuppressionRemoved, store::now(), Source::Api.as_str())
+        };
         lift(db, row, event)
     })
     .await

@@ -141,3 +141,8 @@ pub fn insert_many(db: &mut Db, rows: &[ContactRow]) -> QueryResult<()> {
 pub fn delete(db: &mut Db, id: &ContactId) -> QueryResult<()> {
     diesel::delete(contacts::table.find(id)).execute(db).map(drop)
 }
+
+/// How many contacts are held.
+pub fn count(db: &mut Db) -> QueryResult<i64> {
+    contacts::table.count().get_result(db)
+}

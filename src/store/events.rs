@@ -38,6 +38,9 @@ pub struct EventRow {
     pub detail: Option<String>,
     /// The recipient's answer, on an `unsubscribe_reason` event (its comment is `detail`).
     pub unsubscribe_reason: Option<UnsubscribeReason>,
+    /// The console operator's address, on a change made in the console (source
+    /// `console`). An operator is not a recipient: never pseudonymized, never scrubbed.
+    pub operator: Option<String>,
 }
 
 impl EventRow {
@@ -64,6 +67,7 @@ impl EventRow {
             legal_basis: None,
             detail: None,
             unsubscribe_reason: None,
+            operator: None,
         }
     }
 }
@@ -220,4 +224,40 @@ pub fn clear_reason_comments_before(db: &mut Db, before: NaiveDateTime) -> Query
     )
     .set(events::detail.eq(None::<String>))
     .execute(db)
+}
+
+/// The console's events (those with an operator) before `before`, newest first.
+pub fn by_operators(db: &mut Db, before: i64, limit: i64) -> QueryResult<Vec<EventRow>> {
+    events::table
+        .filter(events::operator.is_not_null())
+        .filter(events::seq.lt(before))
+        .order(events::seq.desc())
+        .limit(limit)
+        .select(EventRow::as_select())
+        .load(db)
+}
+
+/// What the daily rollup reads of an event: no personal field.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = events)]
+pub struct Countable {
+    pub seq: i64,
+    pub occurred_at: NaiveDateTime,
+    pub kind: EventType,
+    pub topic_key: Option<String>,
+    pub old_status: Option<Status>,
+    pub new_status: Option<Status>,
+    pub reason: Option<Reason>,
+    pub source: String,
+    pub unsubscribe_reason: Option<UnsubscribeReason>,
+}
+
+/// Up to `limit` events after `after`, oldest first, as the rollup counts them.
+pub fn countable_after(db: &mut Db, after: i64, limit: i64) -> QueryResult<Vec<Countable>> {
+    events::table
+        .filter(events::seq.gt(after))
+        .order(events::seq)
+        .limit(limit)
+        .select(Countable::as_select())
+        .load(db)
 }

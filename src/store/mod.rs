@@ -3,10 +3,13 @@
 //! Queries live in one module per table, as plain functions taking `&mut Db`.
 
 pub mod api_keys;
+pub mod console_sessions;
 pub mod contacts;
+pub mod daily_counts;
 pub mod events;
 pub mod feed_consumers;
 pub mod locks;
+pub mod operators;
 pub mod schema;
 pub mod settings;
 pub mod sns_confirmations;

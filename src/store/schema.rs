@@ -1,5 +1,5 @@
 //! The one schema for both backends. Only types MultiConnection supports on both:
-//! Text, Binary, Bool, Integer, BigInt, Timestamp (UTC, no zone).
+//! Text, Binary, Bool, Integer, BigInt, Timestamp (UTC, no zone), Date.
 
 diesel::table! {
     settings (name) {
@@ -137,6 +137,7 @@ diesel::table! {
         legal_basis -> Nullable<Text>,
         detail -> Nullable<Text>,
         unsubscribe_reason -> Nullable<Text>,
+        operator -> Nullable<Text>,
     }
 }
 
@@ -186,6 +187,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    operators (id) {
+        id -> Text,
+        email -> Text,
+        role -> Text,
+        password_hash -> Text,
+        locale -> Text,
+        disabled_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    daily_counts (day, topic_key, kind, label) {
+        day -> Date,
+        topic_key -> Text,
+        kind -> Text,
+        label -> Text,
+        count -> BigInt,
+    }
+}
+
+diesel::table! {
+    daily_counts_position (id) {
+        id -> Integer,
+        seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    console_sessions (id_hash) {
+        id_hash -> Text,
+        operator_id -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(console_sessions -> operators (operator_id));
 diesel::joinable!(subscriptions -> contacts (contact_id));
 diesel::joinable!(subscriptions -> topics (topic_key));
 diesel::joinable!(topic_translations -> topics (topic_key));
@@ -207,4 +250,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhooks,
     webhook_deliveries,
     feed_consumers,
+    operators,
+    console_sessions,
+    daily_counts,
+    daily_counts_position,
 );

@@ -15,7 +15,8 @@ use diesel::sqlite::Sqlite;
 
 use super::MultiBackend;
 use crate::domain::{
-    Category, ContactId, EventType, Provider, Reason, Scope, Source, Status, UnsubscribeReason, WebhookStatus,
+    Category, ContactId, CountKind, EventType, Provider, Reason, Role, Scope, Source, Status,
+    UnsubscribeReason, WebhookStatus,
 };
 
 /// A domain type stored as text: how it is written, and how it is read back.
@@ -94,7 +95,19 @@ macro_rules! words {
     )+ };
 }
 
-words!(Category, Status, Source, Reason, Scope, EventType, Provider, UnsubscribeReason, WebhookStatus);
+words!(
+    Category,
+    Status,
+    Source,
+    Reason,
+    Scope,
+    EventType,
+    Provider,
+    UnsubscribeReason,
+    WebhookStatus,
+    CountKind,
+    Role
+);
 
 impl StoredText for ContactId {
     fn text(&self) -> std::borrow::Cow<'_, str> {
@@ -115,6 +128,8 @@ stored_as_text!(
     Provider,
     UnsubscribeReason,
     WebhookStatus,
+    Role,
+    CountKind,
     ContactId
 );
 

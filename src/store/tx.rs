@@ -31,6 +31,8 @@ pub struct Tx<'c> {
     holding: HashSet<Vec<u8>>,
     /// Whether inserted events were taken out ([`take_inserted`](Self::take_inserted)).
     taken: bool,
+    /// The console operator this transaction writes for, if any (see [`Tx::act_for`]).
+    operator: Option<String>,
 }
 
 impl<'c> Tx<'c> {
@@ -42,12 +44,29 @@ impl<'c> Tx<'c> {
             held: Vec::new(),
             holding: HashSet::new(),
             taken: false,
+            operator: None,
         }
+    }
+
+    /// Runs `work` recording every event it appends as a console operator's: source
+    /// `console`, and the operator's address. Wrapped around a console request's write
+    /// where it begins (`service::write`), so that every use case records its operator
+    /// without each taking one more argument; the writes a group commit runs beside it
+    /// in the same transaction are not affected.
+    pub fn as_operator<T>(&mut self, operator: String, work: impl FnOnce(&mut Tx) -> T) -> T {
+        let before = self.operator.replace(operator);
+        let out = work(self);
+        self.operator = before;
+        out
     }
 
     /// Appends an event to the ledger; it gets its number when the transaction
     /// [flushes](Self::flush).
-    pub fn append(&mut self, event: EventRow) {
+    pub fn append(&mut self, mut event: EventRow) {
+        if let Some(operator) = &self.operator {
+            event.source = crate::domain::Source::Console.as_str().to_owned();
+            event.operator = Some(operator.clone());
+        }
         self.pending.push(event);
     }
 
@@ -103,7 +122,7 @@ impl<'c> Tx<'c> {
         F: FnOnce(&mut Tx) -> Result<T, Error>,
     {
         let marks = (self.pending.len(), self.inserted.len(), self.held.len());
-        let Tx { db, pending, inserted, held, holding, .. } = self;
+        let Tx { db, pending, inserted, held, holding, operator, .. } = self;
         let result = db.transaction(|db| {
             let mut inner = Tx {
                 db,
@@ -112,6 +131,7 @@ impl<'c> Tx<'c> {
                 held: std::mem::take(held),
                 holding: std::mem::take(holding),
                 taken: false,
+                operator: operator.clone(),
             };
             let out = work(&mut inner);
             (*pending, *inserted, *held, *holding) =

@@ -115,3 +115,52 @@ fn help_lists_the_commands() {
         assert!(help.contains(command), "{help}");
     }
 }
+
+/// Runs `prefcenter args…` with `stdin` as its standard input.
+fn prefcenter_with_input(db: &str, args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_prefcenter"))
+        .args(args)
+        .env("PREFCENTER_DATABASE_URL", db)
+        .env("PREFCENTER_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+each_backend! {
+    /// The first operator comes from the command line: the password from stdin, at
+    /// least 12 characters, only its argon2id hash stored; then listed, given a new
+    /// password, and disabled.
+    fn operators_are_made_listed_and_disabled_from_the_command_line(app) {
+        let url = app.db.url();
+        let short = prefcenter_with_input(url, &["operator", "create", "--email", "ops@example.org", "--role", "admin"], "too short\n");
+        assert!(!short.status.success() && String::from_utf8_lossy(&short.stderr).contains("12"), "{short:?}");
+        let role = prefcenter_with_input(url, &["operator", "create", "--email", "ops@example.org", "--role", "root"], "long enough password\n");
+        assert!(!role.status.success());
+        let created = stdout(&prefcenter_with_input(url, &["operator", "create", "--email", "Ops@Example.org", "--role", "admin"], "long enough password\n"));
+        assert!(created.contains("ops@example.org") && created.contains("admin"), "{created}");
+        let again = prefcenter_with_input(url, &["operator", "create", "--email", "ops@example.org", "--role", "viewer"], "long enough password\n");
+        assert!(!again.status.success(), "one operator per address");
+        stdout(&prefcenter_with_input(url, &["operator", "create", "--email", "view@example.org", "--role", "viewer"], "another long password\r\n"));
+
+        let listed = stdout(&prefcenter(url, &["operator", "list"]));
+        assert!(listed.contains("ops@example.org") && listed.contains("view@example.org") && listed.contains("viewer"), "{listed}");
+        assert!(!listed.contains("long enough password") && !listed.contains("argon2"), "{listed}");
+
+        assert_eq!(crate::console::post_login(&app, "ops@example.org", "long enough password").status, 303);
+        assert_eq!(crate::console::post_login(&app, "view@example.org", "another long password").status, 303, "CRLF is not part of the password");
+        stdout(&prefcenter_with_input(url, &["operator", "password", "ops@example.org"], "a brand new password\n"));
+        assert_eq!(crate::console::post_login(&app, "ops@example.org", "long enough password").status, 401);
+        assert_eq!(crate::console::post_login(&app, "ops@example.org", "a brand new password").status, 303);
+
+        stdout(&prefcenter(url, &["operator", "disable", "ops@example.org"]));
+        assert!(stdout(&prefcenter(url, &["operator", "list"])).contains("disabled"));
+        assert_eq!(crate::console::post_login(&app, "ops@example.org", "a brand new password").status, 401);
+        assert!(!prefcenter(url, &["operator", "disable", "nobody@example.org"]).status.success());
+    }
+}

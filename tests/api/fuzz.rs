@@ -355,6 +355,7 @@ fn routes(tokens: &Tokens) -> Vec<Route> {
         ),
         route("GET", "/v1/preferences/export", &[], Body::None, Preferences),
         route("GET", "/v1/unsubscribe-reasons", &[], Body::None, Admin),
+        route("GET", "/v1/stats", &[], Body::None, Admin),
         route("GET", "/u/{token}", &[u], Body::None, Anonymous),
         route("HEAD", "/u/{token}", &[u], Body::None, Anonymous),
         route("POST", "/u/{token}", &[u], Body::Form, Anonymous),

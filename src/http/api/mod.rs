@@ -8,6 +8,7 @@ pub mod contacts;
 pub mod feedback;
 pub mod inbound;
 pub mod reasons;
+pub mod stats;
 pub mod suppressions;
 pub mod topics;
 pub mod webhooks;
@@ -23,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(topics::configure)
         .configure(contacts::configure)
         .configure(reasons::configure)
+        .configure(stats::configure)
         .configure(api_keys::configure)
         .configure(consumers::configure)
         .configure(webhooks::configure);

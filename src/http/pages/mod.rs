@@ -225,18 +225,22 @@ pub fn form_field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a 
 
 const STYLE: &str = include_str!("../../../static/style.css");
 const SCRIPT: &str = include_str!("../../../static/preferences.js");
+const CONSOLE_STYLE: &str = include_str!("../../../static/console.css");
 
 problems!(AssetProblems: (404, "No such file"), (422, "The path holds a control character"));
 
 /// The pages' stylesheet (with the brand's colours) and script.
 #[utoipa::path(get, path = "/static/{name}", tag = "recipients", operation_id = "getAsset",
-    params(("name" = String, Path, description = "`style.css` or `preferences.js`")),
+    params(("name" = String, Path, description = "`style.css`, `chart.css`, `preferences.js` or `console.css`")),
     responses((status = 200, description = "The file", content(("text/css"), ("text/javascript"))), AssetProblems))]
 pub async fn asset(cx: web::Data<Context>, name: web::Path<String>) -> Result<HttpResponse, Error> {
     let (body, content_type) = match name.as_str() {
         // The brand's colours come last, so they override the stylesheet's defaults.
         "style.css" => (format!("{STYLE}{}", cx.brand.theme.css()), "text/css; charset=utf-8"),
         "preferences.js" => (SCRIPT.to_owned(), "text/javascript; charset=utf-8"),
+        // The operators' console's own stylesheet, without the brand's colours.
+        "console.css" => (CONSOLE_STYLE.to_owned(), "text/css; charset=utf-8"),
+        "chart.css" => (crate::http::chart::STYLESHEET.to_owned(), "text/css; charset=utf-8"),
         _ => return Err(Error::not_found("no such file")),
     };
     Ok(HttpResponse::Ok()

@@ -168,6 +168,9 @@ pub struct EventView {
     pub consent: Option<String>,
     pub legal_basis: Option<String>,
     pub detail: Option<String>,
+    /// The console operator's address, on a change made in the console.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
 }
 
 impl From<EventRow> for EventView {
@@ -190,6 +193,7 @@ impl From<EventRow> for EventView {
             consent: row.consent,
             legal_basis: row.legal_basis,
             detail: row.detail,
+            operator: row.operator,
         }
     }
 }
@@ -234,6 +238,11 @@ fn check_resubscribe(resubscribe: &Option<Resubscribe>) -> Result<(), Error> {
 }
 
 pub(crate) fn validate_write(write: &ContactWrite) -> Result<(), Error> {
+    // Only the console's own requests write as the console: the ledger's audit of
+    // operators must not be forged through the API.
+    if write.source == Some(Source::Console) && crate::service::operator().is_none() {
+        return Err(Error::invalid("source", "\"console\" is the operators' console's own source"));
+    }
     check_external_id(&write.external_id)?;
     check_resubscribe(&write.resubscribe)?;
     crate::service::check_message_id(&write.message_id)

@@ -1,0 +1,2 @@
+DROP TABLE daily_counts_position;
+DROP TABLE daily_counts;
