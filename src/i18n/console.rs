@@ -146,6 +146,9 @@ pub struct ConsoleWords {
     pub feed_consumers: &'static str,
     pub behind: &'static str,
     pub lag: &'static str,
+    pub last_deliveries: &'static str,
+    pub response: &'static str,
+    pub latency_ms: &'static str,
 
     pub audit_intro: &'static str,
     pub nothing_yet: &'static str,
@@ -308,6 +311,9 @@ static EN: ConsoleWords = ConsoleWords {
     feed_consumers: "Feed consumers",
     behind: "Behind (events)",
     lag: "Lag (seconds)",
+    last_deliveries: "Last deliveries",
+    response: "Answer",
+    latency_ms: "Time (ms)",
 
     audit_intro: "Every change made in the console, newest first.",
     nothing_yet: "Nothing yet.",
@@ -461,6 +467,9 @@ static FR: ConsoleWords = ConsoleWords {
     feed_consumers: "Consommateurs du flux",
     behind: "En retard (événements)",
     lag: "Retard (secondes)",
+    last_deliveries: "Dernières livraisons",
+    response: "Réponse",
+    latency_ms: "Durée (ms)",
 
     audit_intro: "Chaque modification faite dans la console, la plus récente d’abord.",
     nothing_yet: "Rien pour l’instant.",

@@ -503,6 +503,20 @@ each_backend! {
         let listed = hooks["webhooks"].as_array().or(hooks.as_array()).unwrap()[0].clone();
         assert_eq!(listed["types"], json!(["contact_erased", "suppression_added"]));
         let id = listed["id"].as_str().unwrap().to_owned();
+        // Nothing listens on the discard port: the page shows the refused attempt.
+        let added = app.put("/v1/suppressions/gone%40example.com").json(json!({"reason": "hard_bounce"})).send();
+        assert!(added.status < 300, "{}", added.body);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let page = loop {
+            let page = admin.get("/console/webhooks").body;
+            if page.contains("class=\"deliveries\"") || std::time::Instant::now() > deadline {
+                break page;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        };
+        let deliveries = &page[page.find("class=\"deliveries\"").expect("the last deliveries are shown")..];
+        assert!(page.contains("Last deliveries: http://127.0.0.1:9/hook"), "{page}");
+        assert!(!deliveries.split("</table>").next().unwrap().contains('✓'), "nothing was delivered: {deliveries}");
         assert_eq!(admin.post(&format!("/console/webhooks/{id}/status"), &[("status", "disabled")]).status, 303);
         assert_eq!(app.get(&format!("/v1/webhooks/{id}")).send().json()["status"], "disabled");
     }
@@ -510,6 +524,7 @@ each_backend! {
 
 fn private_webhooks(config: &mut prefcenter::Config) {
     config.webhooks.allow_private = true;
+    config.webhooks.poll = std::time::Duration::from_millis(50);
 }
 
 fn https_base(config: &mut prefcenter::Config) {

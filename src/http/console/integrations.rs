@@ -12,7 +12,7 @@ use crate::domain::{EventType, KeyScope, Role, WebhookStatus};
 use crate::error::Error;
 use crate::service::api_keys::{self, NewKey};
 use crate::service::feed_consumers::{self, ConsumerView};
-use crate::service::webhooks::{self, NewWebhook, WebhookPatch, WebhookView};
+use crate::service::webhooks::{self, NewWebhook, WebhookPatch, WebhookSummary};
 use crate::service::Context;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -109,11 +109,14 @@ async fn revoke_key(
     signed.answer(result)
 }
 
+/// How many of each webhook's last attempts its page shows.
+const LAST_DELIVERIES: i64 = 5;
+
 #[derive(Template)]
 #[template(path = "console/webhooks.html")]
 struct Hooks {
     layout: Layout,
-    hooks: Vec<WebhookView>,
+    hooks: Vec<WebhookSummary>,
     consumers: Vec<ConsumerView>,
     secret: Option<String>,
     can_edit: bool,
@@ -123,7 +126,7 @@ struct Hooks {
 async fn hooks_page(cx: &Context, signed: &Signed, secret: Option<String>) -> Result<HttpResponse, Error> {
     let page = Hooks {
         layout: signed.layout(signed.words().webhooks, "webhooks"),
-        hooks: webhooks::list(cx).await?,
+        hooks: webhooks::overview(cx, LAST_DELIVERIES).await?,
         consumers: feed_consumers::list(cx).await?,
         secret,
         can_edit: signed.role() >= Role::Admin,
