@@ -35,8 +35,7 @@ pub async fn bound_body(
     if let (Some(BodyTimeout(bound)), true) = (timeout, has_body(&req)) {
         let inner = req.take_payload();
         let now = Instant::now();
-        let bounded =
-            Bounded { inner, bound, started: now, received: 0, pause_until: now + bound, idle: None };
+        let bounded = Bounded::new(inner, bound, now);
         req.set_payload(Payload::Stream { payload: Box::pin(bounded) });
     }
     next.call(req).await
@@ -56,9 +55,27 @@ struct Bounded {
     received: u64,
     /// When the current pause in the body runs out.
     pause_until: Instant,
+    /// Whether the body is being waited for: a pause starts when a read finds nothing,
+    /// not when the last bytes came, so the time a slow reader (an import's chunk being
+    /// written) takes between its reads is never counted against the client.
+    waiting: bool,
     /// The timer for it, armed only once the body has to be waited for: a body that
     /// arrives whole (the usual small JSON) never registers one.
     idle: Option<Pin<Box<Sleep>>>,
+}
+
+impl Bounded {
+    fn new(inner: Payload, bound: Duration, now: Instant) -> Bounded {
+        Bounded {
+            inner,
+            bound,
+            started: now,
+            received: 0,
+            pause_until: now + bound,
+            waiting: false,
+            idle: None,
+        }
+    }
 }
 
 /// An I/O "timed out", which the error type answers with 408.
@@ -78,10 +95,14 @@ impl Stream for Bounded {
                 if elapsed > this.bound && (this.received as f64) < elapsed.as_secs_f64() * MIN_RATE {
                     return Poll::Ready(Some(Err(too_slow())));
                 }
-                this.pause_until = Instant::now() + this.bound;
+                this.waiting = false;
                 Poll::Ready(Some(Ok(bytes)))
             }
             Poll::Pending => {
+                if !this.waiting {
+                    this.waiting = true;
+                    this.pause_until = Instant::now() + this.bound;
+                }
                 let until = this.pause_until.into();
                 let idle = this.idle.get_or_insert_with(|| Box::pin(sleep_until(until)));
                 if idle.deadline() != until {
@@ -94,5 +115,36 @@ impl Stream for Bounded {
             }
             done => done,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::StreamExt;
+
+    /// A reader busy for longer than the bound between two reads (an import writing a
+    /// chunk) is not a client's pause: the next read that must wait starts the clock.
+    #[actix_web::test]
+    async fn a_slow_reader_is_not_a_slow_client() {
+        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Result<Bytes, PayloadError>>();
+        let arriving = futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx));
+        let bound = Duration::from_millis(300);
+        let mut body = Bounded::new(Payload::Stream { payload: Box::pin(arriving) }, bound, Instant::now());
+        // Chunks large enough for the average rate, so that only the pause is tested.
+        let chunk = Bytes::from(vec![b'x'; 4096]);
+        sender.send(Ok(chunk.clone())).unwrap();
+        assert_eq!(body.next().await.unwrap().unwrap(), chunk);
+        std::thread::sleep(bound * 2); // the reader is busy elsewhere
+        let later = chunk.clone();
+        let sending = sender.clone();
+        actix_web::rt::spawn(async move {
+            actix_web::rt::time::sleep(bound / 3).await;
+            sending.send(Ok(later)).unwrap();
+        });
+        let second = body.next().await.unwrap();
+        assert_eq!(second.expect("the client kept sending: the wait began at this read"), chunk);
+        // A client that then sends nothing for the bound is still cut.
+        assert!(body.next().await.unwrap().is_err());
     }
 }
