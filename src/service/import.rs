@@ -115,11 +115,21 @@ pub(crate) struct Batch<W> {
     /// The console operator the import was started for, if any: its chunks are written
     /// on a blocking thread, where the request's operator is not known.
     operator: Option<String>,
+    /// The tables the import grows, and how many chunks it has written to them.
+    tables: &'static [&'static str],
+    chunks: u64,
 }
 
 impl<W: Send + 'static> Batch<W> {
-    pub fn new() -> Self {
-        Self { pending: Vec::new(), report: ImportReport::default(), operator: super::operator() }
+    /// A batch for an import that grows `tables`.
+    pub fn new(tables: &'static [&'static str]) -> Self {
+        Self {
+            pending: Vec::new(),
+            report: ImportReport::default(),
+            operator: super::operator(),
+            tables,
+            chunks: 0,
+        }
     }
 
     /// Counts a line read and keeps it for the next flush, or reports why it cannot
@@ -151,11 +161,34 @@ impl<W: Send + 'static> Batch<W> {
             None => super::write_blocking(cx, move |db| apply(db, lines))?,
         };
         self.report.count(results);
+        self.chunks += 1;
+        if grown_tenfold(self.chunks) {
+            refresh_statistics(cx, self.tables);
+        }
         Ok(())
     }
 
     pub fn report(self) -> ImportReport {
         self.report
+    }
+}
+
+/// After chunks 10, 100, 1,000 …: an import has grown its tables about tenfold since
+/// the last time, enough for their plans to be made anew.
+fn grown_tenfold(chunks: u64) -> bool {
+    chunks >= 10 && 10u64.pow(chunks.ilog10()) == chunks
+}
+
+/// [`store::analyze`] on a connection of its own, outside the writer's transaction. A
+/// failure only leaves the plans as they were: it is logged, and the import goes on.
+fn refresh_statistics(cx: &Context, tables: &[&str]) {
+    let refreshed = cx
+        .pool
+        .get()
+        .map_err(|e| e.to_string())
+        .and_then(|mut db| crate::store::analyze(&mut db, tables).map_err(|e| e.to_string()));
+    if let Err(error) = refreshed {
+        tracing::warn!(%error, ?tables, "could not refresh the statistics of the tables an import grows");
     }
 }
 
@@ -178,4 +211,15 @@ pub(crate) fn line_by_line<W>(
         }
     }
     Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grown_tenfold;
+
+    #[test]
+    fn statistics_are_refreshed_each_time_an_import_grows_tenfold() {
+        let at: Vec<u64> = (1..=20_000).filter(|&n| grown_tenfold(n)).collect();
+        assert_eq!(at, [10, 100, 1_000, 10_000]);
+    }
 }

@@ -44,7 +44,12 @@ struct NdjsonLine {
 
 impl Importer {
     pub fn new(cx: &Context) -> Self {
-        Self { hasher: cx.hasher.clone(), columns: None, started: false, batch: Batch::new() }
+        Self {
+            hasher: cx.hasher.clone(),
+            columns: None,
+            started: false,
+            batch: Batch::new(&["suppressions", "events"]),
+        }
     }
 
     fn parse_line(text: &str) -> Result<(String, SuppressionWrite), String> {
