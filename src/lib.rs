@@ -92,7 +92,6 @@ pub fn prepare(config: Config) -> anyhow::Result<Context> {
         clicks: Default::default(),
         webhooks: Default::default(),
         lag: Default::default(),
-        logins: Default::default(),
         brand,
     })
 }

@@ -158,6 +158,49 @@ pub struct ConsoleWords {
     pub error_title: &'static str,
     pub not_found: &'static str,
     pub back: &'static str,
+
+    /// The ledger's words as this language shows them (see [`ConsoleWords::term`]).
+    pub terms: &'static [(&'static str, &'static str)],
+}
+
+impl ConsoleWords {
+    /// A word of the ledger's vocabulary (an event type, status, source, reason, scope,
+    /// or what an event's particulars say was done) in the operator's language; a word
+    /// the table does not know is shown as the ledger has it. A source such as
+    /// `feedback:ses` is translated before its colon.
+    pub fn term<'a>(&self, word: &'a str) -> std::borrow::Cow<'a, str> {
+        if let Some(found) = self.find(word) {
+            return found.into();
+        }
+        match word.split_once(':') {
+            Some((head, tail)) => match self.find(head) {
+                Some(found) => format!("{found} ({tail})").into(),
+                None => word.into(),
+            },
+            None => word.into(),
+        }
+    }
+
+    fn find(&self, word: &str) -> Option<&'static str> {
+        self.terms.iter().find(|(k, _)| *k == word).map(|(_, v)| *v)
+    }
+
+    /// An event's particulars as the ledger keeps them, `what [which …]` (`created`,
+    /// `archived`, `revoked pc_… "name" scopes`, `locale,external_id`): the words of
+    /// what was done in the operator's language, the rest as written.
+    pub fn detail(&self, detail: &str) -> String {
+        if let Some(found) = self.find(detail) {
+            return found.to_owned();
+        }
+        let (what, rest) = detail.split_once(' ').unwrap_or((detail, ""));
+        let what: Vec<_> = what.split(',').map(|w| self.term(w)).collect();
+        let what = what.join(", ");
+        if rest.is_empty() {
+            what
+        } else {
+            format!("{what} {rest}")
+        }
+    }
 }
 
 impl Lang {
@@ -323,6 +366,37 @@ static EN: ConsoleWords = ConsoleWords {
     error_title: "That did not work",
     not_found: "There is nothing here.",
     back: "Back",
+    terms: &[
+        ("contact_created", "contact created"),
+        ("contact_updated", "contact updated"),
+        ("contact_erased", "contact erased"),
+        ("subscription_changed", "subscription changed"),
+        ("unsubscribed_all_changed", "unsubscribe from all changed"),
+        ("suppression_added", "suppression added"),
+        ("suppression_removed", "suppression lifted"),
+        ("topic_changed", "topic changed"),
+        ("pause_changed", "pause changed"),
+        ("unsubscribe_reason", "reason for unsubscribing"),
+        ("api_key_changed", "API key changed"),
+        ("webhook_changed", "webhook changed"),
+        ("one_click", "one-click"),
+        ("page", "preference page"),
+        ("api", "API"),
+        ("mailto", "unsubscribe by mail"),
+        ("hard_bounce", "hard bounce"),
+        ("soft_bounce", "soft bounce"),
+        ("all", "all mail"),
+        ("too_frequent", "too frequent"),
+        ("not_relevant", "not relevant"),
+        ("never_signed_up", "never signed up"),
+        ("rotated", "secret rotated"),
+        ("replayed", "redelivered"),
+        ("email", "address"),
+        ("locale", "language"),
+        ("external_id", "external id"),
+        ("url", "URL"),
+        ("types", "event types"),
+    ],
 };
 
 static FR: ConsoleWords = ConsoleWords {
@@ -479,4 +553,66 @@ static FR: ConsoleWords = ConsoleWords {
     error_title: "Cela n’a pas fonctionné",
     not_found: "Il n’y a rien ici.",
     back: "Retour",
+    terms: &[
+        ("contact_created", "contact créé"),
+        ("contact_updated", "contact modifié"),
+        ("contact_erased", "contact effacé"),
+        ("subscription_changed", "abonnement modifié"),
+        ("unsubscribed_all_changed", "désinscription de tout modifiée"),
+        ("suppression_added", "blocage ajouté"),
+        ("suppression_removed", "blocage levé"),
+        ("topic_changed", "thème modifié"),
+        ("pause_changed", "pause modifiée"),
+        ("unsubscribe_reason", "motif de désinscription"),
+        ("api_key_changed", "clé d’API modifiée"),
+        ("webhook_changed", "webhook modifié"),
+        ("subscribed", "abonné"),
+        ("unsubscribed", "désabonné"),
+        ("pending", "en attente"),
+        ("one_click", "un clic"),
+        ("page", "page de préférences"),
+        ("api", "API"),
+        ("import", "import"),
+        ("feedback", "retour du fournisseur"),
+        ("admin", "administration"),
+        ("confirmation", "confirmation"),
+        ("retention", "durée de conservation"),
+        ("mailto", "désinscription par e\u{2011}mail"),
+        ("console", "console"),
+        ("hard_bounce", "rebond définitif"),
+        ("soft_bounce", "rebond temporaire"),
+        ("complaint", "plainte"),
+        ("unsubscribe", "désinscription"),
+        ("manual", "manuel"),
+        ("erasure", "effacement"),
+        ("all", "tous les envois"),
+        ("promotional", "promotionnel"),
+        ("transactional", "transactionnel"),
+        ("too_frequent", "trop fréquent"),
+        ("not_relevant", "pas pertinent"),
+        ("never_signed_up", "jamais inscrit"),
+        ("other", "autre"),
+        ("created", "création"),
+        ("updated", "modification"),
+        ("archived", "archivage"),
+        ("restored", "restauration"),
+        ("deleted", "suppression"),
+        ("revoked", "révocation"),
+        ("enabled", "activé"),
+        ("disabled", "désactivé"),
+        ("rotated", "nouveau secret"),
+        ("replayed", "nouvelle livraison"),
+        ("expired", "expiration"),
+        ("never confirmed", "jamais confirmé"),
+        ("email", "adresse"),
+        ("locale", "langue"),
+        ("external_id", "identifiant externe"),
+        ("url", "URL"),
+        ("description", "description"),
+        ("types", "types d’événements"),
+        ("after", "après"),
+        ("lines", "lignes"),
+        ("unchanged", "inchangés"),
+        ("failed", "en échec"),
+    ],
 };

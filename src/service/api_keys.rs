@@ -16,7 +16,7 @@ use crate::domain::api_key::{self, NewSecret, Scopes, SecretHasher};
 use crate::domain::KeyScope;
 use crate::error::Error;
 use crate::service::Context;
-use crate::store::{self, api_keys::ApiKeyRow, Db};
+use crate::store::{self, api_keys::ApiKeyRow, Db, Tx};
 
 pub use cache::{KeyCache, KeyMetrics, ARGON2_AT_ONCE};
 pub use failures::{Failures, FAILURE_WINDOW, MAX_FAILURES};
@@ -123,9 +123,24 @@ pub fn create_first_admin(db: &mut Db) -> Result<Option<String>, Error> {
     create_on(db, &input).map(|created| Some(created.secret))
 }
 
+/// Creates a key through the API or the console, recording it in the ledger (the
+/// command line's [`create_on`] records nothing: it runs where no server may be).
 pub async fn create(cx: &Context, input: NewKey) -> Result<CreatedKey, Error> {
     validate(&input)?;
-    store::run(&cx.pool, move |db| create_on(db, &input)).await
+    super::write(cx, move |tx| {
+        let created = create_on(tx, &input)?;
+        record(tx, "created", &created.key)?;
+        Ok(created)
+    })
+    .await
+}
+
+/// Records a change of a key for the audit: what happened, then the key's prefix and
+/// name, so that the audit names the key an operator recognises (never its secret).
+fn record(tx: &mut Tx, what: &str, key: &KeyView) -> Result<(), Error> {
+    let scopes: Vec<&str> = key.scopes.iter().map(|s| s.as_str()).collect();
+    let detail = format!("{what} {} {:?} {}", key.prefix, key.name, scopes.join(","));
+    Ok(store::admin_changes::record(tx, "api_key_changed", &detail)?)
 }
 
 pub fn list_on(db: &mut Db) -> Result<Vec<KeyView>, Error> {
@@ -148,7 +163,14 @@ pub fn revoke_on(db: &mut Db, id: &str) -> Result<(), Error> {
 
 pub async fn revoke(cx: &Context, id: String) -> Result<(), Error> {
     let revoked = id.clone();
-    store::run(&cx.pool, move |db| revoke_on(db, &id)).await?;
+    super::write(cx, move |tx| {
+        revoke_on(tx, &id)?;
+        if let Some(row) = store::api_keys::find(tx, &id)? {
+            record(tx, "revoked", &row.into())?;
+        }
+        Ok(())
+    })
+    .await?;
     cx.keys.evict(&revoked);
     Ok(())
 }

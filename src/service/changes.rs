@@ -56,6 +56,10 @@ pub struct Change {
     /// `console`); absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operator: Option<String>,
+    /// The ledger's particulars of the event (which topic setting, key or webhook):
+    /// for the console's pages, not part of the feed.
+    #[serde(skip)]
+    pub detail: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -126,6 +130,7 @@ pub fn view(db: &mut Db, rows: Vec<EventRow>) -> Result<Vec<Change>, Error> {
             expires_at: r.expires_at.map(utc),
             source: r.source,
             operator: r.operator,
+            detail: r.detail,
         })
         .collect())
 }

@@ -39,8 +39,6 @@ pub struct Context {
     pub clicks: Arc<Clicks>,
     pub webhooks: WebhookMetrics,
     pub lag: Lag,
-    /// The console's login back-offs.
-    pub logins: crate::service::operators::LoginThrottle,
     pub brand: crate::brand::Brand,
 }
 

@@ -3,9 +3,8 @@
 //! address is an operator's), and server-side sessions with idle and absolute expiry,
 //! each with its own CSRF token.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -17,7 +16,9 @@ use sha2::{Digest, Sha256};
 use crate::domain::{NormalizedAddress, Role};
 use crate::error::{ConflictCode, Error};
 use crate::service::Context;
+use crate::store::admin_changes::AdminChangeRow;
 use crate::store::console_sessions::{self, SessionRow};
+use crate::store::login_failures;
 use crate::store::operators::{self, OperatorRow};
 use crate::store::{self, Db};
 
@@ -155,24 +156,24 @@ pub async fn set_locale(cx: &Context, operator_id: String, lang: &'static str) -
     .await
 }
 
-/// Failed logins counted per key, with a back-off: after `free` failures, each attempt
-/// must wait twice as long after the last failure as the one before, up to `cap`. The
-/// wait always ends, so the right password is never locked out for good; a success
-/// clears the address's count. Counts are forgotten an hour after the last failure.
+/// How failed logins slow the next attempt: after `free` failures, each attempt must
+/// wait twice as long after the last failure as the one before, up to `cap`. The wait
+/// always ends, so the right password is never locked out for good; a success clears
+/// the address's count. The counts live in the database (`login_failures`), so that
+/// every process serving the console enforces the same wait, and are forgotten an
+/// hour after the last failure.
 struct Backoff {
-    free: u32,
+    free: i64,
     cap: Duration,
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
 }
 
-const FORGET: Duration = Duration::from_secs(3600);
+/// Per address typed: five free failures; per client network: twenty.
+const PER_ADDRESS: Backoff = Backoff { free: 5, cap: Duration::from_secs(900) };
+const PER_NETWORK: Backoff = Backoff { free: 20, cap: Duration::from_secs(900) };
+const FORGET: TimeDelta = TimeDelta::hours(1);
 
 impl Backoff {
-    fn new(free: u32, cap: Duration) -> Self {
-        Self { free, cap, failures: Mutex::new(HashMap::new()) }
-    }
-
-    fn delay(&self, failures: u32) -> Duration {
+    fn delay(&self, failures: i64) -> Duration {
         if failures < self.free {
             return Duration::ZERO;
         }
@@ -180,46 +181,17 @@ impl Backoff {
         Duration::from_secs(1u64 << doublings).min(self.cap)
     }
 
-    /// How long `key` must still wait before its next attempt.
-    fn wait(&self, key: &str) -> Duration {
-        let seen = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        match seen.get(key) {
-            Some((n, last)) if last.elapsed() < FORGET => self.delay(*n).saturating_sub(last.elapsed()),
-            _ => Duration::ZERO,
-        }
-    }
-
-    fn failed(&self, key: &str) {
-        let mut seen = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.len() > 100_000 {
-            seen.retain(|_, (_, last)| last.elapsed() < FORGET);
-        }
-        let entry = seen.entry(key.to_owned()).or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= FORGET {
-            entry.0 = 0;
-        }
-        *entry = (entry.0 + 1, Instant::now());
-    }
-
-    fn clear(&self, key: &str) {
-        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+    /// How long must still pass at `now` after `failures` failures, the last at `last`.
+    fn wait(&self, failures: i64, last: NaiveDateTime, now: NaiveDateTime) -> Duration {
+        self.delay(failures).saturating_sub((now - last).to_std().unwrap_or_default())
     }
 }
 
-/// The login back-offs: per address typed (five free failures) and per client network
-/// (twenty), each waiting at most fifteen minutes.
-pub struct LoginThrottle {
-    per_address: Backoff,
-    per_network: Backoff,
-}
-
-impl Default for LoginThrottle {
-    fn default() -> Self {
-        Self {
-            per_address: Backoff::new(5, Duration::from_secs(900)),
-            per_network: Backoff::new(20, Duration::from_secs(900)),
-        }
-    }
+/// The keys failures are counted under, for the address typed and the client's
+/// network: hashes, so that neither is kept in clear.
+fn failure_keys(email: &str, network: &str) -> [String; 2] {
+    let key = |kind: &str, value: &str| hex::encode(Sha256::digest(format!("{kind}\0{value}").as_bytes()));
+    [key("address", &email.trim().to_lowercase()), key("network", network)]
 }
 
 /// A session just opened: the cookie's value (shown only now) and its CSRF token.
@@ -255,6 +227,13 @@ impl From<Error> for LoginError {
     }
 }
 
+/// What a login attempt came to, inside its transaction.
+enum Attempt {
+    Opened(Opened),
+    Refused,
+    Throttled(Duration),
+}
+
 /// Logs in from `network` (the client's /24 or /64): checks the back-offs, verifies the
 /// password (against a dummy hash when there is no such enabled operator, so that the
 /// answer takes as long), and opens a session.
@@ -264,22 +243,33 @@ pub async fn login(
     password: String,
     network: String,
 ) -> Result<Opened, LoginError> {
-    let address_key = email.trim().to_lowercase();
-    let network_key = format!("net:{network}");
-    let wait = cx.logins.per_address.wait(&address_key).max(cx.logins.per_network.wait(&network_key));
-    if !wait.is_zero() {
-        return Err(LoginError::Throttled { retry_after: wait.as_secs().max(1) });
-    }
+    let keys = failure_keys(email, &network);
     let email = normalize(email).ok();
-    let opened = store::run(&cx.pool, move |db| {
+    let attempt = store::run(&cx.pool, move |db| {
+        let now = store::now();
+        let wait = login_failures::recent(db, &keys, now - FORGET)?
+            .into_iter()
+            .map(|(key, failures, last)| {
+                let policy = if key == keys[0] { &PER_ADDRESS } else { &PER_NETWORK };
+                policy.wait(failures, last, now)
+            })
+            .max()
+            .unwrap_or_default();
+        if !wait.is_zero() {
+            return Ok(Attempt::Throttled(wait));
+        }
         let row = match &email {
             Some(email) => operators::by_email(db, email)?.filter(|r| r.disabled_at.is_none()),
             None => None,
         };
         let hash = row.as_ref().map_or(dummy_hash(), |r| r.password_hash.as_str());
         let matches = verify_password(&password, hash);
-        let Some(row) = row.filter(|_| matches) else { return Ok(None) };
         let now = store::now();
+        let Some(row) = row.filter(|_| matches) else {
+            login_failures::add(db, &keys, now, now - FORGET)?;
+            return Ok(Attempt::Refused);
+        };
+        login_failures::clear(db, &keys[0])?;
         let opened = Opened { cookie: random_token(), csrf: random_token() };
         console_sessions::insert(
             db,
@@ -294,19 +284,13 @@ pub async fn login(
         )?;
         // Sessions that ended long ago are forgotten as new ones open.
         console_sessions::delete_before(db, now - ABSOLUTE - TimeDelta::days(1))?;
-        Ok(Some(opened))
+        Ok(Attempt::Opened(opened))
     })
     .await?;
-    match opened {
-        Some(opened) => {
-            cx.logins.per_address.clear(&address_key);
-            Ok(opened)
-        }
-        None => {
-            cx.logins.per_address.failed(&address_key);
-            cx.logins.per_network.failed(&network_key);
-            Err(LoginError::Refused)
-        }
+    match attempt {
+        Attempt::Opened(opened) => Ok(opened),
+        Attempt::Refused => Err(LoginError::Refused),
+        Attempt::Throttled(wait) => Err(LoginError::Throttled { retry_after: wait.as_secs().max(1) }),
     }
 }
 
@@ -352,12 +336,17 @@ pub async fn logout(cx: &Context, id_hash: String) -> Result<(), Error> {
     store::run(&cx.pool, move |db| Ok(console_sessions::revoke(db, &id_hash, store::now())?)).await
 }
 
-/// The console's latest `limit` changes, newest first, as the change feed shows them
-/// (with the operator who made each).
-pub async fn audit(cx: &Context, limit: i64) -> Result<Vec<crate::service::changes::Change>, Error> {
+/// The console's latest `limit` changes of each kind, newest first: the ledger's
+/// events (with the operator who made each, as the change feed shows them), and the
+/// changes of API keys and webhooks.
+pub async fn audit(
+    cx: &Context,
+    limit: i64,
+) -> Result<(Vec<crate::service::changes::Change>, Vec<AdminChangeRow>), Error> {
     store::run(&cx.pool, move |db| {
         let rows = store::events::by_operators(db, i64::MAX, limit)?;
-        crate::service::changes::view(db, rows)
+        let events = crate::service::changes::view(db, rows)?;
+        Ok((events, store::admin_changes::by_operators(db, limit)?))
     })
     .await
 }
@@ -378,17 +367,15 @@ mod tests {
 
     #[test]
     fn the_back_off_doubles_and_is_capped() {
-        let b = Backoff::new(5, Duration::from_secs(900));
+        let b = Backoff { free: 5, cap: Duration::from_secs(900) };
         assert_eq!(b.delay(4), Duration::ZERO);
         assert_eq!(b.delay(5), Duration::from_secs(1));
         assert_eq!(b.delay(8), Duration::from_secs(8));
         assert_eq!(b.delay(40), Duration::from_secs(900));
-        for _ in 0..5 {
-            b.failed("a");
-        }
-        assert!(!b.wait("a").is_zero());
-        b.clear("a");
-        assert!(b.wait("a").is_zero());
+        let t = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap().naive_utc();
+        assert_eq!(b.wait(8, t, t + TimeDelta::seconds(3)), Duration::from_secs(5));
+        assert!(b.wait(8, t, t + TimeDelta::seconds(8)).is_zero());
+        assert!(b.wait(4, t, t).is_zero());
     }
 
     #[test]

@@ -9,7 +9,6 @@ mod deliver;
 pub use deliver::{spawn_deliverer, WebhookMetrics};
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
-use diesel::Connection;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -20,7 +19,7 @@ use crate::domain::{text, EventType, WebhookStatus};
 use crate::error::Error;
 use crate::service::Context;
 use crate::store::webhooks::{DeliveryRow, WebhookChanges, WebhookRow};
-use crate::store::{self, Db};
+use crate::store::{self, Db, Tx};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -286,6 +285,12 @@ fn found(db: &mut Db, id: &str) -> Result<WebhookRow, Error> {
     store::webhooks::find(db, id)?.ok_or_else(missing)
 }
 
+/// Records a change of a webhook for the audit: what happened, then which webhook (its
+/// id, never its URL, which may hold a token, nor its secret) and any particulars.
+fn record(tx: &mut Tx, what: &str, which: &str) -> Result<(), Error> {
+    Ok(store::admin_changes::record(tx, "webhook_changed", &format!("{what} {which}"))?)
+}
+
 /// The receiver's host, for log lines: the URL itself may hold a token.
 fn host(url: &str) -> String {
     url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default()
@@ -299,10 +304,13 @@ pub async fn create(cx: &Context, input: NewWebhook) -> Result<CreatedWebhook, E
     let description = check_description(&input.description)?;
     let secret = Secret::generate();
     let stored_secret = secret.as_str().to_owned();
-    let webhook = store::run(&cx.pool, move |db| {
+    let webhook = super::write(cx, move |tx| {
+        let id = Uuid::new_v4().to_string();
+        record(tx, "created", &id)?;
+        let db: &mut Db = tx;
         let now = store::now();
         let row = WebhookRow {
-            id: Uuid::new_v4().to_string(),
+            id,
             url,
             description,
             types: stored_types(&input.types),
@@ -367,34 +375,45 @@ pub async fn update(cx: &Context, id: String, patch: WebhookPatch) -> Result<Web
         check_types(types)?;
     }
     let description = patch.description.as_deref().map(check_description).transpose()?;
-    store::run(&cx.pool, move |db| {
-        db.transaction(|db| {
-            store::webhooks::lock(db, &id)?;
-            let row = found(db, &id)?;
-            let now = store::now();
-            let changes = WebhookChanges {
-                url,
-                description,
-                types: patch.types.as_ref().map(stored_types),
-                updated_at: Some(now),
-            };
-            store::webhooks::update(db, &id, &changes)?;
-            if let Some(status) = patch.status.filter(|s| *s != row.status) {
-                let reason = (status == WebhookStatus::Disabled).then_some("disabled by an operator");
-                store::webhooks::set_status(db, &id, status, reason, now)?;
-                tracing::info!(webhook = %id, status = %status, "webhook status changed");
-            }
-            let row = found(db, &id)?;
-            view_on(db, row)
-        })
+    super::write(cx, move |tx| {
+        store::webhooks::lock(tx, &id)?;
+        let row = found(tx, &id)?;
+        let now = store::now();
+        let changed: Vec<&str> = [
+            ("url", url.is_some()),
+            ("description", description.is_some()),
+            ("types", patch.types.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(field, given)| given.then_some(field))
+        .collect();
+        let changes = WebhookChanges {
+            url,
+            description,
+            types: patch.types.as_ref().map(stored_types),
+            updated_at: Some(now),
+        };
+        store::webhooks::update(tx, &id, &changes)?;
+        if !changed.is_empty() {
+            record(tx, "updated", &format!("{id} {}", changed.join(",")))?;
+        }
+        if let Some(status) = patch.status.filter(|s| *s != row.status) {
+            let reason = (status == WebhookStatus::Disabled).then_some("disabled by an operator");
+            store::webhooks::set_status(tx, &id, status, reason, now)?;
+            record(tx, status.as_str(), &id)?;
+            tracing::info!(webhook = %id, status = %status, "webhook status changed");
+        }
+        let row = found(tx, &id)?;
+        view_on(tx, row)
     })
     .await
 }
 
 pub async fn delete(cx: &Context, id: String) -> Result<(), Error> {
-    store::run(&cx.pool, move |db| {
-        found(db, &id)?;
-        store::webhooks::delete(db, &id)?;
+    super::write(cx, move |tx| {
+        found(tx, &id)?;
+        store::webhooks::delete(tx, &id)?;
+        record(tx, "deleted", &id)?;
         tracing::info!(webhook = %id, "deleted webhook");
         Ok(())
     })
@@ -411,16 +430,15 @@ pub async fn rotate(cx: &Context, id: String, rotation: Rotation) -> Result<Crea
     }
     let secret = Secret::generate();
     let new = secret.as_str().to_owned();
-    let webhook = store::run(&cx.pool, move |db| {
-        db.transaction(|db| {
-            store::webhooks::lock(db, &id)?;
-            let row = found(db, &id)?;
-            let now = store::now();
-            store::webhooks::rotate(db, &id, &new, &row.secret, now + TimeDelta::hours(hours), now)?;
-            tracing::info!(webhook = %id, previous_valid_hours = hours, "rotated a webhook's secret");
-            let row = found(db, &id)?;
-            view_on(db, row)
-        })
+    let webhook = super::write(cx, move |tx| {
+        store::webhooks::lock(tx, &id)?;
+        let row = found(tx, &id)?;
+        let now = store::now();
+        store::webhooks::rotate(tx, &id, &new, &row.secret, now + TimeDelta::hours(hours), now)?;
+        record(tx, "rotated", &id)?;
+        tracing::info!(webhook = %id, previous_valid_hours = hours, "rotated a webhook's secret");
+        let row = found(tx, &id)?;
+        view_on(tx, row)
     })
     .await?;
     Ok(CreatedWebhook { webhook, secret: secret.as_str().to_owned() })
@@ -431,16 +449,17 @@ pub async fn replay(cx: &Context, id: String, replay: Replay) -> Result<WebhookV
     if replay.after < 0 {
         return Err(Error::invalid("after", "must not be negative"));
     }
-    store::run(&cx.pool, move |db| {
-        found(db, &id)?;
-        let last = store::feed_consumers::last_seq(db)?;
+    super::write(cx, move |tx| {
+        found(tx, &id)?;
+        let last = store::feed_consumers::last_seq(tx)?;
         if replay.after > last {
             return Err(Error::invalid("after", format!("must be at most the last sequence number, {last}")));
         }
-        store::webhooks::replay(db, &id, replay.after, store::now())?;
+        store::webhooks::replay(tx, &id, replay.after, store::now())?;
+        record(tx, "replayed", &format!("{id} after {}", replay.after))?;
         tracing::info!(webhook = %id, after = replay.after, "replaying a webhook");
-        let row = found(db, &id)?;
-        view_on(db, row)
+        let row = found(tx, &id)?;
+        view_on(tx, row)
     })
     .await
 }

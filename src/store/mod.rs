@@ -2,6 +2,7 @@
 //! migrations, and the one macro for the statements the two backends compile apart.
 //! Queries live in one module per table, as plain functions taking `&mut Db`.
 
+pub mod admin_changes;
 pub mod api_keys;
 pub mod console_sessions;
 pub mod contacts;
@@ -9,6 +10,7 @@ pub mod daily_counts;
 pub mod events;
 pub mod feed_consumers;
 pub mod locks;
+pub mod login_failures;
 pub mod operators;
 pub mod schema;
 pub mod settings;

@@ -211,6 +211,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    admin_changes (id) {
+        id -> BigInt,
+        occurred_at -> Timestamp,
+        kind -> Text,
+        detail -> Text,
+        source -> Text,
+        operator -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    login_failures (key) {
+        key -> Text,
+        failures -> BigInt,
+        last_failed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     daily_counts_position (id) {
         id -> Integer,
         seq -> BigInt,

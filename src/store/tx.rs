@@ -60,6 +60,11 @@ impl<'c> Tx<'c> {
         out
     }
 
+    /// The console operator this transaction writes for, if any.
+    pub fn operator(&self) -> Option<&str> {
+        self.operator.as_deref()
+    }
+
     /// Appends an event to the ledger; it gets its number when the transaction
     /// [flushes](Self::flush).
     pub fn append(&mut self, mut event: EventRow) {

@@ -9,7 +9,7 @@ use reqwest::blocking::Client;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::support::{each_backend, encode, Reply, TestApp};
+use crate::support::{each_backend, encode, wait_until_ready, Reply, Served, TestApp};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -199,9 +199,9 @@ each_backend! {
         let page = console.get(&format!("/console/contacts/{id}"));
         assert_eq!(page.status, 200, "{}", page.body);
         let timeline = &page.body[page.body.find("id=\"timeline\"").unwrap()..];
-        assert!(timeline.contains("subscription_changed · offers · subscribed → unsubscribed"), "{timeline}");
+        assert!(timeline.contains("subscription changed · offers · subscribed → unsubscribed"), "{timeline}");
         assert!(timeline.contains("m-1"), "the message id: {timeline}");
-        assert!(timeline.contains("<td>page</td>") && timeline.contains("<td>api</td>"), "{timeline}");
+        assert!(timeline.contains("<td>preference page</td>") && timeline.contains("<td>API</td>"), "{timeline}");
         assert!(console.get("/console/contacts/not-an-id").status == 404);
 
         let export = console.get(&format!("/console/contacts/{id}/export"));
@@ -227,10 +227,10 @@ each_backend! {
             page.body[start..].split("</table>").next().unwrap().to_owned()
         };
         let unsubscribes = table("unsubscribes");
-        assert!(unsubscribes.contains("<th scope=\"col\">page</th>"), "{unsubscribes}");
+        assert!(unsubscribes.contains("<th scope=\"col\">preference page</th>"), "{unsubscribes}");
         assert!(unsubscribes.contains("<td>1</td><td>1</td></tr></tbody>"), "today: one, by the page: {unsubscribes}");
         let subscribes = table("subscribes");
-        assert!(subscribes.contains("<th scope=\"col\">api</th>") && subscribes.contains("<td>1</td><td>1</td></tr></tbody>"), "{subscribes}");
+        assert!(subscribes.contains("<th scope=\"col\">API</th>") && subscribes.contains("<td>1</td><td>1</td></tr></tbody>"), "{subscribes}");
         assert!(page.body.matches("<tr><th scope=\"row\">").count() >= 30, "a row a day");
         assert!(page.body.contains("id=\"total-contacts\">1<"), "one contact");
         assert!(console.get("/console/?days=90").body.matches("<tr><th scope=\"row\">").count() >= 90);
@@ -266,7 +266,7 @@ each_backend! {
         assert_eq!(change["source"], "console");
         assert_eq!(change["operator"], "admin@example.org");
         let audit = console.get("/console/audit");
-        assert!(audit.body.contains("contact_erased") && audit.body.contains("admin@example.org"), "{}", audit.body);
+        assert!(audit.body.contains("contact erased") && audit.body.contains("admin@example.org"), "{}", audit.body);
     }
 
     fn a_viewer_cannot_erase_nor_change(app) {
@@ -519,6 +519,68 @@ each_backend! {
         assert!(!deliveries.split("</table>").next().unwrap().contains('✓'), "nothing was delivered: {deliveries}");
         assert_eq!(admin.post(&format!("/console/webhooks/{id}/status"), &[("status", "disabled")]).status, 303);
         assert_eq!(app.get(&format!("/v1/webhooks/{id}")).send().json()["status"], "disabled");
+
+        // Each of these changes is in the audit, the operator's; none is in the feed,
+        // which carries what senders replicate.
+        let audit = admin.get("/console/audit").body;
+        let prefix = keys["keys"].as_array().or(keys.as_array()).unwrap().iter().find(|k| k["name"] == "mailer").unwrap()["prefix"].as_str().unwrap().to_owned();
+        for line in [
+            format!("API key changed · created {prefix} &#34;mailer&#34; check,contacts"),
+            format!("API key changed · revoked {prefix} &#34;mailer&#34; check,contacts"),
+            format!("webhook changed · created {id}"),
+            format!("webhook changed · disabled {id}"),
+        ] {
+            assert!(audit.contains(&line), "{line} in {audit}");
+        }
+        assert_eq!(audit.matches("<td>admin@example.org</td>").count(), 4, "{audit}");
+        assert_eq!(last_change(&app)["type"], "suppression_added", "the feed's last event is still the suppression");
+        // A change through the API is not the console's.
+        let made = app.post("/v1/api-keys").json(json!({"name": "script", "scopes": ["check"]})).send();
+        assert_eq!(made.status, 201, "{}", made.body);
+        assert!(!admin.get("/console/audit").body.contains("script"));
+    }
+
+    fn ledger_words_are_in_the_operators_language(app) {
+        operator(&app, "admin@example.org", Role::Admin);
+        let id = seeded(&app);
+        let console = Console::login(&app, "admin@example.org");
+        assert_eq!(console.post("/console/language", &[("lang", "fr"), ("back", "/console/")]).status, 303);
+        let page = console.get(&format!("/console/contacts/{id}")).body;
+        let timeline = &page[page.find("id=\"timeline\"").unwrap()..];
+        assert!(timeline.contains("abonnement modifié · offers · abonné → désabonné"), "{timeline}");
+        assert!(timeline.contains("<td>page de préférences</td>"), "{timeline}");
+        let statuses = page[page.find("id=\"statuses\"").unwrap()..].split("</table>").next().unwrap();
+        assert!(statuses.contains("Désabonné") && !statuses.contains("unsubscribed"), "{statuses}");
+        let added = console.post("/console/suppressions", &[("email", "gone@example.com"), ("reason", "hard_bounce")]);
+        assert_eq!(added.status, 303, "{}", added.body);
+        let audit = console.get("/console/audit").body;
+        assert!(audit.contains("blocage ajouté · rebond définitif"), "{audit}");
+        let found = console.get("/console/suppressions?q=gone%40example.com").body;
+        assert!(found.contains("<td>rebond définitif</td><td>tous les envois</td><td>console</td>"), "{found}");
+    }
+
+    fn the_login_back_off_holds_across_processes(app) {
+        operator(&app, "admin@example.org", Role::Admin);
+        let other = Served::start(app.db.url());
+        other.wait_for("prefcenter is serving");
+        wait_until_ready(&other.base);
+        let login_at = |base: &str, password: &str| {
+            client()
+                .post(format!("{base}/console/login"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!("email=admin%40example.org&password={}", encode(password)))
+                .send()
+                .unwrap()
+                .status()
+                .as_u16()
+        };
+        // Five failures spread over two processes count as five: both then make the
+        // right password wait.
+        for base in [app.base(), other.base.as_str(), app.base(), other.base.as_str(), app.base()] {
+            assert_eq!(login_at(base, "a wrong password!"), 401);
+        }
+        assert_eq!(login_at(&other.base, PASSWORD), 429);
+        assert_eq!(login_at(app.base(), PASSWORD), 429);
     }
 }
 

@@ -81,7 +81,7 @@ each_backend! {
         browser.wait_until("the confirmation", |b| b.count("#erase-confirm") == 1);
         browser.click("#erase-confirm");
         browser.wait_until("the erasure's outcome", |b| b.count("#erased") == 1);
-        assert!(browser.text("#address-suppression").contains("erasure"));
+        assert!(browser.text("#address-suppression").contains("effacement"), "the erasure, in French");
         look(&app, &browser, "console-erased-fr");
         assert_eq!(app.reason("ada@example.com", "offers"), "suppressed:erasure");
     }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::{render, see_other, Layout, Signed};
 use crate::domain::{Category, ContactId, NormalizedAddress, Role, Source, Status};
 use crate::error::Error;
+use crate::i18n::console::ConsoleWords;
 use crate::service::contacts::{
     self, ContactPatch, ContactRef, ContactView, EventView, EventsQuery, Resubscribe, StatusWrite,
 };
@@ -97,47 +98,58 @@ pub(super) fn time(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
-/// What an event did, in the ledger's own words: its type, and the topic, status or
-/// reason it concerns.
+/// A status in the operator's words.
+pub(super) fn status_word(w: &ConsoleWords, status: Status) -> &'static str {
+    match status {
+        Status::Subscribed => w.subscribed,
+        Status::Unsubscribed => w.unsubscribed,
+        Status::Pending => w.pending,
+    }
+}
+
+/// What an event did, in the operator's words: its type, and the topic, statuses,
+/// reason and particulars it concerns.
 pub(super) fn what(
+    w: &ConsoleWords,
     kind: &str,
     topic: Option<&str>,
-    old: Option<Status>,
-    new: Option<Status>,
+    (old, new): (Option<Status>, Option<Status>),
     reason: Option<&str>,
     detail: Option<&str>,
 ) -> String {
-    let mut s = kind.to_owned();
+    let mut s = w.term(kind).into_owned();
     if let Some(topic) = topic {
         s.push_str(&format!(" · {topic}"));
     }
     match (old, new) {
-        (Some(old), Some(new)) => s.push_str(&format!(" · {old} → {new}")),
-        (None, Some(new)) => s.push_str(&format!(" · {new}")),
+        (Some(old), Some(new)) => {
+            s.push_str(&format!(" · {} → {}", w.term(old.as_str()), w.term(new.as_str())))
+        }
+        (None, Some(new)) => s.push_str(&format!(" · {}", w.term(new.as_str()))),
         _ => {}
     }
     if let Some(reason) = reason {
-        s.push_str(&format!(" · {reason}"));
+        s.push_str(&format!(" · {}", w.term(reason)));
     }
     if let Some(detail) = detail {
-        s.push_str(&format!(" · {detail}"));
+        s.push_str(&format!(" · {}", w.detail(detail)));
     }
     s
 }
 
-impl From<EventView> for Line {
-    fn from(e: EventView) -> Self {
+impl Line {
+    fn new(w: &ConsoleWords, e: EventView) -> Self {
         Line {
             time: time(e.occurred_at),
             what: what(
+                w,
                 e.kind.as_str(),
                 e.topic.as_deref(),
-                e.old_status,
-                e.status,
+                (e.old_status, e.status),
                 e.reason.as_deref(),
                 e.detail.as_deref(),
             ),
-            source: e.source,
+            source: w.term(&e.source).into_owned(),
             operator: e.operator,
             message_id: e.message_id.unwrap_or_default(),
             client: e.client.unwrap_or_default(),
@@ -189,9 +201,9 @@ async fn show(
                 let status = match (t.category, explicit) {
                     // Unsubscribes never stop transactional mail.
                     (Category::Transactional, _) => w.always_sent,
-                    (_, Some(status)) => status.as_str(),
-                    (_, None) if t.default_subscribed => Status::Subscribed.as_str(),
-                    (_, None) => Status::Unsubscribed.as_str(),
+                    (_, Some(status)) => status_word(w, status),
+                    (_, None) if t.default_subscribed => w.subscribed,
+                    (_, None) => w.unsubscribed,
                 };
                 let explicit = explicit.is_some() || t.category == Category::Transactional;
                 TopicStatus { key: t.key, name: t.name, status, explicit }
@@ -200,7 +212,7 @@ async fn show(
         let suppression = suppression_of(&cx, c.email.as_deref()).await?;
         let page =
             contacts::events(&cx, ContactRef::Id(id), EventsQuery { after: None, limit: Some(1000) }).await?;
-        let events = page.events.into_iter().rev().map(Line::from).collect();
+        let events = page.events.into_iter().rev().map(|e| Line::new(w, e)).collect();
         let email = c.email.clone().unwrap_or_else(|| c.id.to_string());
         let page = ContactPage {
             layout: signed.layout(format!("{} {}", signed.words().contact_title, email), "contacts"),

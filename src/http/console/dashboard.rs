@@ -79,11 +79,12 @@ fn bars(chart: HorizontalBars) -> Chart {
     Chart { svg: chart.svg(), table: chart.table() }
 }
 
-fn same(name: &str) -> String {
-    name.to_owned()
+/// A source's or reason's name in the operator's words.
+fn named(w: &'static ConsoleWords) -> impl Fn(&str) -> String {
+    move |name| w.term(name).into_owned()
 }
 
-fn topic_charts(w: &ConsoleWords, stats: &Stats, i: usize, t: &TopicActivity) -> TopicCharts {
+fn topic_charts(w: &'static ConsoleWords, stats: &Stats, i: usize, t: &TopicActivity) -> TopicCharts {
     let name = t.name.clone().unwrap_or_else(|| w.all_promotional.to_owned());
     let title = |what: &str| format!("{what} — {name}");
     TopicCharts {
@@ -91,13 +92,13 @@ fn topic_charts(w: &ConsoleWords, stats: &Stats, i: usize, t: &TopicActivity) ->
             labels(w, &format!("topic-{i}-subscribes"), title(w.subscribes_by_source)),
             &stats.dates,
             &t.subscribes,
-            same,
+            named(w),
         )),
         unsubscribes: stacked(StackedBars::of_breakdown(
             labels(w, &format!("topic-{i}-unsubscribes"), title(w.unsubscribes_by_source)),
             &stats.dates,
             &t.unsubscribes,
-            same,
+            named(w),
         )),
         name,
     }
@@ -115,7 +116,10 @@ async fn show(cx: web::Data<Context>, signed: Signed, query: web::Query<Query>) 
         let complaints = StackedBars {
             labels: labels(w, "complaints", w.complaints.into()),
             categories: stats.dates.iter().map(|d| d.format("%m-%d").to_string()).collect(),
-            series: vec![chart::Series { name: "complaint".into(), values: stats.complaints.values.clone() }],
+            series: vec![chart::Series {
+                name: w.term("complaint").into_owned(),
+                values: stats.complaints.values.clone(),
+            }],
         };
         let overall = vec![
             (
@@ -124,7 +128,7 @@ async fn show(cx: web::Data<Context>, signed: Signed, query: web::Query<Query>) 
                     labels(w, "unsubscribes", w.unsubscribes_by_source.into()),
                     &stats.dates,
                     &stats.unsubscribes,
-                    same,
+                    named(w),
                 )),
             ),
             (
@@ -133,7 +137,7 @@ async fn show(cx: web::Data<Context>, signed: Signed, query: web::Query<Query>) 
                     labels(w, "subscribes", w.subscribes_by_source.into()),
                     &stats.dates,
                     &stats.subscribes,
-                    same,
+                    named(w),
                 )),
             ),
             (
@@ -142,7 +146,7 @@ async fn show(cx: web::Data<Context>, signed: Signed, query: web::Query<Query>) 
                     labels(w, "suppressions", w.suppressions_by_reason.into()),
                     &stats.dates,
                     &stats.suppressions,
-                    same,
+                    named(w),
                 )),
             ),
             (
@@ -151,7 +155,7 @@ async fn show(cx: web::Data<Context>, signed: Signed, query: web::Query<Query>) 
                     labels(w, "bounces", w.bounces.into()),
                     &stats.dates,
                     &stats.bounces,
-                    same,
+                    named(w),
                 )),
             ),
             (w.complaints.to_owned(), stacked(complaints)),
@@ -160,7 +164,7 @@ async fn show(cx: web::Data<Context>, signed: Signed, query: web::Query<Query>) 
                 bars(HorizontalBars::of_totals(
                     labels(w, "reasons", w.reasons.into()),
                     &stats.unsubscribe_reasons,
-                    same,
+                    named(w),
                 )),
             ),
             (
@@ -168,7 +172,7 @@ async fn show(cx: web::Data<Context>, signed: Signed, query: web::Query<Query>) 
                 bars(HorizontalBars::of_counts(
                     labels(w, "active-suppressions", w.active_suppressions.into()),
                     &stats.totals.suppressions,
-                    same,
+                    named(w),
                 )),
             ),
         ];
