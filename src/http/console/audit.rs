@@ -66,7 +66,7 @@ async fn show(cx: web::Data<Context>, signed: Signed) -> HttpResponse {
             }))
             .collect();
         // Newest first; a stable sort keeps each list's own order within a second.
-        lines.sort_by(|a, b| b.at.cmp(&a.at));
+        lines.sort_by_key(|line| std::cmp::Reverse(line.at));
         lines.truncate(SHOWN);
         Ok(render(StatusCode::OK, &Audit { layout: signed.layout(w.audit, "audit"), events: lines }))
     }
