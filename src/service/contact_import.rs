@@ -18,7 +18,7 @@ pub struct ContactImporter {
 
 impl ContactImporter {
     pub fn new(cx: &Context) -> Self {
-        Self { hasher: cx.hasher.clone(), batch: Batch::new(&["contacts", "subscriptions", "events"]) }
+        Self { hasher: cx.hasher.clone(), batch: Batch::new(cx, &["contacts", "subscriptions", "events"]) }
     }
 }
 

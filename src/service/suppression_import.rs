@@ -48,7 +48,7 @@ impl Importer {
             hasher: cx.hasher.clone(),
             columns: None,
             started: false,
-            batch: Batch::new(&["suppressions", "events"]),
+            batch: Batch::new(cx, &["suppressions", "events"]),
         }
     }
 

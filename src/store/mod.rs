@@ -176,14 +176,20 @@ impl ManageConnection for Manager {
                 // WAL lets readers run beside the one writer; FULL makes a commit
                 // durable before it returns (an acknowledged unsubscribe survives a
                 // crash); secure_delete overwrites erased rows in the file itself.
+                // A page cache of up to 64 MiB a connection (SQLite's default is 2 MiB),
+                // filled only as pages are read: large imports change pages all over
+                // the address indexes, and re-reading each from the file cost them a
+                // tenth of their speed.
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 5000;
                      PRAGMA journal_mode = WAL;
                      PRAGMA synchronous = FULL;
                      PRAGMA foreign_keys = ON;
-                     PRAGMA secure_delete = ON;",
+                     PRAGMA secure_delete = ON;
+                     PRAGMA cache_size = -65536;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
+
                 Ok(Db::Sqlite(conn))
             }
         }
