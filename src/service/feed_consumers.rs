@@ -122,8 +122,9 @@ pub async fn list(cx: &Context) -> Result<Vec<ConsumerView>, Error> {
 
 /// Stops tracking a consumer (one that was retired, so that it is no longer late).
 pub async fn delete(cx: &Context, name: String) -> Result<(), Error> {
-    store::run(&cx.pool, move |db| {
-        if store::feed_consumers::delete(db, &name)? {
+    super::write(cx, move |tx| {
+        if store::feed_consumers::delete(tx, &name)? {
+            store::admin_changes::record(tx, "feed_consumer_changed", &format!("deleted {name}"))?;
             tracing::info!(consumer = %name, "no longer tracking a consumer of the change feed");
             Ok(())
         } else {

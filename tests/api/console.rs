@@ -533,6 +533,26 @@ each_backend! {
             assert!(audit.contains(&line), "{line} in {audit}");
         }
         assert_eq!(audit.matches("<td>admin@example.org</td>").count(), 4, "{audit}");
+
+        // A new secret, shown once; then the webhook and a retired feed consumer go.
+        let rotated = admin.post(&format!("/console/webhooks/{id}/rotate"), &[]);
+        assert_eq!(rotated.status, 200, "{}", rotated.body);
+        assert!(rotated.body.contains("id=\"secret\">whsec_"), "{}", rotated.body);
+        assert!(app.get(&format!("/v1/webhooks/{id}")).send().json()["previous_secret_expires_at"].is_string());
+        assert_eq!(app.put("/v1/changes/consumers/old-crm").json(json!({"after": 0})).send().status, 201);
+        assert!(admin.get("/console/webhooks").body.contains("/console/consumers/old-crm/delete"));
+        assert_eq!(admin.post("/console/consumers/old-crm/delete", &[]).status, 303);
+        assert_eq!(app.get("/v1/changes/consumers").send().json(), json!([]));
+        assert_eq!(admin.post(&format!("/console/webhooks/{id}/delete"), &[]).status, 303);
+        assert_eq!(app.get(&format!("/v1/webhooks/{id}")).send().status, 404);
+        let audit = admin.get("/console/audit").body;
+        for line in [
+            format!("webhook changed · secret rotated {id}"),
+            format!("webhook changed · deleted {id}"),
+            "feed consumer changed · deleted old-crm".to_owned(),
+        ] {
+            assert!(audit.contains(&line), "{line} in {audit}");
+        }
         assert_eq!(last_change(&app)["type"], "suppression_added", "the feed's last event is still the suppression");
         // A change through the API is not the console's.
         let made = app.post("/v1/api-keys").json(json!({"name": "script", "scopes": ["check"]})).send();
@@ -584,7 +604,7 @@ each_backend! {
     }
 }
 
-fn private_webhooks(config: &mut prefcenter::Config) {
+pub fn private_webhooks(config: &mut prefcenter::Config) {
     config.webhooks.allow_private = true;
     config.webhooks.poll = std::time::Duration::from_millis(50);
 }

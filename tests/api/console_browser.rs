@@ -8,7 +8,7 @@
 use prefcenter::domain::Role;
 use serde_json::json;
 
-use crate::console::{operator, PASSWORD};
+use crate::console::{operator, private_webhooks, Console, PASSWORD};
 use crate::support::{each_backend, Browser, TestApp};
 
 fn look(app: &TestApp, browser: &Browser, name: &str) {
@@ -23,7 +23,7 @@ fn wait_for_heading(browser: &Browser, expected: &str) {
 }
 
 each_backend! {
-    fn an_operator_uses_the_console_in_both_languages(app) {
+    fn an_operator_uses_the_console_in_both_languages(app) with private_webhooks {
         let Some(browser) = Browser::start() else { return };
         operator(&app, "admin@example.org", Role::Admin);
         app.topics().create();
@@ -32,6 +32,13 @@ each_backend! {
         app.contact("bob@example.com", json!({"subscriptions": {"news": "unsubscribed"}}));
         let reply = app.put("/v1/suppressions/gone%40example.com").json(json!({"reason": "hard_bounce", "note": "mailbox gone"})).send();
         assert_eq!(reply.status, 201, "{}", reply.body);
+        // A webhook nothing listens to (its refused deliveries show), a feed consumer,
+        // and a change made in the console, so that those pages have rows to look at.
+        let hook = app.post("/v1/webhooks").json(json!({"url": "http://127.0.0.1:9/hook", "description": "CRM"})).send();
+        assert_eq!(hook.status, 201, "{}", hook.body);
+        assert_eq!(app.put("/v1/changes/consumers/warehouse").json(json!({"after": 0})).send().status, 201);
+        let made = Console::login(&app, "admin@example.org").post("/console/api-keys", &[("name", "mailer"), ("scope", "check")]);
+        assert_eq!(made.status, 200, "{}", made.body);
         let base = app.base().to_owned();
 
         browser.open(&format!("{base}/console/"));

@@ -12,7 +12,7 @@ use crate::domain::{EventType, KeyScope, Role, WebhookStatus};
 use crate::error::Error;
 use crate::service::api_keys::{self, NewKey};
 use crate::service::feed_consumers::{self, ConsumerView};
-use crate::service::webhooks::{self, NewWebhook, WebhookPatch, WebhookSummary};
+use crate::service::webhooks::{self, NewWebhook, Rotation, WebhookPatch, WebhookSummary};
 use crate::service::Context;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -23,7 +23,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         crate::http::resource("/webhooks").route(web::get().to(hooks)).route(web::post().to(create_hook)),
     )
-    .service(crate::http::resource("/webhooks/{id}/status").route(web::post().to(hook_status)));
+    .service(crate::http::resource("/webhooks/{id}/status").route(web::post().to(hook_status)))
+    .service(crate::http::resource("/webhooks/{id}/rotate").route(web::post().to(rotate_hook)))
+    .service(crate::http::resource("/webhooks/{id}/delete").route(web::post().to(delete_hook)))
+    .service(crate::http::resource("/consumers/{name}/delete").route(web::post().to(delete_consumer)));
 }
 
 struct Key {
@@ -179,6 +182,57 @@ async fn hook_status(
             form.required("status")?.parse().map_err(|_| Error::invalid("status", "enabled or disabled"))?;
         let patch = WebhookPatch { status: Some(status), ..WebhookPatch::default() };
         signed.act(webhooks::update(&cx, id.into_inner(), patch)).await?;
+        Ok(see_other("/console/webhooks"))
+    }
+    .await;
+    signed.answer(result)
+}
+
+/// A new secret for a webhook, shown once; the current one signs beside it for 24 hours.
+async fn rotate_hook(
+    cx: web::Data<Context>,
+    signed: Signed,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let result = async {
+        signed.form(&body)?;
+        signed.require(Role::Admin)?;
+        let rotation = Rotation { previous_valid_hours: None };
+        let rotated = signed.act(webhooks::rotate(&cx, id.into_inner(), rotation)).await?;
+        hooks_page(&cx, &signed, Some(rotated.secret)).await
+    }
+    .await;
+    signed.answer(result)
+}
+
+async fn delete_hook(
+    cx: web::Data<Context>,
+    signed: Signed,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let result = async {
+        signed.form(&body)?;
+        signed.require(Role::Admin)?;
+        signed.act(webhooks::delete(&cx, id.into_inner())).await?;
+        Ok(see_other("/console/webhooks"))
+    }
+    .await;
+    signed.answer(result)
+}
+
+/// Stops tracking a feed consumer (one that was retired, so that it no longer shows late).
+async fn delete_consumer(
+    cx: web::Data<Context>,
+    signed: Signed,
+    name: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let result = async {
+        signed.form(&body)?;
+        signed.require(Role::Admin)?;
+        signed.act(feed_consumers::delete(&cx, name.into_inner())).await?;
         Ok(see_other("/console/webhooks"))
     }
     .await;
