@@ -49,7 +49,7 @@ pub fn network(req: &HttpRequest, cx: &Context) -> String {
 }
 
 /// The client's network as login limits count it: its /24 (IPv4) or /64 (IPv6), in
-/// clear (the back-off keeps only a hash of it). Empty when the peer is unknown.
+/// clear (the back-off keeps only a keyed hash of it). Empty when the peer is unknown.
 pub fn login_network(req: &HttpRequest, cx: &Context) -> String {
     match client_ip(req, &cx.config.trusted_proxies) {
         Some(IpAddr::V4(ip)) => {

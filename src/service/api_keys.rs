@@ -123,8 +123,8 @@ pub fn create_first_admin(db: &mut Db) -> Result<Option<String>, Error> {
     create_on(db, &input).map(|created| Some(created.secret))
 }
 
-/// Creates a key through the API or the console, recording it in the ledger (the
-/// command line's [`create_on`] records nothing: it runs where no server may be).
+/// Creates a key through the API or the console, recording it for the audit
+/// (`admin_changes`; the command line's [`create_on`] records nothing).
 pub async fn create(cx: &Context, input: NewKey) -> Result<CreatedKey, Error> {
     validate(&input)?;
     super::write(cx, move |tx| {

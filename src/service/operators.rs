@@ -13,7 +13,7 @@ use chrono::{NaiveDateTime, TimeDelta};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::domain::{NormalizedAddress, Role};
+use crate::domain::{AddressHasher, NormalizedAddress, Role};
 use crate::error::{ConflictCode, Error};
 use crate::service::Context;
 use crate::store::admin_changes::AdminChangeRow;
@@ -170,7 +170,8 @@ struct Backoff {
 /// Per address typed: five free failures; per client network: twenty.
 const PER_ADDRESS: Backoff = Backoff { free: 5, cap: Duration::from_secs(900) };
 const PER_NETWORK: Backoff = Backoff { free: 20, cap: Duration::from_secs(900) };
-const FORGET: TimeDelta = TimeDelta::hours(1);
+/// How long after its last attempt a count is kept.
+pub const FORGET: TimeDelta = TimeDelta::hours(1);
 
 impl Backoff {
     fn delay(&self, failures: i64) -> Duration {
@@ -188,9 +189,13 @@ impl Backoff {
 }
 
 /// The keys failures are counted under, for the address typed and the client's
-/// network: hashes, so that neither is kept in clear.
-fn failure_keys(email: &str, network: &str) -> [String; 2] {
-    let key = |kind: &str, value: &str| hex::encode(Sha256::digest(format!("{kind}\0{value}").as_bytes()));
+/// network: the server's keyed hash of each (a plain hash of a /24 is undone by trying
+/// its 2^24 values), so that neither is kept in clear.
+fn failure_keys(hasher: &AddressHasher, email: &str, network: &str) -> [String; 2] {
+    let key = |kind: &str, value: &str| {
+        // Never a recipient's address, so never a recipient's hash.
+        hasher.hash(&NormalizedAddress::from_stored(format!("login\0{kind}\0{value}"))).to_hex()
+    };
     [key("address", &email.trim().to_lowercase()), key("network", network)]
 }
 
@@ -243,18 +248,31 @@ pub async fn login(
     password: String,
     network: String,
 ) -> Result<Opened, LoginError> {
-    let keys = failure_keys(email, &network);
+    let keys = failure_keys(&cx.hasher, email, &network);
     let email = normalize(email).ok();
     let attempt = store::run(&cx.pool, move |db| {
         let now = store::now();
-        let wait = login_failures::recent(db, &keys, now - FORGET)?
-            .into_iter()
-            .map(|(key, failures, last)| {
-                let policy = if key == keys[0] { &PER_ADDRESS } else { &PER_NETWORK };
-                policy.wait(failures, last, now)
-            })
-            .max()
-            .unwrap_or_default();
+        let recent = login_failures::recent(db, &keys, now - FORGET)?;
+        let policy = |key: &str| if key == keys[0] { &PER_ADDRESS } else { &PER_NETWORK };
+        let wait =
+            recent.iter().map(|(key, n, last)| policy(key).wait(*n, *last, now)).max().unwrap_or_default();
+        if !wait.is_zero() {
+            return Ok(Attempt::Throttled(wait));
+        }
+        // The attempt counts before its password is verified: attempts made at once
+        // would otherwise all pass the check above before any failure was counted.
+        // One that finds others counted since that check is one of such a burst.
+        let before = |key: &str| recent.iter().find(|(k, _, _)| k == key).map_or(0, |(_, n, _)| *n);
+        let counts = login_failures::add(db, &keys, now, now - FORGET)?;
+        let burst = keys.iter().zip(&counts).map(|(key, n)| {
+            let others = n - 1 - before(key);
+            if others > 0 {
+                policy(key).delay(n - 1)
+            } else {
+                Duration::ZERO
+            }
+        });
+        let wait = burst.max().unwrap_or_default();
         if !wait.is_zero() {
             return Ok(Attempt::Throttled(wait));
         }
@@ -265,11 +283,9 @@ pub async fn login(
         let hash = row.as_ref().map_or(dummy_hash(), |r| r.password_hash.as_str());
         let matches = verify_password(&password, hash);
         let now = store::now();
-        let Some(row) = row.filter(|_| matches) else {
-            login_failures::add(db, &keys, now, now - FORGET)?;
-            return Ok(Attempt::Refused);
-        };
+        let Some(row) = row.filter(|_| matches) else { return Ok(Attempt::Refused) };
         login_failures::clear(db, &keys[0])?;
+        login_failures::forgive(db, &keys[1])?;
         let opened = Opened { cookie: random_token(), csrf: random_token() };
         console_sessions::insert(
             db,

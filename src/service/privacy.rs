@@ -192,6 +192,8 @@ pub fn purge_on(db: &mut Db, retention: Retention, now: NaiveDateTime) -> Result
             comments_cleared: store::events::clear_reason_comments_before(db, now - retention.client_data)?,
             ..PurgeReport::default()
         };
+        // Failed console logins are kept only while they slow the next attempt.
+        store::login_failures::forget_before(db, now - super::operators::FORGET)?;
         let expired = store::suppressions::expired_before(db, now - retention.expired_suppressions)?;
         let hashes: Vec<&[u8]> = expired.iter().map(|row| &row.address_hash[..]).collect();
         db.lock_addresses(&hashes)?;

@@ -400,7 +400,8 @@ pub async fn update(cx: &Context, id: String, patch: WebhookPatch) -> Result<Web
         if let Some(status) = patch.status.filter(|s| *s != row.status) {
             let reason = (status == WebhookStatus::Disabled).then_some("disabled by an operator");
             store::webhooks::set_status(tx, &id, status, reason, now)?;
-            record(tx, status.as_str(), &id)?;
+            let what = if status == WebhookStatus::Enabled { "enable" } else { "disable" };
+            record(tx, what, &id)?;
             tracing::info!(webhook = %id, status = %status, "webhook status changed");
         }
         let row = found(tx, &id)?;

@@ -6,8 +6,8 @@ use diesel::prelude::*;
 use super::schema::login_failures;
 use super::Db;
 
-/// The failures counted for each of `keys` whose last one came after `since`: (key,
-/// failures, last failure).
+/// The attempts counted for each of `keys` whose last one came after `since`: (key,
+/// count, last attempt).
 pub fn recent(
     db: &mut Db,
     keys: &[String],
@@ -20,30 +20,47 @@ pub fn recent(
         .load(db)
 }
 
-/// Counts a failure of each of `keys` at `at`. Counts whose last failure came before
-/// `forget` start again from one (and every such count is dropped, so that the table
-/// keeps only the last hour's).
-pub fn add(db: &mut Db, keys: &[String], at: NaiveDateTime, forget: NaiveDateTime) -> QueryResult<()> {
-    diesel::delete(login_failures::table.filter(login_failures::last_failed_at.le(forget))).execute(db)?;
-    for key in keys {
-        crate::per_backend!(db, |conn| diesel::insert_into(login_failures::table)
-            .values((
-                login_failures::key.eq(key),
-                login_failures::failures.eq(1_i64),
-                login_failures::last_failed_at.eq(at)
-            ))
-            .on_conflict(login_failures::key)
-            .do_update()
-            .set((
-                login_failures::failures.eq(login_failures::failures + 1),
-                login_failures::last_failed_at.eq(at)
-            ))
-            .execute(conn))?;
-    }
-    Ok(())
+/// Counts an attempt against each of `keys` at `at`, before its password is verified
+/// (a success is forgiven afterwards), and returns each key's count with it. Counts
+/// whose last attempt came before `forget` start again from one.
+pub fn add(db: &mut Db, keys: &[String], at: NaiveDateTime, forget: NaiveDateTime) -> QueryResult<Vec<i64>> {
+    forget_before(db, forget)?;
+    keys.iter()
+        .map(|key| {
+            crate::per_backend!(db, |conn| diesel::insert_into(login_failures::table)
+                .values((
+                    login_failures::key.eq(key),
+                    login_failures::failures.eq(1_i64),
+                    login_failures::last_failed_at.eq(at)
+                ))
+                .on_conflict(login_failures::key)
+                .do_update()
+                .set((
+                    login_failures::failures.eq(login_failures::failures + 1),
+                    login_failures::last_failed_at.eq(at)
+                ))
+                .returning(login_failures::failures)
+                .get_result(conn))
+        })
+        .collect()
 }
 
-/// Forgets the failures of `key` (after a successful login).
+/// Forgets the attempts of `key` (the address's, after a successful login).
 pub fn clear(db: &mut Db, key: &str) -> QueryResult<()> {
     diesel::delete(login_failures::table.find(key)).execute(db).map(drop)
+}
+
+/// Takes back one attempt of `key` (the network's, after a successful login: it was
+/// not a failure).
+pub fn forgive(db: &mut Db, key: &str) -> QueryResult<()> {
+    diesel::update(login_failures::table.find(key).filter(login_failures::failures.gt(0)))
+        .set(login_failures::failures.eq(login_failures::failures - 1))
+        .execute(db)
+        .map(drop)
+}
+
+/// Drops every count whose last attempt came at or before `before` (by logins, and by
+/// the retention job, so that none outlives its hour on a quiet console).
+pub fn forget_before(db: &mut Db, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(login_failures::table.filter(login_failures::last_failed_at.le(before))).execute(db)
 }
