@@ -20,7 +20,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
@@ -29,6 +29,7 @@ use crate::domain::decision::{decide, AddressState, Decision, Suppression, Topic
 use crate::domain::{AddressHash, Category, EventType, Status};
 use crate::error::Error;
 use crate::store::events::EventRow;
+use crate::store::topics::Catalog;
 use crate::store::{self, DatabaseUrl, Db, Pool};
 
 /// The first 16 bytes of a keyed address hash: uniform, so its first half is the
@@ -123,6 +124,9 @@ struct Data {
     /// time has passed decides nothing (`decide` compares it with now), and goes with
     /// the next pause event or load.
     paused: Map<NaiveDateTime>,
+    /// The topics with their names and translations, as of the last event applied:
+    /// the preference page, read far more often than topics change, reads them here.
+    catalog: Arc<Catalog>,
 }
 
 impl Data {
@@ -136,13 +140,14 @@ impl Data {
         id
     }
 
-    fn set_topics(&mut self, rows: Vec<store::topics::TopicRow>) {
+    fn set_topics(&mut self, catalog: Catalog) {
         self.topics.clear();
-        for row in rows {
+        for row in &catalog.topics {
             let id = self.topic_id(&row.key);
             let rules = TopicRules { category: row.category, default_subscribed: row.default_subscribed };
-            self.topics.insert(row.key, TopicEntry { id, rules });
+            self.topics.insert(row.key.clone(), TopicEntry { id, rules });
         }
+        self.catalog = Arc::new(catalog);
     }
 
     fn set_status(&mut self, key: Key, topic: &str, status: Option<Status>) {
@@ -392,7 +397,7 @@ pub struct Index {
 /// another round trip to a database that may have just gone away.
 pub struct Prepared {
     events: Vec<EventRow>,
-    topics: Option<Vec<store::topics::TopicRow>>,
+    topics: Option<Catalog>,
     /// The transaction's own last sequence number: when `events` stops short of it
     /// (the index was far behind), the rest is read after the commit.
     head: i64,
@@ -416,6 +421,14 @@ impl Index {
         }
     }
 
+    /// The topics as of the last event applied, once the index is loaded.
+    pub fn catalog(&self) -> Option<Arc<Catalog>> {
+        if !self.is_loaded() {
+            return None;
+        }
+        Some(Arc::clone(&self.data.read().unwrap_or_else(|e| e.into_inner()).catalog))
+    }
+
     /// Builds the index from the tables, then applies the ledger from the sequence
     /// number read before the tables: events replayed over state that already holds
     /// them change nothing, as each carries the new state, not a difference.
@@ -424,7 +437,7 @@ impl Index {
         let started = Instant::now();
         let head = store::events::head(db)?;
         let mut data = Data::default();
-        data.set_topics(store::topics::list(db, true)?);
+        data.set_topics(store::topics::catalog(db)?);
         // Sized once: growing a table of a million slots rehashes it twenty times.
         data.entries.reserve(usize::try_from(store::subscriptions::contacts_with_statuses(db)?).unwrap_or(0));
         store::subscriptions::for_each_for_index(db, |row| {
@@ -489,11 +502,7 @@ impl Index {
 
     /// Applies events read from the ledger, skipping those already applied; the
     /// caller holds `applying`.
-    fn apply_events(
-        &self,
-        events: &[EventRow],
-        topics: Option<Vec<store::topics::TopicRow>>,
-    ) -> Result<(), Error> {
+    fn apply_events(&self, events: &[EventRow], topics: Option<Catalog>) -> Result<(), Error> {
         let after = self.applied.load(Ordering::SeqCst);
         let fresh: Vec<&EventRow> = events.iter().filter(|e| e.seq > after).collect();
         let Some(last) = fresh.last().map(|e| e.seq) else { return Ok(()) };
@@ -530,7 +539,7 @@ impl Index {
         let applied = self.applied.load(Ordering::SeqCst);
         if own.first().is_some_and(|first| first.seq == applied + 1) {
             let changed = own.iter().any(|e| e.kind == EventType::TopicChanged);
-            let topics = if changed { Some(store::topics::list(db, true)?) } else { None };
+            let topics = if changed { Some(store::topics::catalog(db)?) } else { None };
             let head = own.last().map_or(applied, |e| e.seq);
             return Ok(Prepared { events: own, topics, head });
         }
@@ -705,13 +714,10 @@ pub struct StatusCounts {
 pub struct UnknownTopic;
 
 /// Up to `BATCH` events after `after`, with the topics when one of them changed a topic.
-fn read_after(
-    db: &mut Db,
-    after: i64,
-) -> Result<(Vec<EventRow>, Option<Vec<store::topics::TopicRow>>), Error> {
+fn read_after(db: &mut Db, after: i64) -> Result<(Vec<EventRow>, Option<Catalog>), Error> {
     let events = store::events::after(db, after, BATCH)?;
     let topics_changed = events.iter().any(|e| e.kind == EventType::TopicChanged);
-    let topics = if topics_changed { Some(store::topics::list(db, true)?) } else { None };
+    let topics = if topics_changed { Some(store::topics::catalog(db)?) } else { None };
     Ok((events, topics))
 }
 

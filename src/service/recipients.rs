@@ -15,7 +15,7 @@ use crate::domain::{Category, Locale, Reason, Source, Status, TopicKey};
 use crate::error::{ConflictCode, Error};
 use crate::service::Context;
 use crate::store::contacts::ContactRow;
-use crate::store::topics::{TopicRow, TranslationRow};
+use crate::store::topics::{Catalog, TopicRow, TranslationRow};
 use crate::store::{self, Db};
 
 /// A topic as a recipient sees it, in their language.
@@ -263,6 +263,7 @@ fn preferences_on(
     hasher: &crate::domain::AddressHasher,
     link: &Link,
     languages: &[String],
+    held: Option<&Catalog>,
 ) -> Result<Preferences, Error> {
     refuse_if_erased(db, link)?;
     let contact = contact_of(db, hasher, link)?;
@@ -276,13 +277,19 @@ fn preferences_on(
     let locale = contact.as_ref().and_then(|c| c.locale.clone());
     let display = locale.clone().or_else(|| languages.first().cloned());
     let mut topics = Vec::new();
-    // Every public topic's translations in one read (this page is read far more often
-    // than it is written).
-    let rows: Vec<TopicRow> = store::topics::list(db, false)?.into_iter().filter(|t| t.public).collect();
-    let keys: Vec<String> = rows.iter().map(|t| t.key.clone()).collect();
-    let translations = store::topics::translations(db, &keys)?;
-    for row in rows {
-        let words = words_in(&row, &translations, display.as_deref());
+    // The topics and their translations as the decision index holds them (this page
+    // is read far more often than topics change); read here only before it has loaded.
+    let read;
+    let catalog = match held {
+        Some(catalog) => catalog,
+        None => {
+            read = store::topics::catalog(db)?;
+            &read
+        }
+    };
+    let translations = &catalog.translations;
+    for row in catalog.topics.iter().filter(|t| t.public && t.archived_at.is_none()) {
+        let words = words_in(row, translations, display.as_deref());
         let category = row.category;
         let status = statuses.get(&row.key).copied();
         let subscribed = match (category, status) {
@@ -292,7 +299,7 @@ fn preferences_on(
             (_, None) => row.default_subscribed,
         };
         topics.push(TopicChoice {
-            key: row.key,
+            key: row.key.clone(),
             name: words.name,
             description: words.description,
             frequency: words.frequency,
@@ -316,7 +323,8 @@ fn preferences_on(
 
 pub async fn preferences(cx: &Context, link: Link, languages: Vec<String>) -> Result<Preferences, Error> {
     let hasher = cx.hasher.clone();
-    store::run(&cx.pool, move |db| preferences_on(db, &hasher, &link, &languages)).await
+    let held = cx.index.catalog();
+    store::run(&cx.pool, move |db| preferences_on(db, &hasher, &link, &languages, held.as_deref())).await
 }
 
 /// What of `choices` differs from what the recipient has now. A page sends its whole
@@ -350,7 +358,7 @@ pub async fn update_preferences(
     super::write(cx, move |db| {
         // Locked before it is read: what changed is worked out from what is held.
         contacts::lock(db, &hasher, &ContactRef::from(link.recipient), &[])?;
-        let before = preferences_on(db, &hasher, &link, &languages)?;
+        let before = preferences_on(db, &hasher, &link, &languages, None)?;
         let choices = changes_only(choices, &before);
         let mut write = ContactWrite {
             source: Some(Source::Page),
@@ -378,7 +386,7 @@ pub async fn update_preferences(
             write.subscriptions.insert(key, if wanted { Status::Subscribed } else { Status::Unsubscribed });
         }
         contacts::upsert_on(db, &hasher, &ContactRef::from(link.recipient), &write)?;
-        preferences_on(db, &hasher, &link, &languages)
+        preferences_on(db, &hasher, &link, &languages, None)
     })
     .await
 }

@@ -70,6 +70,21 @@ pub fn list(db: &mut Db, include_archived: bool) -> QueryResult<Vec<TopicRow>> {
     query.load(db)
 }
 
+/// Every topic, archived ones too, in order, with all their translations: what the
+/// decision index keeps of topics, and the preference page reads from it.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    pub topics: Vec<TopicRow>,
+    pub translations: Vec<TranslationRow>,
+}
+
+pub fn catalog(db: &mut Db) -> QueryResult<Catalog> {
+    let topics = list(db, true)?;
+    let keys: Vec<String> = topics.iter().map(|t| t.key.clone()).collect();
+    let translations = translations(db, &keys)?;
+    Ok(Catalog { topics, translations })
+}
+
 /// The position after the last topic, so that new topics list last.
 pub fn next_position(db: &mut Db) -> QueryResult<i32> {
     let max: Option<i32> = topics::table.select(diesel::dsl::max(topics::position)).first(db)?;

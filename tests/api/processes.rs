@@ -41,6 +41,37 @@ fn feed(base: &str, key: &str) -> Value {
 }
 
 each_backend! {
+    fn a_topic_renamed_through_one_process_shows_on_the_others_preference_page(db: TestDb) {
+        // The preference page reads topics from the decision index, which follows the
+        // ledger: a change made elsewhere reaches it as decisions do.
+        let a = TestApp::start(db);
+        let b = Served::start(a.db.url());
+        b.wait_for("prefcenter is serving");
+        wait_until_ready(&b.base);
+        a.topic("news").create();
+        a.contact("reader@example.com", json!({}));
+        let links = a.post("/v1/links").json(json!({"email": "reader@example.com", "topic": "news"})).send().json();
+        let token = links["preferences_url"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+        let names = |base: &str| -> Vec<String> {
+            let page: Value = reqwest::blocking::Client::new()
+                .get(format!("{base}/v1/preferences"))
+                .bearer_auth(&token)
+                .send()
+                .unwrap()
+                .json()
+                .unwrap();
+            page["topics"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_owned()).collect()
+        };
+        let renamed = a.patch("/v1/topics/news").json(json!({"name": "The Weekly"})).send();
+        assert_eq!(renamed.status, 200, "{}", renamed.body);
+        assert_eq!(names(a.base()), ["The Weekly"], "at once in the process that wrote it");
+        let started = Instant::now();
+        while names(&b.base) != ["The Weekly"] {
+            assert!(started.elapsed() < Duration::from_secs(10), "B still shows {:?}", names(&b.base));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn two_processes(db: TestDb) {
         let a = TestApp::start(db);
         let b = Served::start(a.db.url());
