@@ -11,4 +11,3 @@ CREATE TABLE admin_changes (
     source      TEXT NOT NULL,
     operator    TEXT
 );
-CREATE INDEX admin_changes_by_time ON admin_changes (occurred_at);
