@@ -79,21 +79,21 @@ async fn keys(cx: web::Data<Context>, signed: Signed) -> HttpResponse {
 }
 
 async fn create_key(cx: web::Data<Context>, signed: Signed, body: web::Bytes) -> HttpResponse {
-    let result = async {
-        let form = signed.form(&body)?;
-        signed.require(Role::Admin)?;
-        let fields = crate::http::pages::form_fields(&body);
-        let scopes = fields
-            .iter()
-            .filter(|(k, _)| k == "scope")
-            .map(|(_, v)| v.parse::<KeyScope>().map_err(|e| Error::invalid("scope", e.to_string())))
-            .collect::<Result<Vec<_>, _>>()?;
-        let name = form.required("name")?.to_owned();
-        let created = signed.act(api_keys::create(&cx, NewKey { name, scopes })).await?;
-        keys_page(&cx, &signed, Some(created.secret)).await
-    }
-    .await;
-    signed.answer(result)
+    let signed = &signed;
+    let body = &body;
+    signed
+        .post(Role::Admin, body, |form| async move {
+            let fields = crate::http::pages::form_fields(body);
+            let scopes = fields
+                .iter()
+                .filter(|(k, _)| k == "scope")
+                .map(|(_, v)| v.parse::<KeyScope>().map_err(|e| Error::invalid("scope", e.to_string())))
+                .collect::<Result<Vec<_>, _>>()?;
+            let name = form.required("name")?.to_owned();
+            let created = signed.act(api_keys::create(&cx, NewKey { name, scopes })).await?;
+            keys_page(&cx, signed, Some(created.secret)).await
+        })
+        .await
 }
 
 async fn revoke_key(
@@ -102,14 +102,13 @@ async fn revoke_key(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let result = async {
-        signed.form(&body)?;
-        signed.require(Role::Admin)?;
-        signed.act(api_keys::revoke(&cx, id.into_inner())).await?;
-        Ok(see_other("/console/api-keys"))
-    }
-    .await;
-    signed.answer(result)
+    let signed = &signed;
+    signed
+        .post(Role::Admin, &body, |_| async move {
+            signed.act(api_keys::revoke(&cx, id.into_inner())).await?;
+            Ok(see_other("/console/api-keys"))
+        })
+        .await
 }
 
 /// How many of each webhook's last attempts its page shows.
@@ -144,29 +143,28 @@ async fn hooks(cx: web::Data<Context>, signed: Signed) -> HttpResponse {
 }
 
 async fn create_hook(cx: web::Data<Context>, signed: Signed, body: web::Bytes) -> HttpResponse {
-    let result = async {
-        let form = signed.form(&body)?;
-        signed.require(Role::Admin)?;
-        let types = match form.get("types") {
-            Some(list) => Some(
-                list.split(',')
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                    .map(|t| t.parse::<EventType>().map_err(|e| Error::invalid("types", e.to_string())))
-                    .collect::<Result<Vec<_>, _>>()?,
-            ),
-            None => None,
-        };
-        let hook = NewWebhook {
-            url: form.required("url")?.to_owned(),
-            types,
-            description: form.get("description").unwrap_or_default().to_owned(),
-        };
-        let created = signed.act(webhooks::create(&cx, hook)).await?;
-        hooks_page(&cx, &signed, Some(created.secret)).await
-    }
-    .await;
-    signed.answer(result)
+    let signed = &signed;
+    signed
+        .post(Role::Admin, &body, |form| async move {
+            let types = match form.get("types") {
+                Some(list) => Some(
+                    list.split(',')
+                        .map(str::trim)
+                        .filter(|t| !t.is_empty())
+                        .map(|t| t.parse::<EventType>().map_err(|e| Error::invalid("types", e.to_string())))
+                        .collect::<Result<Vec<_>, _>>()?,
+                ),
+                None => None,
+            };
+            let hook = NewWebhook {
+                url: form.required("url")?.to_owned(),
+                types,
+                description: form.get("description").unwrap_or_default().to_owned(),
+            };
+            let created = signed.act(webhooks::create(&cx, hook)).await?;
+            hooks_page(&cx, signed, Some(created.secret)).await
+        })
+        .await
 }
 
 async fn hook_status(
@@ -175,17 +173,18 @@ async fn hook_status(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let result = async {
-        let form = signed.form(&body)?;
-        signed.require(Role::Admin)?;
-        let status: WebhookStatus =
-            form.required("status")?.parse().map_err(|_| Error::invalid("status", "enabled or disabled"))?;
-        let patch = WebhookPatch { status: Some(status), ..WebhookPatch::default() };
-        signed.act(webhooks::update(&cx, id.into_inner(), patch)).await?;
-        Ok(see_other("/console/webhooks"))
-    }
-    .await;
-    signed.answer(result)
+    let signed = &signed;
+    signed
+        .post(Role::Admin, &body, |form| async move {
+            let status: WebhookStatus = form
+                .required("status")?
+                .parse()
+                .map_err(|_| Error::invalid("status", "enabled or disabled"))?;
+            let patch = WebhookPatch { status: Some(status), ..WebhookPatch::default() };
+            signed.act(webhooks::update(&cx, id.into_inner(), patch)).await?;
+            Ok(see_other("/console/webhooks"))
+        })
+        .await
 }
 
 /// A new secret for a webhook, shown once; the current one signs beside it for 24 hours.
@@ -195,15 +194,14 @@ async fn rotate_hook(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let result = async {
-        signed.form(&body)?;
-        signed.require(Role::Admin)?;
-        let rotation = Rotation { previous_valid_hours: None };
-        let rotated = signed.act(webhooks::rotate(&cx, id.into_inner(), rotation)).await?;
-        hooks_page(&cx, &signed, Some(rotated.secret)).await
-    }
-    .await;
-    signed.answer(result)
+    let signed = &signed;
+    signed
+        .post(Role::Admin, &body, |_| async move {
+            let rotation = Rotation { previous_valid_hours: None };
+            let rotated = signed.act(webhooks::rotate(&cx, id.into_inner(), rotation)).await?;
+            hooks_page(&cx, signed, Some(rotated.secret)).await
+        })
+        .await
 }
 
 async fn delete_hook(
@@ -212,14 +210,13 @@ async fn delete_hook(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let result = async {
-        signed.form(&body)?;
-        signed.require(Role::Admin)?;
-        signed.act(webhooks::delete(&cx, id.into_inner())).await?;
-        Ok(see_other("/console/webhooks"))
-    }
-    .await;
-    signed.answer(result)
+    let signed = &signed;
+    signed
+        .post(Role::Admin, &body, |_| async move {
+            signed.act(webhooks::delete(&cx, id.into_inner())).await?;
+            Ok(see_other("/console/webhooks"))
+        })
+        .await
 }
 
 /// Stops tracking a feed consumer (one that was retired, so that it no longer shows late).
@@ -229,12 +226,11 @@ async fn delete_consumer(
     name: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let result = async {
-        signed.form(&body)?;
-        signed.require(Role::Admin)?;
-        signed.act(feed_consumers::delete(&cx, name.into_inner())).await?;
-        Ok(see_other("/console/webhooks"))
-    }
-    .await;
-    signed.answer(result)
+    let signed = &signed;
+    signed
+        .post(Role::Admin, &body, |_| async move {
+            signed.act(feed_consumers::delete(&cx, name.into_inner())).await?;
+            Ok(see_other("/console/webhooks"))
+        })
+        .await
 }

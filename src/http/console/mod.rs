@@ -245,6 +245,20 @@ impl Signed {
         Ok(Form(fields))
     }
 
+    /// The answer to a posted form: once its CSRF token is this session's and the
+    /// operator's role is at least `role` (403 otherwise, before anything is read or
+    /// changed), `work` with the form's fields; its page, or its error as a page.
+    pub async fn post<F>(&self, role: Role, body: &[u8], work: impl FnOnce(Form) -> F) -> HttpResponse
+    where
+        F: Future<Output = Result<HttpResponse, Error>>,
+    {
+        let result = match self.form(body).and_then(|form| self.require(role).map(|()| form)) {
+            Ok(form) => work(form).await,
+            Err(e) => Err(e),
+        };
+        self.answer(result)
+    }
+
     /// Runs a use case on behalf of this operator: its events say `console` and who.
     pub async fn act<F: Future>(&self, work: F) -> F::Output {
         crate::service::as_operator(self.session.operator.email.clone(), work).await
