@@ -238,28 +238,27 @@ async fn set_status(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let result = async {
-        let form = signed.form(&body)?;
-        signed.require(Role::Editor)?;
-        let id = contact_id(&id)?;
-        let topic = form.required("topic")?.to_owned();
-        let status: Status = form
-            .required("status")?
-            .parse()
-            .map_err(|_| Error::invalid("status", "subscribed or unsubscribed"))?;
-        let write = StatusWrite {
-            status,
-            resubscribe: form
-                .get("consent")
-                .map(|c| Resubscribe { consent: c.to_owned(), legal_basis: None }),
-            source: Some(Source::Console),
-            message_id: None,
-        };
-        signed.act(contacts::set_status(&cx, ContactRef::Id(id), topic, write)).await?;
-        Ok(see_other(&format!("/console/contacts/{id}?saved=1")))
-    }
-    .await;
-    signed.answer(result)
+    let signed = &signed;
+    signed
+        .post(Role::Editor, &body, |form| async move {
+            let id = contact_id(&id)?;
+            let topic = form.required("topic")?.to_owned();
+            let status: Status = form
+                .required("status")?
+                .parse()
+                .map_err(|_| Error::invalid("status", "subscribed or unsubscribed"))?;
+            let write = StatusWrite {
+                status,
+                resubscribe: form
+                    .get("consent")
+                    .map(|c| Resubscribe { consent: c.to_owned(), legal_basis: None }),
+                source: Some(Source::Console),
+                message_id: None,
+            };
+            signed.act(contacts::set_status(&cx, ContactRef::Id(id), topic, write)).await?;
+            Ok(see_other(&format!("/console/contacts/{id}?saved=1")))
+        })
+        .await
 }
 
 async fn correct(
@@ -268,17 +267,16 @@ async fn correct(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let result = async {
-        let form = signed.form(&body)?;
-        signed.require(Role::Editor)?;
-        let id = contact_id(&id)?;
-        let patch =
-            ContactPatch { email: Some(form.required("email")?.to_owned()), ..ContactPatch::default() };
-        signed.act(contacts::correct(&cx, ContactRef::Id(id), patch)).await?;
-        Ok(see_other(&format!("/console/contacts/{id}?saved=1")))
-    }
-    .await;
-    signed.answer(result)
+    let signed = &signed;
+    signed
+        .post(Role::Editor, &body, |form| async move {
+            let id = contact_id(&id)?;
+            let patch =
+                ContactPatch { email: Some(form.required("email")?.to_owned()), ..ContactPatch::default() };
+            signed.act(contacts::correct(&cx, ContactRef::Id(id), patch)).await?;
+            Ok(see_other(&format!("/console/contacts/{id}?saved=1")))
+        })
+        .await
 }
 
 /// The same document as `GET /v1/contacts/{id}/export`, as a download.
@@ -331,21 +329,20 @@ async fn erase(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let result = async {
-        let form = signed.form(&body)?;
-        signed.require(Role::Admin)?;
-        if form.get("confirm") != Some("yes") {
-            return Err(Error::invalid("confirm", "the erasure was not confirmed"));
-        }
-        let id = contact_id(&id)?;
-        let email = contacts::get(&cx, ContactRef::Id(id)).await?.email;
-        signed.act(privacy::erase(&cx, ContactRef::Id(id), Source::Console)).await?;
-        // The address's search shows the erasure suppression at once.
-        let q = email
-            .map(|e| url::form_urlencoded::byte_serialize(e.as_bytes()).collect::<String>())
-            .unwrap_or_default();
-        Ok(see_other(&format!("/console/contacts?q={q}&erased=1")))
-    }
-    .await;
-    signed.answer(result)
+    let signed = &signed;
+    signed
+        .post(Role::Admin, &body, |form| async move {
+            if form.get("confirm") != Some("yes") {
+                return Err(Error::invalid("confirm", "the erasure was not confirmed"));
+            }
+            let id = contact_id(&id)?;
+            let email = contacts::get(&cx, ContactRef::Id(id)).await?.email;
+            signed.act(privacy::erase(&cx, ContactRef::Id(id), Source::Console)).await?;
+            // The address's search shows the erasure suppression at once.
+            let q = email
+                .map(|e| url::form_urlencoded::byte_serialize(e.as_bytes()).collect::<String>())
+                .unwrap_or_default();
+            Ok(see_other(&format!("/console/contacts?q={q}&erased=1")))
+        })
+        .await
 }

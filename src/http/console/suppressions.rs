@@ -78,48 +78,49 @@ async fn list(cx: web::Data<Context>, signed: Signed, query: web::Query<Query>) 
 }
 
 async fn add(cx: web::Data<Context>, signed: Signed, body: web::Bytes) -> HttpResponse {
-    let result = async {
-        let form = signed.form(&body)?;
-        signed.require(Role::Editor)?;
-        let email = address(form.required("email")?)?;
-        let expires_at = match form.get("expires") {
-            Some(day) => Some(
-                chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
-                    .map_err(|_| Error::invalid("expires", "a day, YYYY-MM-DD"))?
-                    .and_time(chrono::NaiveTime::MIN)
-                    .and_utc(),
-            ),
-            None => None,
-        };
-        let write = SuppressionWrite {
-            reason: form.required("reason")?.parse().map_err(|_| Error::invalid("reason", "not a reason"))?,
-            scope: form
-                .get("scope")
-                .map(str::parse)
-                .transpose()
-                .map_err(|_| Error::invalid("scope", "all or promotional"))?,
-            note: form.get("note").map(str::to_owned),
-            expires_at,
-        };
-        let q = url::form_urlencoded::byte_serialize(email.as_str().as_bytes()).collect::<String>();
-        signed.act(suppressions::put(&cx, email, write)).await?;
-        Ok(see_other(&format!("/console/suppressions?q={q}&saved=1")))
-    }
-    .await;
-    signed.answer(result)
+    let signed = &signed;
+    signed
+        .post(Role::Editor, &body, |form| async move {
+            let email = address(form.required("email")?)?;
+            let expires_at = match form.get("expires") {
+                Some(day) => Some(
+                    chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+                        .map_err(|_| Error::invalid("expires", "a day, YYYY-MM-DD"))?
+                        .and_time(chrono::NaiveTime::MIN)
+                        .and_utc(),
+                ),
+                None => None,
+            };
+            let write = SuppressionWrite {
+                reason: form
+                    .required("reason")?
+                    .parse()
+                    .map_err(|_| Error::invalid("reason", "not a reason"))?,
+                scope: form
+                    .get("scope")
+                    .map(str::parse)
+                    .transpose()
+                    .map_err(|_| Error::invalid("scope", "all or promotional"))?,
+                note: form.get("note").map(str::to_owned),
+                expires_at,
+            };
+            let q = url::form_urlencoded::byte_serialize(email.as_str().as_bytes()).collect::<String>();
+            signed.act(suppressions::put(&cx, email, write)).await?;
+            Ok(see_other(&format!("/console/suppressions?q={q}&saved=1")))
+        })
+        .await
 }
 
 async fn lift(cx: web::Data<Context>, signed: Signed, body: web::Bytes) -> HttpResponse {
-    let result = async {
-        let form = signed.form(&body)?;
-        signed.require(Role::Editor)?;
-        let email = address(form.required("email")?)?;
-        let q = url::form_urlencoded::byte_serialize(email.as_str().as_bytes()).collect::<String>();
-        signed.act(suppressions::lift_with_note(&cx, email, form.get("note").map(str::to_owned))).await?;
-        Ok(see_other(&format!("/console/suppressions?q={q}&saved=1")))
-    }
-    .await;
-    signed.answer(result)
+    let signed = &signed;
+    signed
+        .post(Role::Editor, &body, |form| async move {
+            let email = address(form.required("email")?)?;
+            let q = url::form_urlencoded::byte_serialize(email.as_str().as_bytes()).collect::<String>();
+            signed.act(suppressions::lift_with_note(&cx, email, form.get("note").map(str::to_owned))).await?;
+            Ok(see_other(&format!("/console/suppressions?q={q}&saved=1")))
+        })
+        .await
 }
 
 /// Every suppression that holds an address, as CSV, streamed a page at a time (the same

@@ -121,26 +121,25 @@ fn category(form: &Form) -> Result<Category, Error> {
 }
 
 async fn create(cx: web::Data<Context>, signed: Signed, body: web::Bytes) -> HttpResponse {
-    let result = async {
-        let form = signed.form(&body)?;
-        signed.require(Role::Editor)?;
-        let key = TopicKey::parse(form.required("key")?).map_err(|e| Error::invalid("key", e))?;
-        let topic = NewTopic {
-            key,
-            name: form.required("name")?.to_owned(),
-            description: form.get("description").unwrap_or_default().to_owned(),
-            frequency: form.get("frequency").map(str::to_owned),
-            category: category(&form)?,
-            default_subscribed: form.checked("default_subscribed"),
-            public: form.checked("public"),
-            position: None,
-            translations: french(&form)?.unwrap_or_default(),
-        };
-        signed.act(topics::create(&cx, topic)).await?;
-        Ok(see_other("/console/topics?saved=1"))
-    }
-    .await;
-    signed.answer(result)
+    let signed = &signed;
+    signed
+        .post(Role::Editor, &body, |form| async move {
+            let key = TopicKey::parse(form.required("key")?).map_err(|e| Error::invalid("key", e))?;
+            let topic = NewTopic {
+                key,
+                name: form.required("name")?.to_owned(),
+                description: form.get("description").unwrap_or_default().to_owned(),
+                frequency: form.get("frequency").map(str::to_owned),
+                category: category(&form)?,
+                default_subscribed: form.checked("default_subscribed"),
+                public: form.checked("public"),
+                position: None,
+                translations: french(&form)?.unwrap_or_default(),
+            };
+            signed.act(topics::create(&cx, topic)).await?;
+            Ok(see_other("/console/topics?saved=1"))
+        })
+        .await
 }
 
 async fn edit(cx: web::Data<Context>, signed: Signed, key: web::Path<String>) -> HttpResponse {
@@ -166,34 +165,33 @@ async fn update(
     key: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let result = async {
-        let form = signed.form(&body)?;
-        signed.require(Role::Editor)?;
-        let key = key.into_inner();
-        // The form edits the French translation; the others are kept as they are.
-        let mut translations: BTreeMap<Locale, Translation> = topics::get(&cx, key.clone())
-            .await?
-            .translations
-            .into_iter()
-            .filter(|(locale, _)| locale != "fr")
-            .filter_map(|(locale, t)| Some((Locale::parse(&locale).ok()?, t)))
-            .collect();
-        translations.extend(french(&form)?.unwrap_or_default());
-        let patch = TopicPatch {
-            name: Some(form.required("name")?.to_owned()),
-            description: Some(form.get("description").unwrap_or_default().to_owned()),
-            frequency: Some(form.get("frequency").map(str::to_owned)),
-            category: Some(category(&form)?),
-            default_subscribed: Some(form.checked("default_subscribed")),
-            public: Some(form.checked("public")),
-            translations: Some(translations),
-            ..TopicPatch::default()
-        };
-        signed.act(topics::update(&cx, key, patch)).await?;
-        Ok(see_other("/console/topics?saved=1"))
-    }
-    .await;
-    signed.answer(result)
+    let signed = &signed;
+    signed
+        .post(Role::Editor, &body, |form| async move {
+            let key = key.into_inner();
+            // The form edits the French translation; the others are kept as they are.
+            let mut translations: BTreeMap<Locale, Translation> = topics::get(&cx, key.clone())
+                .await?
+                .translations
+                .into_iter()
+                .filter(|(locale, _)| locale != "fr")
+                .filter_map(|(locale, t)| Some((Locale::parse(&locale).ok()?, t)))
+                .collect();
+            translations.extend(french(&form)?.unwrap_or_default());
+            let patch = TopicPatch {
+                name: Some(form.required("name")?.to_owned()),
+                description: Some(form.get("description").unwrap_or_default().to_owned()),
+                frequency: Some(form.get("frequency").map(str::to_owned)),
+                category: Some(category(&form)?),
+                default_subscribed: Some(form.checked("default_subscribed")),
+                public: Some(form.checked("public")),
+                translations: Some(translations),
+                ..TopicPatch::default()
+            };
+            signed.act(topics::update(&cx, key, patch)).await?;
+            Ok(see_other("/console/topics?saved=1"))
+        })
+        .await
 }
 
 /// Swaps a topic's place with the one above or below it.
@@ -203,34 +201,33 @@ async fn move_topic(
     key: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let result = async {
-        let form = signed.form(&body)?;
-        signed.require(Role::Editor)?;
-        let up = match form.required("to")? {
-            "up" => true,
-            "down" => false,
-            _ => return Err(Error::invalid("to", "up or down")),
-        };
-        let all = topics::list(&cx, true).await?;
-        let at = all.iter().position(|t| t.key == *key).ok_or_else(|| topics::unknown(&key))?;
-        let other = if up { at.checked_sub(1) } else { Some(at + 1).filter(|i| *i < all.len()) };
-        if let Some(other) = other {
-            let (this, that) = (&all[at], &all[other]);
-            // Positions may be equal (ties listed by key): the moved one then takes a
-            // place just past its neighbour.
-            let (mine, theirs) = if this.position == that.position {
-                (if up { that.position - 1 } else { that.position + 1 }, that.position)
-            } else {
-                (that.position, this.position)
+    let signed = &signed;
+    signed
+        .post(Role::Editor, &body, |form| async move {
+            let up = match form.required("to")? {
+                "up" => true,
+                "down" => false,
+                _ => return Err(Error::invalid("to", "up or down")),
             };
-            let place = |position| TopicPatch { position: Some(position), ..TopicPatch::default() };
-            signed.act(topics::update(&cx, that.key.clone(), place(theirs))).await?;
-            signed.act(topics::update(&cx, this.key.clone(), place(mine))).await?;
-        }
-        Ok(see_other("/console/topics"))
-    }
-    .await;
-    signed.answer(result)
+            let all = topics::list(&cx, true).await?;
+            let at = all.iter().position(|t| t.key == *key).ok_or_else(|| topics::unknown(&key))?;
+            let other = if up { at.checked_sub(1) } else { Some(at + 1).filter(|i| *i < all.len()) };
+            if let Some(other) = other {
+                let (this, that) = (&all[at], &all[other]);
+                // Positions may be equal (ties listed by key): the moved one then takes a
+                // place just past its neighbour.
+                let (mine, theirs) = if this.position == that.position {
+                    (if up { that.position - 1 } else { that.position + 1 }, that.position)
+                } else {
+                    (that.position, this.position)
+                };
+                let place = |position| TopicPatch { position: Some(position), ..TopicPatch::default() };
+                signed.act(topics::update(&cx, that.key.clone(), place(theirs))).await?;
+                signed.act(topics::update(&cx, this.key.clone(), place(mine))).await?;
+            }
+            Ok(see_other("/console/topics"))
+        })
+        .await
 }
 
 async fn archive(
@@ -239,14 +236,13 @@ async fn archive(
     key: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let result = async {
-        let form = signed.form(&body)?;
-        signed.require(Role::Editor)?;
-        let archived = form.get("archived") == Some("yes");
-        let patch = TopicPatch { archived: Some(archived), ..TopicPatch::default() };
-        signed.act(topics::update(&cx, key.into_inner(), patch)).await?;
-        Ok(see_other("/console/topics?saved=1"))
-    }
-    .await;
-    signed.answer(result)
+    let signed = &signed;
+    signed
+        .post(Role::Editor, &body, |form| async move {
+            let archived = form.get("archived") == Some("yes");
+            let patch = TopicPatch { archived: Some(archived), ..TopicPatch::default() };
+            signed.act(topics::update(&cx, key.into_inner(), patch)).await?;
+            Ok(see_other("/console/topics?saved=1"))
+        })
+        .await
 }
