@@ -283,7 +283,10 @@ pub async fn login(
         let hash = row.as_ref().map_or(dummy_hash(), |r| r.password_hash.as_str());
         let matches = verify_password(&password, hash);
         let now = store::now();
-        let Some(row) = row.filter(|_| matches) else { return Ok(Attempt::Refused) };
+        let Some(row) = row.filter(|_| matches) else {
+            login_failures::touch(db, &keys, now)?;
+            return Ok(Attempt::Refused);
+        };
         login_failures::clear(db, &keys[0])?;
         login_failures::forgive(db, &keys[1])?;
         let opened = Opened { cookie: random_token(), csrf: random_token() };

@@ -45,6 +45,15 @@ pub fn add(db: &mut Db, keys: &[String], at: NaiveDateTime, forget: NaiveDateTim
         .collect()
 }
 
+/// Dates the last attempt of each of `keys` at `at`: a failure's wait runs from its
+/// answer, not from before its password was verified.
+pub fn touch(db: &mut Db, keys: &[String], at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(login_failures::table.filter(login_failures::key.eq_any(keys)))
+        .set(login_failures::last_failed_at.eq(at))
+        .execute(db)
+        .map(drop)
+}
+
 /// Forgets the attempts of `key` (the address's, after a successful login).
 pub fn clear(db: &mut Db, key: &str) -> QueryResult<()> {
     diesel::delete(login_failures::table.find(key)).execute(db).map(drop)
