@@ -90,7 +90,7 @@ async fn create_key(cx: web::Data<Context>, signed: Signed, body: web::Bytes) ->
                 .map(|(_, v)| v.parse::<KeyScope>().map_err(|e| Error::invalid("scope", e.to_string())))
                 .collect::<Result<Vec<_>, _>>()?;
             let name = form.required("name")?.to_owned();
-            let created = signed.act(api_keys::create(&cx, NewKey { name, scopes })).await?;
+            let created = api_keys::create(&cx, NewKey { name, scopes }).await?;
             keys_page(&cx, signed, Some(created.secret)).await
         })
         .await
@@ -105,7 +105,7 @@ async fn revoke_key(
     let signed = &signed;
     signed
         .post(Role::Admin, &body, |_| async move {
-            signed.act(api_keys::revoke(&cx, id.into_inner())).await?;
+            api_keys::revoke(&cx, id.into_inner()).await?;
             Ok(see_other("/console/api-keys"))
         })
         .await
@@ -161,7 +161,7 @@ async fn create_hook(cx: web::Data<Context>, signed: Signed, body: web::Bytes) -
                 types,
                 description: form.get("description").unwrap_or_default().to_owned(),
             };
-            let created = signed.act(webhooks::create(&cx, hook)).await?;
+            let created = webhooks::create(&cx, hook).await?;
             hooks_page(&cx, signed, Some(created.secret)).await
         })
         .await
@@ -181,7 +181,7 @@ async fn hook_status(
                 .parse()
                 .map_err(|_| Error::invalid("status", "enabled or disabled"))?;
             let patch = WebhookPatch { status: Some(status), ..WebhookPatch::default() };
-            signed.act(webhooks::update(&cx, id.into_inner(), patch)).await?;
+            webhooks::update(&cx, id.into_inner(), patch).await?;
             Ok(see_other("/console/webhooks"))
         })
         .await
@@ -198,7 +198,7 @@ async fn rotate_hook(
     signed
         .post(Role::Admin, &body, |_| async move {
             let rotation = Rotation { previous_valid_hours: None };
-            let rotated = signed.act(webhooks::rotate(&cx, id.into_inner(), rotation)).await?;
+            let rotated = webhooks::rotate(&cx, id.into_inner(), rotation).await?;
             hooks_page(&cx, signed, Some(rotated.secret)).await
         })
         .await
@@ -213,7 +213,7 @@ async fn delete_hook(
     let signed = &signed;
     signed
         .post(Role::Admin, &body, |_| async move {
-            signed.act(webhooks::delete(&cx, id.into_inner())).await?;
+            webhooks::delete(&cx, id.into_inner()).await?;
             Ok(see_other("/console/webhooks"))
         })
         .await
@@ -229,7 +229,7 @@ async fn delete_consumer(
     let signed = &signed;
     signed
         .post(Role::Admin, &body, |_| async move {
-            signed.act(feed_consumers::delete(&cx, name.into_inner())).await?;
+            feed_consumers::delete(&cx, name.into_inner()).await?;
             Ok(see_other("/console/webhooks"))
         })
         .await

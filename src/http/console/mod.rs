@@ -247,13 +247,14 @@ impl Signed {
 
     /// The answer to a posted form: once its CSRF token is this session's and the
     /// operator's role is at least `role` (403 otherwise, before anything is read or
-    /// changed), `work` with the form's fields; its page, or its error as a page.
+    /// changed), `work` with the form's fields, on behalf of the operator (see
+    /// [`act`](Self::act)); its page, or its error as a page.
     pub async fn post<F>(&self, role: Role, body: &[u8], work: impl FnOnce(Form) -> F) -> HttpResponse
     where
         F: Future<Output = Result<HttpResponse, Error>>,
     {
         let result = match self.form(body).and_then(|form| self.require(role).map(|()| form)) {
-            Ok(form) => work(form).await,
+            Ok(form) => self.act(work(form)).await,
             Err(e) => Err(e),
         };
         self.answer(result)

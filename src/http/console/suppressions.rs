@@ -105,7 +105,7 @@ async fn add(cx: web::Data<Context>, signed: Signed, body: web::Bytes) -> HttpRe
                 expires_at,
             };
             let q = url::form_urlencoded::byte_serialize(email.as_str().as_bytes()).collect::<String>();
-            signed.act(suppressions::put(&cx, email, write)).await?;
+            suppressions::put(&cx, email, write).await?;
             Ok(see_other(&format!("/console/suppressions?q={q}&saved=1")))
         })
         .await
@@ -117,7 +117,7 @@ async fn lift(cx: web::Data<Context>, signed: Signed, body: web::Bytes) -> HttpR
         .post(Role::Editor, &body, |form| async move {
             let email = address(form.required("email")?)?;
             let q = url::form_urlencoded::byte_serialize(email.as_str().as_bytes()).collect::<String>();
-            signed.act(suppressions::lift_with_note(&cx, email, form.get("note").map(str::to_owned))).await?;
+            suppressions::lift_with_note(&cx, email, form.get("note").map(str::to_owned)).await?;
             Ok(see_other(&format!("/console/suppressions?q={q}&saved=1")))
         })
         .await

@@ -136,7 +136,7 @@ async fn create(cx: web::Data<Context>, signed: Signed, body: web::Bytes) -> Htt
                 position: None,
                 translations: french(&form)?.unwrap_or_default(),
             };
-            signed.act(topics::create(&cx, topic)).await?;
+            topics::create(&cx, topic).await?;
             Ok(see_other("/console/topics?saved=1"))
         })
         .await
@@ -188,7 +188,7 @@ async fn update(
                 translations: Some(translations),
                 ..TopicPatch::default()
             };
-            signed.act(topics::update(&cx, key, patch)).await?;
+            topics::update(&cx, key, patch).await?;
             Ok(see_other("/console/topics?saved=1"))
         })
         .await
@@ -222,8 +222,8 @@ async fn move_topic(
                     (that.position, this.position)
                 };
                 let place = |position| TopicPatch { position: Some(position), ..TopicPatch::default() };
-                signed.act(topics::update(&cx, that.key.clone(), place(theirs))).await?;
-                signed.act(topics::update(&cx, this.key.clone(), place(mine))).await?;
+                topics::update(&cx, that.key.clone(), place(theirs)).await?;
+                topics::update(&cx, this.key.clone(), place(mine)).await?;
             }
             Ok(see_other("/console/topics"))
         })
@@ -241,7 +241,7 @@ async fn archive(
         .post(Role::Editor, &body, |form| async move {
             let archived = form.get("archived") == Some("yes");
             let patch = TopicPatch { archived: Some(archived), ..TopicPatch::default() };
-            signed.act(topics::update(&cx, key.into_inner(), patch)).await?;
+            topics::update(&cx, key.into_inner(), patch).await?;
             Ok(see_other("/console/topics?saved=1"))
         })
         .await
