@@ -110,8 +110,8 @@ pub(crate) type Line<W> = (u64, NormalizedAddress, W);
 /// places in each index, so a chunk changes about a page of each index per line until
 /// it holds more lines than the index has pages. Its chunks are therefore ten times
 /// PostgreSQL's (1,000,000 suppressions on SQLite: 10,659 lines/s with chunks of 1,000,
-/// 20,137 with 10,000, in the bench on one machine). What it costs: a write that arrives behind a chunk waits
-/// for it, a few hundred milliseconds on SQLite.
+/// 20,137 with 10,000, in the bench on one machine). What it costs: a write that
+/// arrives behind a chunk waits for it, a few hundred milliseconds on SQLite.
 fn chunk_lines(backend: Backend) -> usize {
     match backend {
         Backend::Sqlite => 10_000,

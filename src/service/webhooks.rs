@@ -307,7 +307,6 @@ pub async fn create(cx: &Context, input: NewWebhook) -> Result<CreatedWebhook, E
     let webhook = super::write(cx, move |tx| {
         let id = Uuid::new_v4().to_string();
         record(tx, "created", &id)?;
-        let db: &mut Db = tx;
         let now = store::now();
         let row = WebhookRow {
             id,
@@ -318,7 +317,7 @@ pub async fn create(cx: &Context, input: NewWebhook) -> Result<CreatedWebhook, E
             secret: stored_secret,
             previous_secret: None,
             previous_secret_expires_at: None,
-            delivered_seq: store::feed_consumers::last_seq(db)?,
+            delivered_seq: store::feed_consumers::last_seq(tx)?,
             failures: 0,
             failing_since: None,
             next_attempt_at: None,
@@ -329,9 +328,9 @@ pub async fn create(cx: &Context, input: NewWebhook) -> Result<CreatedWebhook, E
             created_at: now,
             updated_at: now,
         };
-        store::webhooks::insert(db, &row)?;
+        store::webhooks::insert(tx, &row)?;
         tracing::info!(webhook = %row.id, host = %host(&row.url), after = row.delivered_seq, "created webhook");
-        view_on(db, row)
+        view_on(tx, row)
     })
     .await?;
     Ok(CreatedWebhook { webhook, secret: secret.as_str().to_owned() })

@@ -19,9 +19,9 @@ pub struct AdminChangeRow {
     pub operator: Option<String>,
 }
 
-/// Records a change in the transaction that makes it, as the console's operator's
-/// when the transaction writes for one (`admin` otherwise, as the API's changes of
-/// settings are recorded in the ledger).
+/// Records a change in the transaction that makes it: source `console` and the
+/// operator's address when the transaction writes for an operator, source `admin`
+/// (an API key's change) otherwise.
 pub fn record(tx: &mut Tx, kind: &str, detail: &str) -> QueryResult<()> {
     let operator = tx.operator().map(str::to_owned);
     let source = if operator.is_some() { Source::Console } else { Source::Admin };

@@ -15,8 +15,8 @@ pub fn recent(
 ) -> QueryResult<Vec<(String, i64, NaiveDateTime)>> {
     login_failures::table
         .filter(login_failures::key.eq_any(keys))
-        .filter(login_failures::last_failed_at.gt(since))
-        .select((login_failures::key, login_failures::failures, login_failures::last_failed_at))
+        .filter(login_failures::last_attempt_at.gt(since))
+        .select((login_failures::key, login_failures::failures, login_failures::last_attempt_at))
         .load(db)
 }
 
@@ -31,13 +31,13 @@ pub fn add(db: &mut Db, keys: &[String], at: NaiveDateTime, forget: NaiveDateTim
                 .values((
                     login_failures::key.eq(key),
                     login_failures::failures.eq(1_i64),
-                    login_failures::last_failed_at.eq(at)
+                    login_failures::last_attempt_at.eq(at)
                 ))
                 .on_conflict(login_failures::key)
                 .do_update()
                 .set((
                     login_failures::failures.eq(login_failures::failures + 1),
-                    login_failures::last_failed_at.eq(at)
+                    login_failures::last_attempt_at.eq(at)
                 ))
                 .returning(login_failures::failures)
                 .get_result(conn))
@@ -49,7 +49,7 @@ pub fn add(db: &mut Db, keys: &[String], at: NaiveDateTime, forget: NaiveDateTim
 /// answer, not from before its password was verified.
 pub fn touch(db: &mut Db, keys: &[String], at: NaiveDateTime) -> QueryResult<()> {
     diesel::update(login_failures::table.filter(login_failures::key.eq_any(keys)))
-        .set(login_failures::last_failed_at.eq(at))
+        .set(login_failures::last_attempt_at.eq(at))
         .execute(db)
         .map(drop)
 }
@@ -71,5 +71,5 @@ pub fn forgive(db: &mut Db, key: &str) -> QueryResult<()> {
 /// Drops every count whose last attempt came at or before `before` (by logins, and by
 /// the retention job, so that none outlives its hour on a quiet console).
 pub fn forget_before(db: &mut Db, before: NaiveDateTime) -> QueryResult<usize> {
-    diesel::delete(login_failures::table.filter(login_failures::last_failed_at.le(before))).execute(db)
+    diesel::delete(login_failures::table.filter(login_failures::last_attempt_at.le(before))).execute(db)
 }

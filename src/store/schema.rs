@@ -225,7 +225,7 @@ diesel::table! {
     login_failures (key) {
         key -> Text,
         failures -> BigInt,
-        last_failed_at -> Timestamp,
+        last_attempt_at -> Timestamp,
     }
 }
 

@@ -5,6 +5,6 @@
 CREATE TABLE login_failures (
     key            TEXT PRIMARY KEY NOT NULL,
     failures       BIGINT NOT NULL,
-    last_failed_at TIMESTAMP NOT NULL
+    last_attempt_at TIMESTAMP NOT NULL
 );
-CREATE INDEX login_failures_by_time ON login_failures (last_failed_at);
+CREATE INDEX login_failures_by_time ON login_failures (last_attempt_at);
