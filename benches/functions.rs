@@ -19,6 +19,9 @@ fn functions(c: &mut Criterion) {
         b.iter(|| sha2::Sha256::digest(black_box(input).as_bytes()))
     });
     c.bench_function("normalize an address", |b| b.iter(|| NormalizedAddress::parse(black_box(input))));
+    c.bench_function("normalize an ASCII address", |b| {
+        b.iter(|| NormalizedAddress::parse(black_box("Alice.Smith+news@Example.com")))
+    });
     let hasher = AddressHasher::new([7; 32]);
     let address = NormalizedAddress::parse(input).unwrap();
     c.bench_function("keyed hash of an address", |b| b.iter(|| hasher.hash(black_box(&address))));

@@ -5,6 +5,7 @@
 //! without the server's key; acting on such a link creates a contact known by that
 //! hash alone.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -59,33 +60,34 @@ pub struct Link {
     pub expires_at: i64,
 }
 
-/// The wire form: short claim names keep URLs short.
+/// The wire form: short claim names keep URLs short. Borrowed when signing (a batch
+/// of checks signs one a decision), owned when read back.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Claims {
+struct Claims<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
-    sub: Option<String>,
+    sub: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    a: Option<String>,
-    aud: String,
-    t: String,
+    a: Option<Cow<'a, str>>,
+    aud: Cow<'a, str>,
+    t: Cow<'a, str>,
     iat: i64,
     exp: i64,
     /// An extra: a link whose message id cannot be used still unsubscribes.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "usable_message_id")]
-    m: Option<String>,
+    m: Option<Cow<'a, str>>,
 }
 
 /// The message id a link carries, or `None` when it is not a usable one (not a
 /// string, or text the API would refuse now: links signed before it checked, or by a
 /// key used elsewhere). The unsubscribe is what the link is for; the message id only
 /// annotates the event it records, and must never be why that event is lost.
-fn usable_message_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+fn usable_message_id<'de, 'a, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cow<'a, str>>, D::Error> {
     let value = serde_json::Value::deserialize(d)?;
     Ok(value
         .as_str()
         .filter(|m| !m.is_empty() && super::text::is_valid(m, super::text::Shape::Identifier))
-        .map(str::to_owned))
+        .map(|m| Cow::Owned(m.to_owned())))
 }
 
 /// Why a token was refused. None of these may change anything.
@@ -163,31 +165,45 @@ impl TokenKeys {
     }
 
     pub fn sign(&self, link: &Link) -> String {
+        let mut token = String::new();
+        self.sign_into(link, &mut token);
+        token
+    }
+
+    /// Appends the token of `link` to `out`: how a URL is built around it without
+    /// copying it again.
+    pub fn sign_into(&self, link: &Link, out: &mut String) {
+        let (mut id, mut hash) = ([0u8; uuid::fmt::Simple::LENGTH], [0u8; 43]);
         let (sub, a) = match link.recipient {
-            Recipient::Contact(id) => (Some(id.uuid().simple().to_string()), None),
-            Recipient::Address(hash) => (None, Some(URL_SAFE_NO_PAD.encode(hash.0))),
+            Recipient::Contact(contact) => (Some(&*contact.uuid().simple().encode_lower(&mut id)), None),
+            Recipient::Address(address) => {
+                let n =
+                    URL_SAFE_NO_PAD.encode_slice(address.0, &mut hash).expect("32 bytes are 43 in base64");
+                (None, Some(std::str::from_utf8(&hash[..n]).expect("base64 is ASCII")))
+            }
         };
         let claims = Claims {
-            sub,
-            a,
-            aud: link.audience.as_str().into(),
-            t: link.topic.as_ref().map_or("*".into(), |t| t.to_string()),
+            sub: sub.map(Cow::Borrowed),
+            a: a.map(Cow::Borrowed),
+            aud: Cow::Borrowed(link.audience.as_str()),
+            t: Cow::Borrowed(link.topic.as_ref().map_or("*", TopicKey::as_str)),
             iat: link.issued_at,
             exp: link.expires_at,
-            m: link.message_id.clone(),
+            m: link.message_id.as_deref().map(Cow::Borrowed),
         };
         // A JWS compact serialization, as jsonwebtoken would make it, without
         // re-encoding the header and re-keying the HMAC for every link.
-        let payload = serde_json::to_vec(&claims).expect("plain claims serialize");
-        let mut token = String::with_capacity(self.header.len() + payload.len() * 4 / 3 + 48);
-        token.push_str(&self.header);
-        token.push('.');
-        URL_SAFE_NO_PAD.encode_string(payload, &mut token);
+        let mut payload = Vec::with_capacity(160);
+        serde_json::to_writer(&mut payload, &claims).expect("plain claims serialize");
+        let start = out.len();
+        out.reserve(self.header.len() + payload.len() * 4 / 3 + 48);
+        out.push_str(&self.header);
+        out.push('.');
+        URL_SAFE_NO_PAD.encode_string(payload, out);
         let mut mac = self.signer.clone();
-        mac.update(token.as_bytes());
-        token.push('.');
-        URL_SAFE_NO_PAD.encode_string(mac.finalize().into_bytes(), &mut token);
-        token
+        mac.update(&out.as_bytes()[start..]);
+        out.push('.');
+        URL_SAFE_NO_PAD.encode_string(mac.finalize().into_bytes(), out);
     }
 
     /// Verifies a token for `audience` at time `now` (seconds since the epoch). The
@@ -236,14 +252,14 @@ impl TokenKeys {
             )),
             (None, Some(a)) => Recipient::Address(
                 URL_SAFE_NO_PAD
-                    .decode(a)
+                    .decode(a.as_bytes())
                     .ok()
                     .and_then(|b| AddressHash::from_slice(&b))
                     .ok_or(TokenError::Malformed)?,
             ),
             _ => return Err(TokenError::Malformed),
         };
-        let topic = match claims.t.as_str() {
+        let topic = match claims.t.as_ref() {
             "*" => None,
             key => Some(TopicKey::parse(key).map_err(|_| TokenError::Malformed)?),
         };
@@ -251,7 +267,7 @@ impl TokenKeys {
             recipient,
             audience,
             topic,
-            message_id: claims.m,
+            message_id: claims.m.map(Cow::into_owned),
             issued_at: claims.iat,
             expires_at: claims.exp,
         })

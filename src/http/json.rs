@@ -27,15 +27,15 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<mime::Mime>().ok())
-            .is_some_and(|m| {
-                m.type_() == mime::APPLICATION
-                    && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
-            });
+        // The usual header is compared as it is; any other is parsed (parameters,
+        // case, `+json` types).
+        let is_json = req.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+            v.as_bytes() == b"application/json"
+                || v.to_str().ok().and_then(|v| v.parse::<mime::Mime>().ok()).is_some_and(|m| {
+                    m.type_() == mime::APPLICATION
+                        && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
+                })
+        });
         let body = Body::from_request(req, payload);
         Box::pin(async move {
             if !is_json {

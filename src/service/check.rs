@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::domain::decision::Why;
 use crate::domain::mail_token;
-use crate::domain::token::{Audience, Recipient};
+use crate::domain::token::{Audience, Link, Recipient};
 use crate::domain::{AddressHash, Category, NormalizedAddress, TopicKey};
 use crate::error::Error;
 use crate::index::Answer;
@@ -130,11 +130,11 @@ pub struct Headers {
     pub list_unsubscribe_post: Option<&'static str>,
 }
 
-/// Signs the links for one address.
+/// Signs the links for one address after another: a request's unsubscribe link is
+/// made once, and only its recipient changes from one address to the next.
 struct Links<'a> {
     cx: &'a Context,
-    topic: Option<TopicKey>,
-    message_id: Option<String>,
+    unsubscribe: Link,
     /// The unsubscribe mailboxes' domain and the last day their tokens are accepted,
     /// when a domain is configured.
     mail: Option<(&'a str, u16)>,
@@ -146,21 +146,23 @@ impl<'a> Links<'a> {
             let now = chrono::Utc::now().timestamp();
             (domain, mail_token::last_day(now, cx.config.unsubscribe_link_days))
         });
-        Self { cx, topic: TopicKey::parse(topic).ok(), message_id, mail }
+        let nobody = Recipient::Address(AddressHash([0; 32]));
+        let unsubscribe =
+            super::new_link(cx, Audience::Unsubscribe, nobody, TopicKey::parse(topic).ok(), message_id);
+        Self { cx, unsubscribe, mail }
     }
 
-    fn url(&self, hash: AddressHash, audience: Audience) -> String {
-        super::link_url(
-            self.cx,
-            audience,
-            Recipient::Address(hash),
-            self.topic.clone(),
-            self.message_id.clone(),
-        )
+    fn preferences_url(&self, hash: AddressHash) -> String {
+        let Link { topic, message_id, .. } = &self.unsubscribe;
+        let recipient = Recipient::Address(hash);
+        super::link_url(self.cx, Audience::Preferences, recipient, topic.clone(), message_id.clone())
     }
 
-    fn unsubscribe_url(&self, hash: AddressHash) -> String {
-        self.url(hash, Audience::Unsubscribe)
+    fn unsubscribe_url(&mut self, hash: AddressHash) -> String {
+        self.unsubscribe.recipient = Recipient::Address(hash);
+        let mut url = String::new();
+        super::push_link_url(self.cx, &self.unsubscribe, &mut url);
+        url
     }
 
     /// RFC 8058: the URL in `List-Unsubscribe`, and the header that says a POST to it
@@ -168,22 +170,25 @@ impl<'a> Links<'a> {
     /// With an unsubscribe mailbox domain, the `mailto:` URI comes first (RFC 2369
     /// lists URIs in order of preference; clients that act only on `mailto:`, such as
     /// Apple Mail, find it, and RFC 8058 clients take the HTTPS one).
-    fn headers(&self, hash: AddressHash) -> Headers {
-        let url = self.unsubscribe_url(hash);
-        let list_unsubscribe = match self.mail {
-            Some((domain, last_day)) => {
-                let local = self.cx.tokens.mail().local_part(&hash, self.topic.as_ref(), last_day);
-                format!("<mailto:{local}@{domain}?subject=unsubscribe>, <{url}>")
-            }
-            None => format!("<{url}>"),
-        };
-        Headers {
-            list_unsubscribe: Some(list_unsubscribe),
-            list_unsubscribe_post: Some("List-Unsubscribe=One-Click"),
+    fn headers(&mut self, hash: AddressHash) -> Headers {
+        self.unsubscribe.recipient = Recipient::Address(hash);
+        // A link is about 300 bytes, a mailto: URI about 100.
+        let mut value = String::with_capacity(self.cx.config.base_url.len() + 448);
+        if let Some((domain, last_day)) = self.mail {
+            let local = self.cx.tokens.mail().local_part(&hash, self.unsubscribe.topic.as_ref(), last_day);
+            value.push_str("<mailto:");
+            value.push_str(&local);
+            value.push('@');
+            value.push_str(domain);
+            value.push_str("?subject=unsubscribe>, ");
         }
+        value.push('<');
+        super::push_link_url(self.cx, &self.unsubscribe, &mut value);
+        value.push('>');
+        Headers { list_unsubscribe: Some(value), list_unsubscribe_post: Some("List-Unsubscribe=One-Click") }
     }
 
-    fn headers_for(&self, answer: &Answer, hash: AddressHash) -> Headers {
+    fn headers_for(&mut self, answer: &Answer, hash: AddressHash) -> Headers {
         if answer.decision.allowed && answer.category == Category::Promotional {
             self.headers(hash)
         } else {
@@ -202,7 +207,7 @@ pub fn check(cx: &Context, request: CheckRequest) -> Result<CheckResult, Error> 
         .decide_all(std::iter::once(Some(&hash)), &request.topic, store::now(), |a| answer = a)
         .map_err(|_| unknown_topic(&request.topic))?;
     let answer = answer.ok_or_else(|| Error::bug("the index gave no answer"))?;
-    let links = Links::new(cx, &request.topic, request.message_id);
+    let mut links = Links::new(cx, &request.topic, request.message_id);
     Ok(CheckResult {
         headers: links.headers_for(&answer, hash),
         email: address.to_string(),
@@ -232,7 +237,7 @@ pub fn check_batch(cx: &Context, request: BatchRequest) -> Result<BatchResponse,
             })
         })
         .collect();
-    let links = Links::new(cx, &request.topic, request.message_id);
+    let mut links = Links::new(cx, &request.topic, request.message_id);
     let mut results = Vec::with_capacity(parsed.len());
     let mut inputs = request.emails.into_iter();
     let mut addresses = parsed.iter();
@@ -274,10 +279,10 @@ pub fn links(cx: &Context, request: LinksRequest) -> Result<LinksResponse, Error
         Some(Category::Promotional) => {}
     }
     let hash = cx.hasher.hash(&address);
-    let links = Links::new(cx, &request.topic, request.message_id);
+    let mut links = Links::new(cx, &request.topic, request.message_id);
     Ok(LinksResponse {
         unsubscribe_url: links.unsubscribe_url(hash),
-        preferences_url: links.url(hash, Audience::Preferences),
+        preferences_url: links.preferences_url(hash),
         headers: links.headers(hash),
     })
 }
