@@ -56,6 +56,9 @@ struct Args {
     /// Lines of the streamed suppression import scenario.
     #[arg(long, default_value_t = 1_000_000)]
     import_lines: usize,
+    /// Connections for the one-click writes sent while an import runs.
+    #[arg(long, default_value_t = 8)]
+    import_click_connections: usize,
     /// Only the write scenarios: seeding, one-click writes, the suppression import, and
     /// on PostgreSQL two processes writing at once.
     #[arg(long)]
@@ -511,6 +514,28 @@ fn run(args: &Args, url: &str, contacts: usize, duration: Duration) -> Result<()
     );
     let import_rate = writes::suppression_import(&server.base, &key, args.import_lines, 0)?;
     println!("suppression import: {} lines streamed at {import_rate:.0} lines/s", args.import_lines);
+    // The last third of the second half of the links: the two processes' run uses
+    // well under the rest.
+    let (pair_clicks, import_clicks) = pair_clicks.split_at(pair_clicks.len() * 2 / 3);
+    let (during_import, import_beside) = one_click_during_import(
+        &server,
+        pid,
+        url,
+        &key,
+        import_clicks,
+        load(args.import_click_connections),
+        args.import_lines / 4,
+        dir,
+    )?;
+    println!(
+        "one-click during an import: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} connections); the import meanwhile: {import_beside:.0} lines/s",
+        during_import.measured.requests_per_second,
+        during_import.measured.p50_ms,
+        during_import.measured.p99_ms,
+        during_import.measured.max_ms,
+        args.import_click_connections
+    );
+    results.push(during_import.measured.clone());
     let two = match (backend, &args.database_url) {
         ("postgresql", Some(server_url)) => {
             let two = two_processes(url, server_url, &server, pair_clicks, writes_load, dir)?;
@@ -589,6 +614,7 @@ fn run(args: &Args, url: &str, contacts: usize, duration: Duration) -> Result<()
         "one_click_durable": {"acknowledged": unsubscribes.acknowledged, "found": unsubscribes.found},
         "fsync_per_second": fsync,
         "suppression_import": {"lines": args.import_lines, "lines_per_second": import_rate},
+        "one_click_during_import": {"import_lines": args.import_lines / 4, "import_lines_per_second": import_beside},
         "two_processes": two.map(|(a, b, waits)| json!({"writes_per_second": [a, b], "waits": waits})),
     });
     std::fs::write(&args.out, serde_json::to_string_pretty(&report).unwrap()).map_err(|e| e.to_string())?;
@@ -607,6 +633,30 @@ fn commit_totals(base: &str) -> Option<(f64, f64, f64)> {
         value("prefcenter_writes_per_commit_sum")?,
         value("prefcenter_commit_seconds_sum")?,
     ))
+}
+
+/// One-click writes while a suppression import of `lines` streams beside them (it
+/// starts a second before the clicks, and lasts longer than they do): how long an
+/// import keeps a recipient waiting. The clicks' figures, and the import's rate.
+#[allow(clippy::too_many_arguments)]
+fn one_click_during_import(
+    server: &Process,
+    pid: Option<u32>,
+    url: &str,
+    key: &str,
+    clicks: &[load::Request],
+    load: load::Load,
+    lines: usize,
+    dir: &std::path::Path,
+) -> Result<(writes::Clicks, f64), String> {
+    let (base, key) = (server.base.clone(), key.to_owned());
+    // New addresses: the first import's lines are numbered from 0.
+    let import = std::thread::spawn(move || writes::suppression_import(&base, &key, lines, lines * 4));
+    std::thread::sleep(Duration::from_secs(1));
+    let name = format!("POST /u/{{token}} during a suppression import ({} connections)", load.connections);
+    let clicks = writes::one_click(&name, &server.base, pid, url, clicks, load, dir)?;
+    let rate = import.join().map_err(|_| "the import panicked".to_owned())??;
+    Ok((clicks, rate))
 }
 
 /// Two prefcenter processes on one PostgreSQL, each loaded by a wrk of its own with half
