@@ -381,6 +381,25 @@ pub fn now() -> chrono::NaiveDateTime {
 mod tests {
     use super::*;
 
+    /// `.cargo/config.toml` builds SQLite with the query planner stability guarantee:
+    /// without it, a statement with `LIMIT ?` is parsed and planned again each time
+    /// it runs, at twice the cost of a preference read.
+    #[test]
+    fn sqlite_plans_do_not_depend_on_bound_values() {
+        #[derive(diesel::QueryableByName)]
+        struct CompileOption {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            compile_options: String,
+        }
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        let options: Vec<CompileOption> =
+            diesel::sql_query("PRAGMA compile_options").load(&mut conn).unwrap();
+        assert!(
+            options.iter().any(|o| o.compile_options == "ENABLE_QPSG"),
+            "SQLite was built without ENABLE_QPSG"
+        );
+    }
+
     #[test]
     fn backend_is_chosen_by_scheme() {
         assert_eq!(DatabaseUrl::parse("postgres://u@h/db").unwrap().backend, Backend::Postgres);
