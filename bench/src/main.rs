@@ -517,14 +517,15 @@ fn run(args: &Args, url: &str, contacts: usize, duration: Duration) -> Result<()
     // The last third of the second half of the links: the two processes' run uses
     // well under the rest.
     let (pair_clicks, import_clicks) = pair_clicks.split_at(pair_clicks.len() * 2 / 3);
+    // New addresses: the import before numbered its lines from 0.
+    let lines = args.import_lines..args.import_lines + args.import_lines / 4;
     let (during_import, import_beside) = one_click_during_import(
         &server,
-        pid,
         url,
         &key,
         import_clicks,
         load(args.import_click_connections),
-        args.import_lines / 4,
+        lines,
         dir,
     )?;
     println!(
@@ -635,26 +636,25 @@ fn commit_totals(base: &str) -> Option<(f64, f64, f64)> {
     ))
 }
 
-/// One-click writes while a suppression import of `lines` streams beside them (it
-/// starts a second before the clicks, and lasts longer than they do): how long an
-/// import keeps a recipient waiting. The clicks' figures, and the import's rate.
-#[allow(clippy::too_many_arguments)]
+/// One-click writes while a suppression import of the addresses numbered `lines`
+/// streams beside them (it starts a second before the clicks, and lasts longer than
+/// they do): how long an import keeps a recipient waiting. The clicks' figures, and
+/// the import's rate.
 fn one_click_during_import(
     server: &Process,
-    pid: Option<u32>,
     url: &str,
     key: &str,
     clicks: &[load::Request],
     load: load::Load,
-    lines: usize,
+    lines: std::ops::Range<usize>,
     dir: &std::path::Path,
 ) -> Result<(writes::Clicks, f64), String> {
     let (base, key) = (server.base.clone(), key.to_owned());
-    // New addresses: the first import's lines are numbered from 0.
-    let import = std::thread::spawn(move || writes::suppression_import(&base, &key, lines, lines * 4));
+    let import =
+        std::thread::spawn(move || writes::suppression_import(&base, &key, lines.len(), lines.start));
     std::thread::sleep(Duration::from_secs(1));
     let name = format!("POST /u/{{token}} during a suppression import ({} connections)", load.connections);
-    let clicks = writes::one_click(&name, &server.base, pid, url, clicks, load, dir)?;
+    let clicks = writes::one_click(&name, &server.base, server.pid(), url, clicks, load, dir)?;
     let rate = import.join().map_err(|_| "the import panicked".to_owned())??;
     Ok((clicks, rate))
 }

@@ -159,10 +159,15 @@ impl<'a> Links<'a> {
     }
 
     fn unsubscribe_url(&mut self, hash: AddressHash) -> String {
-        self.unsubscribe.recipient = Recipient::Address(hash);
         let mut url = String::new();
-        super::push_link_url(self.cx, &self.unsubscribe, &mut url);
+        self.push_unsubscribe_url(hash, &mut url);
         url
+    }
+
+    /// Appends the unsubscribe URL for `hash` to `out`.
+    fn push_unsubscribe_url(&mut self, hash: AddressHash, out: &mut String) {
+        self.unsubscribe.recipient = Recipient::Address(hash);
+        super::push_link_url(self.cx, &self.unsubscribe, out);
     }
 
     /// RFC 8058: the URL in `List-Unsubscribe`, and the header that says a POST to it
@@ -171,7 +176,6 @@ impl<'a> Links<'a> {
     /// lists URIs in order of preference; clients that act only on `mailto:`, such as
     /// Apple Mail, find it, and RFC 8058 clients take the HTTPS one).
     fn headers(&mut self, hash: AddressHash) -> Headers {
-        self.unsubscribe.recipient = Recipient::Address(hash);
         // A link is about 300 bytes, a mailto: URI about 100.
         let mut value = String::with_capacity(self.cx.config.base_url.len() + 448);
         if let Some((domain, last_day)) = self.mail {
@@ -183,7 +187,7 @@ impl<'a> Links<'a> {
             value.push_str("?subject=unsubscribe>, ");
         }
         value.push('<');
-        super::push_link_url(self.cx, &self.unsubscribe, &mut value);
+        self.push_unsubscribe_url(hash, &mut value);
         value.push('>');
         Headers { list_unsubscribe: Some(value), list_unsubscribe_post: Some("List-Unsubscribe=One-Click") }
     }

@@ -110,8 +110,8 @@ pub(crate) fn new_link(
     Link { recipient, audience, topic, message_id, issued_at: now, expires_at: now + seconds }
 }
 
-/// Appends the URL of `link` to `out`: one string, sized once, for a link a decision
-/// (a batch of checks signs thousands).
+/// Appends the URL of `link` to `out`, so that a header is built around it without
+/// copying it again (a batch of checks signs thousands).
 pub(crate) fn push_link_url(cx: &Context, link: &Link, out: &mut String) {
     let path = match link.audience {
         Audience::Unsubscribe => "/u/",

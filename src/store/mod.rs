@@ -198,8 +198,8 @@ impl ManageConnection for Manager {
     /// Asked of each connection as the pool hands it out. A PostgreSQL connection can
     /// have been cut since its last use (a restart, a network), and a round trip finds
     /// out before a request does. An SQLite connection is a file opened in this
-    /// process: nothing can cut it, and a `SELECT 1` there was one more statement to
-    /// parse on every read (a seventh of a preference read's time).
+    /// process: nothing can cut it, and a `SELECT 1` there is one more statement to
+    /// parse on every read.
     fn is_valid(&self, conn: &mut Db) -> Result<(), r2d2::Error> {
         match conn {
             Db::Pg(conn) => conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError),
