@@ -13,6 +13,19 @@ pub enum JsonError {
     Invalid { field: String, message: String },
 }
 
+/// [`parse`] for a type read from a JSON object (a request body, an import line):
+/// serde reads a struct from an array too, field by field in order, so that `[]`
+/// would be a patch that changes nothing and `["x"]` one that sets the first field.
+pub fn parse_object<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(JsonError::Invalid {
+            field: "body".into(),
+            message: "must be a JSON object, not an array".into(),
+        });
+    }
+    parse(body)
+}
+
 /// Parses a JSON text, naming the path of the first wrong value.
 pub fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, JsonError> {
     // Nearly every body is right: it is read at full speed, and only one that is not
@@ -104,6 +117,19 @@ mod tests {
         assert!(error.to_string().starts_with("name: invalid type"), "{error}");
         let whole = parse::<Body>(b"[]").unwrap_err();
         assert!(whole.to_string().starts_with("body: "), "{whole}");
+        // A struct whose fields may all be left out is not read from an array either.
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Patch {
+            #[serde(default)]
+            name: Option<String>,
+        }
+        for array in [&b"[]"[..], b" \n[\"x\"]"] {
+            let error = parse_object::<Patch>(array).unwrap_err();
+            assert_eq!(error.to_string(), "body: must be a JSON object, not an array");
+        }
+        assert!(parse_object::<Patch>(b"{}").is_ok());
+        assert!(parse::<Vec<Patch>>(b"[{}]").is_ok(), "an array where one is asked for");
         let nested = parse::<Body>(b"{\"name\":\"a\",\"inner\":{\"count\":-1}}").unwrap_err();
         assert!(nested.to_string().starts_with("inner.count: "), "{nested}");
         assert!(!nested.to_string().contains(" at line "), "{nested}");

@@ -41,7 +41,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             if !is_json {
                 return Err(Error::UnsupportedMediaType("the body must be application/json".into()));
             }
-            Ok(Json(crate::domain::json::parse(&body.await?.0)?))
+            Ok(Json(crate::domain::json::parse_object(&body.await?.0)?))
         })
     }
 }
@@ -87,7 +87,7 @@ mod tests {
 
     /// What the extractor answers for a body, once it is JSON by its content type.
     fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
-        Ok(crate::domain::json::parse(body)?)
+        Ok(crate::domain::json::parse_object(body)?)
     }
 
     #[derive(Debug, Deserialize)]

@@ -53,7 +53,7 @@ impl Importer {
     }
 
     fn parse_line(text: &str) -> Result<(String, SuppressionWrite), String> {
-        let l: NdjsonLine = crate::domain::json::parse(text.as_bytes()).map_err(|e| e.to_string())?;
+        let l: NdjsonLine = crate::domain::json::parse_object(text.as_bytes()).map_err(|e| e.to_string())?;
         let write =
             SuppressionWrite { reason: l.reason, scope: l.scope, note: l.note, expires_at: l.expires_at };
         Ok((l.email, write))

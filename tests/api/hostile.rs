@@ -265,6 +265,25 @@ each_backend! {
         app.get("/v1/suppressions/b%40example.com").send().problem(404, "not_found");
     }
 
+    /// serde would read a struct from an array, field by field: a patch sent as
+    /// `["x"]` would set whatever field comes first.
+    fn an_array_for_an_object_is_422_and_changes_nothing(app) {
+        setup(&app);
+        let (before, topic_before): (usize, Value) = (events(&app), app.get("/v1/topics/news").send().json());
+        for (verb, path, body) in [
+            ("PATCH", "/v1/topics/news", json!(["Renamed"])),
+            ("PATCH", "/v1/topics/news", json!([])),
+            ("PUT", "/v1/contacts/a%40example.com", json!(["other-id"])),
+            ("POST", "/v1/check", json!(["a@example.com", "news"])),
+        ] {
+            let problem = app.request(method(verb), path).json(body.clone()).send().problem(422, "invalid");
+            assert_eq!(problem["errors"][0]["field"], "body", "{body}: {problem}");
+        }
+        assert_eq!(events(&app), before, "nothing was recorded");
+        let topic: Value = app.get("/v1/topics/news").send().json();
+        assert_eq!(topic["name"], topic_before["name"], "{topic}");
+    }
+
     fn method_not_allowed_says_what_is(app) {
         let allowed = |verb: &str, path: &str| -> Vec<String> {
             let reply = app.request(method(verb), path).send();
