@@ -4,9 +4,8 @@
 //! It is loaded at start-up and then kept current by reading the event ledger after
 //! the last sequence number it applied — tailed, not invalidated, because the ledger
 //! is the one ordered record of every change made by every process. A write made
-//! through this process is applied before its answer is sent (`prepare` inside its
-//! transaction, `apply_committed` after its commit); writes of
-//! other processes arrive within one poll (250 ms, sooner on PostgreSQL where a
+//! through this process is applied before its answer is sent (`apply_committed`, after
+//! its commit and, on PostgreSQL, its numbering); writes of other processes arrive within one poll (250 ms, sooner on PostgreSQL where a
 //! `NOTIFY` wakes the tailer). A process that cannot read the ledger for longer than
 //! the stale bound refuses to decide (503) rather than answer from old state.
 //!
@@ -30,7 +29,7 @@ use crate::domain::{AddressHash, Category, EventType, Status};
 use crate::error::Error;
 use crate::store::events::EventRow;
 use crate::store::topics::Catalog;
-use crate::store::{self, DatabaseUrl, Db, Pool};
+use crate::store::{self, DatabaseUrl, Db, Pool, Recorded};
 
 /// The first 16 bytes of a keyed address hash: uniform, so its first half is the
 /// hash-map hash as it is.
@@ -390,17 +389,11 @@ pub struct Index {
     /// The last sequence number this process committed and acknowledged: until the
     /// index has applied it, checks answer 503 rather than from the state before it.
     required: AtomicI64,
-}
-
-/// What a write transaction read of the ledger before its commit, for the index to
-/// apply once the commit succeeds: a committed write then reaches the index without
-/// another round trip to a database that may have just gone away.
-pub struct Prepared {
-    events: Vec<EventRow>,
-    topics: Option<Catalog>,
-    /// The transaction's own last sequence number: when `events` stops short of it
-    /// (the index was far behind), the rest is read after the commit.
-    head: i64,
+    /// Counts this process's acknowledged writes whose events could not be numbered
+    /// after their commit (PostgreSQL), and how many of those the tailer has since
+    /// numbered: while they differ, checks answer 503, as for `required`.
+    owed: AtomicU64,
+    settled: AtomicU64,
 }
 
 /// How many events one read of the ledger takes.
@@ -418,6 +411,8 @@ impl Index {
             applying: Mutex::new(()),
             stale_after,
             required: AtomicI64::new(0),
+            owed: AtomicU64::new(0),
+            settled: AtomicU64::new(0),
         }
     }
 
@@ -523,49 +518,38 @@ impl Index {
         self.last_sync_ms.store(ms, Ordering::SeqCst);
     }
 
-    /// Called inside a write transaction, after its writes and their events are
-    /// flushed and before its commit, with the events the transaction inserted
-    /// (`own`): what the index lacks. When nothing came between the index's last event
-    /// and this transaction's first (the usual case), that is `own` as written, with no
-    /// read; otherwise the events after the index's last are read, this transaction's
-    /// included. What it reads has no gap: every number below this transaction's was
-    /// taken by a transaction that has committed (numbers are taken under the ledger's
-    /// head row, held until commit).
-    pub fn prepare(&self, db: &mut Db, own: Vec<EventRow>) -> Result<Prepared, Error> {
+    /// Called once a write transaction has committed, before its writes are answered,
+    /// with what it left in the ledger. When nothing came between the index's last
+    /// event and those (the usual case), applies them as written, with no read;
+    /// otherwise reads everything after the index's last. Should that fail, or should
+    /// the events be still unnumbered, the index refuses to decide until the tailer has
+    /// caught up, so that no check answers from the state before an acknowledged write.
+    pub fn apply_committed(&self, recorded: Recorded, db: &mut Db) {
+        let numbered = match recorded {
+            Recorded::Numbered(numbered) => numbered,
+            Recorded::Unnumbered(e) => {
+                self.owed.fetch_add(1, Ordering::SeqCst);
+                tracing::warn!(
+                    error = %e,
+                    "a committed write could not be numbered in the ledger; checks answer 503 until it is"
+                );
+                return;
+            }
+        };
         if !self.is_loaded() {
             // The load reads everything once it runs.
-            return Ok(Prepared { events: Vec::new(), topics: None, head: 0 });
+            return;
         }
-        let applied = self.applied.load(Ordering::SeqCst);
-        if own.first().is_some_and(|first| first.seq == applied + 1) {
-            let changed = own.iter().any(|e| e.kind == EventType::TopicChanged);
-            let topics = if changed { Some(store::topics::catalog(db)?) } else { None };
-            let head = own.last().map_or(applied, |e| e.seq);
-            return Ok(Prepared { events: own, topics, head });
-        }
-        let (events, topics) = read_after(db, applied)?;
-        let head = if (events.len() as i64) < BATCH {
-            events.last().map_or(0, |e| e.seq)
-        } else {
-            store::events::head(db)?
-        };
-        Ok(Prepared { events, topics, head })
-    }
-
-    /// Called once the transaction `prepared` was read in has committed, before its
-    /// writes are answered. Applies what it read; should that stop short of the
-    /// transaction's own events, reads the rest on a fresh connection; should that
-    /// fail too, the index refuses to decide until the tailer has caught up, so no
-    /// check answers from the state before an acknowledged write.
-    pub fn apply_committed(&self, prepared: Prepared, pool: &store::Pool) {
         let _applying = self.applying.lock().unwrap_or_else(|e| e.into_inner());
-        let head = prepared.head;
-        let mut result = self.apply_events(&prepared.events, prepared.topics);
+        let head = numbered.head;
+        let mut result = Ok(());
+        let next = self.applied.load(Ordering::SeqCst) + 1;
+        if numbered.events.first().is_some_and(|first| first.seq == next) {
+            result = read_topics_if_changed(db, &numbered.events)
+                .and_then(|topics| self.apply_events(&numbered.events, topics));
+        }
         if result.is_ok() && self.applied.load(Ordering::SeqCst) < head {
-            result = pool
-                .get()
-                .map_err(|e| Error::Unavailable(format!("database pool: {e}")))
-                .and_then(|mut db| self.apply_pending(&mut db));
+            result = self.apply_pending(db);
         }
         if let Err(e) = result {
             self.required.fetch_max(head, Ordering::SeqCst);
@@ -574,6 +558,24 @@ impl Index {
                 seq = head,
                 "the index could not apply a committed write; checks answer 503 until it has"
             );
+        }
+    }
+
+    /// One round of the ledger tailer: numbers what waits for a number (PostgreSQL)
+    /// when this process owes some or `strays` asks (a process that died between its
+    /// commit and its numbering left events behind), then loads the index or catches
+    /// it up.
+    fn tail(&self, db: &mut Db, strays: bool) -> Result<(), Error> {
+        let owed = self.owed.load(Ordering::SeqCst);
+        if owed > self.settled.load(Ordering::SeqCst) || (strays && store::events::unnumbered(db)?) {
+            let numbered = store::events::number(db)?;
+            self.required.fetch_max(numbered.head, Ordering::SeqCst);
+            self.settled.fetch_max(owed, Ordering::SeqCst);
+        }
+        if self.is_loaded() {
+            self.catch_up(db)
+        } else {
+            self.load(db)
         }
     }
 
@@ -597,7 +599,8 @@ impl Index {
         let last = self.last_sync_ms.load(Ordering::SeqCst);
         let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let stale_after = u64::try_from(self.stale_after.as_millis()).unwrap_or(u64::MAX);
-        if self.applied.load(Ordering::SeqCst) < self.required.load(Ordering::SeqCst) {
+        let owed = self.owed.load(Ordering::SeqCst) > self.settled.load(Ordering::SeqCst);
+        if owed || self.applied.load(Ordering::SeqCst) < self.required.load(Ordering::SeqCst) {
             Err(Error::Unavailable("the decision index has not yet applied a committed write".into()))
         } else if last > 0 && now.saturating_sub(last) <= stale_after {
             Ok(())
@@ -716,9 +719,14 @@ pub struct UnknownTopic;
 /// Up to `BATCH` events after `after`, with the topics when one of them changed a topic.
 fn read_after(db: &mut Db, after: i64) -> Result<(Vec<EventRow>, Option<Catalog>), Error> {
     let events = store::events::after(db, after, BATCH)?;
-    let topics_changed = events.iter().any(|e| e.kind == EventType::TopicChanged);
-    let topics = if topics_changed { Some(store::topics::catalog(db)?) } else { None };
+    let topics = read_topics_if_changed(db, &events)?;
     Ok((events, topics))
+}
+
+/// The topics as stored, when one of `events` changed a topic.
+fn read_topics_if_changed(db: &mut Db, events: &[EventRow]) -> Result<Option<Catalog>, Error> {
+    let changed = events.iter().any(|e| e.kind == EventType::TopicChanged);
+    Ok(if changed { Some(store::topics::catalog(db)?) } else { None })
 }
 
 /// What the ledger tailer reads through. The tailer holds its owner only weakly and
@@ -753,17 +761,14 @@ pub fn spawn_tailer<T: Tailed>(owner: std::sync::Weak<T>, poll: Duration) -> std
                         false
                     }
                 };
-                if woken || last_poll.elapsed() >= poll || !index.is_loaded() {
+                let polled = last_poll.elapsed() >= poll;
+                if woken || polled || !index.is_loaded() {
                     last_poll = Instant::now();
-                    let result = owner.pool().get().map_err(|e| Error::Unavailable(e.to_string())).and_then(
-                        |mut db| {
-                            if index.is_loaded() {
-                                index.catch_up(&mut db)
-                            } else {
-                                index.load(&mut db)
-                            }
-                        },
-                    );
+                    let result = owner
+                        .pool()
+                        .get()
+                        .map_err(|e| Error::Unavailable(e.to_string()))
+                        .and_then(|mut db| index.tail(&mut db, polled || !index.is_loaded()));
                     match result {
                         Ok(()) => index.update_gauges(),
                         Err(e) => tracing::warn!(error = %e, "cannot read the ledger"),

@@ -131,7 +131,8 @@ pub struct Waits {
     /// Backends seen active (running a statement or waiting), summed over the samples.
     pub active: u64,
     /// Of those, waiting for a heavyweight lock, by what kind (`advisory`,
-    /// `transactionid`, `tuple`, …).
+    /// `transactionid`, `tuple`, …) and whether the statement waiting was the
+    /// ledger's numbering (which takes the head row) or a write's own.
     pub on_locks: Vec<(String, u64)>,
     /// Of those, waiting for the WAL to reach the disk (a commit's fsync).
     pub on_wal_flush: u64,
@@ -143,6 +144,8 @@ struct Activity {
     state: String,
     #[diesel(sql_type = Text)]
     wait: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    numbering: bool,
 }
 
 /// Samples `pg_stat_activity` until `stop` is set.
@@ -152,7 +155,8 @@ pub fn sample_waits(server: &str, stop: Arc<AtomicBool>) -> Result<Waits, String
     let mut locks: std::collections::BTreeMap<String, u64> = Default::default();
     while !stop.load(Ordering::SeqCst) {
         let rows: Vec<Activity> = diesel::sql_query(
-            "SELECT coalesce(state, '') AS state, coalesce(wait_event_type, '') || ':' || coalesce(wait_event, '') AS wait \
+            "SELECT coalesce(state, '') AS state, coalesce(wait_event_type, '') || ':' || coalesce(wait_event, '') AS wait, \
+             coalesce(query LIKE 'UPDATE \"ledger_head\"%', false) AS numbering \
              FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() \
              AND backend_type = 'client backend'",
         )
@@ -162,7 +166,10 @@ pub fn sample_waits(server: &str, stop: Arc<AtomicBool>) -> Result<Waits, String
         for row in rows.iter().filter(|r| r.state == "active") {
             waits.active += 1;
             match row.wait.split_once(':') {
-                Some(("Lock", kind)) => *locks.entry(kind.to_owned()).or_default() += 1,
+                Some(("Lock", kind)) => {
+                    let by = if row.numbering { "numbering" } else { "write" };
+                    *locks.entry(format!("{kind} ({by})")).or_default() += 1
+                }
                 Some(("IO", "WalSync" | "WalWrite")) | Some(("LWLock", "WALWrite")) => {
                     waits.on_wal_flush += 1
                 }

@@ -1,14 +1,14 @@
 //! Group commit: the writes that arrive together share one transaction.
 //!
-//! A commit waits for its fsync, and every transaction that appends to the ledger
-//! holds the ledger's head row from the moment its events are numbered until it
-//! commits (that is what keeps sequence numbers gap-free and visible in order; see
-//! `store::tx`). Rather than making each request pay for a commit of its own, one
-//! writer thread per process takes every write that is waiting, runs each in its own
-//! savepoint of one transaction, numbers and inserts all their events at once, commits
-//! once, brings the decision index up to date, and only then answers them all: each
-//! answer still comes after its write is durable, and a write that fails rolls back
-//! alone. With nothing else waiting, a write is a transaction of its own, as before.
+//! A commit waits for its fsync, and so does the numbering of a transaction's events
+//! in the ledger (in the transaction on SQLite, right after it on PostgreSQL; see
+//! `store::tx`). Rather than making each request pay for those of its own, one writer
+//! thread per process takes every write that is waiting, runs each in its own
+//! savepoint of one transaction, inserts all their events at once, commits once,
+//! numbers them once, brings the decision index up to date, and only then answers them
+//! all: each answer still comes after its write is durable and numbered, and a write
+//! that fails rolls back alone. With nothing else waiting, a write is a transaction of
+//! its own, as before.
 
 use std::any::{Any, TypeId};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -447,27 +447,19 @@ fn commit(pool: &Pool, index: &Index, health: &Health, mut batch: Vec<Box<dyn Jo
     };
     // A write that panics must not take the writer (and every later write) with it.
     let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        store::write(&mut db, |tx| {
+        store::write_recorded(&mut db, |tx| {
             run(tx, &mut batch);
             match batch.as_slice() {
                 // A lone write that failed rolls its transaction back, as it would alone.
                 [job] if job.failed() => Err(Error::Unavailable("rolled back".into())),
-                // Read what the index needs before the commit, not after: once COMMIT
-                // has answered, nothing more need reach the database for this
-                // process's next check to see these writes.
-                _ => {
-                    tx.flush()?;
-                    let own = tx.take_inserted();
-                    index.prepare(tx, own)
-                }
+                _ => Ok(()),
             }
         })
     }));
-    drop(db);
     let lone_failure = matches!(batch.as_slice(), [job] if job.failed());
     let uncommitted = match committed {
-        Ok(Ok(prepared)) => {
-            index.apply_committed(prepared, pool);
+        Ok(Ok(((), recorded))) => {
+            index.apply_committed(recorded, &mut db);
             None
         }
         Ok(Err(e)) => Some(Uncommitted { why: e.to_string(), internal: matches!(e, Error::Internal(_)) }),
@@ -476,6 +468,7 @@ fn commit(pool: &Pool, index: &Index, health: &Health, mut batch: Vec<Box<dyn Jo
             Some(Uncommitted { why: "a write failed unexpectedly".to_owned(), internal: true })
         }
     };
+    drop(db);
     let fault = match &uncommitted {
         // A lone write refused for its own reasons (a conflict, a bad value) says
         // nothing about whether this process can write.

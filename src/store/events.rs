@@ -1,9 +1,17 @@
-//! The append-only ledger. A write transaction's events are numbered from the
-//! `ledger_head` row just before it commits ([`Tx::flush`]), which holds that row until
-//! the commit: sequence numbers are gap-free and commit in order, so a reader that has
-//! seen `seq` N has seen all below.
+//! The append-only ledger. Sequence numbers are gap-free and become visible in order,
+//! so a reader that has seen `seq` N has seen all below. Whoever numbers holds the
+//! `ledger_head` row until its commit:
+//! - on SQLite, the write transaction itself, just before it commits ([`Tx::flush`]):
+//!   it holds the whole database anyway;
+//! - on PostgreSQL, a short transaction of its own right after the write commits
+//!   ([`number`]): the write inserts its events under provisional numbers (negative,
+//!   from the `events_provisional` sequence, unseen by every reader of `seq > N`) and
+//!   never touches the head row, so the writers of several processes do not wait for
+//!   each other's statements and commits; one numbering transaction numbers the
+//!   committed events of every process at once.
 
 use chrono::NaiveDateTime;
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 use super::schema::{events, ledger_head};
@@ -13,7 +21,7 @@ use crate::domain::{ContactId, EventType, Reason, Scope, Status, UnsubscribeReas
 /// One entry of the ledger, as written and as read back. `seq` is given when its
 /// transaction flushes; the writer fills in what the change concerns over
 /// [`EventRow::new`].
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = events, treat_none_as_default_value = false)]
 pub struct EventRow {
     pub seq: i64,
@@ -87,7 +95,7 @@ pub fn append(tx: &mut Tx, event: EventRow) -> QueryResult<()> {
 }
 
 /// Takes the next `n` sequence numbers and returns the first, holding the head row
-/// until the transaction ends.
+/// until the transaction ends (SQLite).
 pub(super) fn reserve(db: &mut Db, n: i64) -> QueryResult<i64> {
     let last: i64 = crate::per_backend!(db, |conn| diesel::update(ledger_head::table.find(1))
         .set(ledger_head::seq.eq(ledger_head::seq + n))
@@ -96,7 +104,77 @@ pub(super) fn reserve(db: &mut Db, n: i64) -> QueryResult<i64> {
     Ok(last - n + 1)
 }
 
-/// Inserts events whose numbers [`reserve`] gave.
+/// `n` provisional numbers (PostgreSQL): negative, unique across processes, and more
+/// negative the later they were taken, for events that [`number`] numbers once their
+/// transaction has committed.
+pub(super) fn provisional(db: &mut Db, n: i64) -> QueryResult<Vec<i64>> {
+    #[derive(QueryableByName)]
+    struct Taken {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        value: i64,
+    }
+    let taken: Vec<Taken> =
+        diesel::sql_query("SELECT -nextval('events_provisional') AS value FROM generate_series(1, $1)")
+            .bind::<diesel::sql_types::BigInt, _>(n)
+            .load(db)?;
+    Ok(taken.into_iter().map(|t| t.value).collect())
+}
+
+/// What a numbering gave: the events it numbered, in order, and the ledger's head
+/// after it (which also covers events another process numbered first).
+#[derive(Debug, Default)]
+pub struct Numbered {
+    pub events: Vec<EventRow>,
+    pub head: i64,
+}
+
+/// Numbers every committed event that has a provisional number (PostgreSQL; nothing to
+/// do on SQLite, where a write numbers its own), in the order they were taken, in a
+/// transaction of its own that holds the ledger's head row only for its three
+/// statements and its commit. Run by each writer right after its commit, and by the
+/// ledger tailer for a process that died between the two. Two processes numbering at
+/// once wait for each other here, and the second finds the first numbered its events.
+pub fn number(db: &mut Db) -> QueryResult<Numbered> {
+    let Db::Pg(conn) = db else { return Ok(Numbered::default()) };
+    conn.transaction(|conn| {
+        // The lock first, in a statement of its own: the next statement's snapshot is
+        // taken once the lock is held, so it sees what a numbering before it did.
+        let head: i64 = diesel::update(ledger_head::table.find(1))
+            .set(ledger_head::seq.eq(ledger_head::seq))
+            .returning(ledger_head::seq)
+            .get_result(conn)?;
+        let mut numbered: Vec<EventRow> = diesel::sql_query(
+            "UPDATE events SET seq = $1 + waiting.rank \
+             FROM (SELECT seq AS provisional, row_number() OVER (ORDER BY seq DESC) AS rank \
+                   FROM events WHERE seq < 0) AS waiting \
+             WHERE events.seq = waiting.provisional RETURNING events.*",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(head)
+        .load(conn)?;
+        if numbered.is_empty() {
+            return Ok(Numbered { events: numbered, head });
+        }
+        numbered.sort_unstable_by_key(|e| e.seq);
+        let head = head + numbered.len() as i64;
+        diesel::update(ledger_head::table.find(1)).set(ledger_head::seq.eq(head)).execute(conn)?;
+        // Wakes the ledger tailers of other processes at commit (SQLite's poll).
+        conn.batch_execute(&format!("NOTIFY {}", super::LEDGER_CHANNEL))?;
+        Ok(Numbered { events: numbered, head })
+    })
+}
+
+/// Whether some committed event still waits for its number (PostgreSQL): its writer
+/// died, or lost its connection, between its commit and [`number`].
+pub fn unnumbered(db: &mut Db) -> QueryResult<bool> {
+    match db {
+        Db::Pg(_) => {
+            diesel::select(diesel::dsl::exists(events::table.filter(events::seq.lt(0)))).get_result(db)
+        }
+        Db::Sqlite(_) => Ok(false),
+    }
+}
+
+/// Inserts events whose numbers [`reserve`] or [`provisional`] gave.
 pub(super) fn insert_many(db: &mut Db, rows: &[EventRow]) -> QueryResult<()> {
     crate::insert_many!(db, events::table, rows)
 }
@@ -132,10 +210,11 @@ pub fn after(db: &mut Db, after: i64, limit: i64) -> QueryResult<Vec<EventRow>> 
         .load(db)
 }
 
-/// Every event of a contact, oldest first (for an export).
+/// Every numbered event of a contact, oldest first (for an export).
 pub fn all_for_contact(db: &mut Db, contact_id: &ContactId) -> QueryResult<Vec<EventRow>> {
     events::table
         .filter(events::contact_id.eq(contact_id))
+        .filter(events::seq.gt(0))
         .order(events::seq)
         .select(EventRow::as_select())
         .load(db)
@@ -231,6 +310,7 @@ pub fn by_operators(db: &mut Db, before: i64, limit: i64) -> QueryResult<Vec<Eve
     events::table
         .filter(events::operator.is_not_null())
         .filter(events::seq.lt(before))
+        .filter(events::seq.gt(0))
         .order(events::seq.desc())
         .limit(limit)
         .select(EventRow::as_select())

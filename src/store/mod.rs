@@ -303,29 +303,55 @@ where
     }
 }
 
-/// A write transaction. Its writes' events are numbered and inserted at its end
-/// ([`Tx::flush`]), which holds the ledger's head row until the commit, so that on both
-/// backends ledger appends are gap-free and become visible in order (see `tx`). On
-/// SQLite the transaction first takes the database's write lock (SQLite has one writer
-/// at a time anyway, and a deferred transaction that reads first can fail to upgrade).
+/// A write transaction. Its writes' events are inserted at its end ([`Tx::flush`]) and
+/// numbered there (SQLite) or right after its commit (PostgreSQL), so that on both
+/// backends ledger appends are gap-free and become visible in order (see `tx` and
+/// `events`). On SQLite the transaction first takes the database's write lock (SQLite
+/// has one writer at a time anyway, and a deferred transaction that reads first can
+/// fail to upgrade).
 pub fn write<T, F>(db: &mut Db, work: F) -> Result<T, Error>
 where
     F: FnOnce(&mut Tx) -> Result<T, Error>,
 {
-    db.transaction(|db| {
+    write_recorded(db, work).map(|(out, _)| out)
+}
+
+/// What a committed write transaction left in the ledger.
+#[derive(Debug)]
+pub enum Recorded {
+    /// Its events, numbered, with whatever else was numbered with them.
+    Numbered(events::Numbered),
+    /// Its events are committed but could not be numbered after the commit
+    /// (PostgreSQL, the connection failed): the ledger tailer numbers them.
+    Unnumbered(Error),
+}
+
+/// [`write`], saying also what the transaction left in the ledger: for the decision
+/// index, which then need not read it back.
+pub fn write_recorded<T, F>(db: &mut Db, work: F) -> Result<(T, Recorded), Error>
+where
+    F: FnOnce(&mut Tx) -> Result<T, Error>,
+{
+    let (out, own) = db.transaction(|db| {
         if let Db::Sqlite(_) = db {
             events::lock_ledger(db)?;
         }
         let mut tx = Tx::new(db);
         let out = work(&mut tx)?;
         tx.flush()?;
-        // Wakes the ledger tailers of other processes at commit (PostgreSQL only;
-        // SQLite's tailers poll).
-        if let (true, Db::Pg(conn)) = (tx.appended(), &mut *tx) {
-            conn.batch_execute(&format!("NOTIFY {LEDGER_CHANNEL}"))?;
+        Ok::<_, Error>((out, tx.take_inserted()))
+    })?;
+    let recorded = match db {
+        Db::Sqlite(_) => {
+            Recorded::Numbered(events::Numbered { head: own.last().map_or(0, |e| e.seq), events: own })
         }
-        Ok(out)
-    })
+        Db::Pg(_) if own.is_empty() => Recorded::Numbered(events::Numbered::default()),
+        Db::Pg(_) => match events::number(db) {
+            Ok(numbered) => Recorded::Numbered(numbered),
+            Err(e) => Recorded::Unnumbered(e.into()),
+        },
+    };
+    Ok((out, recorded))
 }
 
 /// After an erasure on SQLite, copies the WAL back into the database file and
@@ -338,7 +364,7 @@ pub fn checkpoint(db: &mut Db) -> Result<(), Error> {
     Ok(())
 }
 
-const LEDGER_CHANNEL: &str = "prefcenter_ledger";
+pub(super) const LEDGER_CHANNEL: &str = "prefcenter_ledger";
 
 /// A PostgreSQL connection that `LISTEN`s for ledger writes. `LISTEN` does not work on
 /// hot standbys or through PgBouncer in transaction mode, so it only ever hastens the

@@ -1,13 +1,15 @@
 //! A write transaction: its connection, and the ledger events its writes have
-//! appended, which are numbered and inserted together just before it commits.
+//! appended, which are inserted together just before it commits.
 //!
-//! Why late: the ledger's numbers must become visible in order (a reader that has seen
-//! event N has seen every event below it), so whoever takes numbers holds the ledger's
-//! head row until it commits. Taken at the start, that lock would make every write
-//! transaction of every process wait for the one before it to finish all its
-//! statements; taken at the end, it covers only the numbering, one multi-row insert and
-//! the commit. What concurrent transactions may then do side by side, the address and
-//! contact locks (`store::locks`) keep apart where their writes concern the same person.
+//! Why together and late: the ledger's numbers must become visible in order (a reader
+//! that has seen event N has seen every event below it), so whoever takes numbers holds
+//! the ledger's head row until it commits. On SQLite, where a write transaction holds
+//! the whole database anyway, the transaction numbers its own events when it inserts
+//! them. On PostgreSQL it inserts them under provisional numbers and never takes the
+//! head row: they are numbered right after its commit (`events::number`), so that the
+//! write transactions of several processes run side by side to the end. What they may
+//! then do side by side, the address and contact locks (`store::locks`) keep apart
+//! where their writes concern the same person.
 
 use std::collections::HashSet;
 use std::ops::{Deref, DerefMut};
@@ -29,8 +31,6 @@ pub struct Tx<'c> {
     /// write takes each once however many of its steps ask for it.
     held: Vec<Vec<u8>>,
     holding: HashSet<Vec<u8>>,
-    /// Whether inserted events were taken out ([`take_inserted`](Self::take_inserted)).
-    taken: bool,
     /// The console operator this transaction writes for, if any (see [`Tx::act_for`]).
     operator: Option<String>,
 }
@@ -43,7 +43,6 @@ impl<'c> Tx<'c> {
             inserted: Vec::new(),
             held: Vec::new(),
             holding: HashSet::new(),
-            taken: false,
             operator: None,
         }
     }
@@ -75,16 +74,23 @@ impl<'c> Tx<'c> {
         self.pending.push(event);
     }
 
-    /// Numbers the events appended so far (taking the ledger's head row until the
-    /// transaction ends) and inserts them, so that what follows can read them: done
-    /// before the commit, and by anything in the transaction that reads or changes
-    /// stored events.
+    /// Numbers the events appended so far (on SQLite; provisionally on PostgreSQL, see
+    /// the module's comment) and inserts them, so that what follows can change them:
+    /// done before the commit, and by anything in the transaction that changes stored
+    /// events.
     pub fn flush(&mut self) -> Result<(), Error> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let first = events::reserve(self.db, self.pending.len() as i64)?;
-        for (seq, event) in (first..).zip(self.pending.iter_mut()) {
+        let count = self.pending.len() as i64;
+        let numbers = match self.db {
+            Db::Pg(_) => events::provisional(self.db, count)?,
+            Db::Sqlite(_) => {
+                let first = events::reserve(self.db, count)?;
+                (first..first + count).collect()
+            }
+        };
+        for (seq, event) in numbers.into_iter().zip(self.pending.iter_mut()) {
             event.seq = seq;
         }
         events::insert_many(self.db, &self.pending)?;
@@ -108,16 +114,10 @@ impl<'c> Tx<'c> {
         Ok(())
     }
 
-    /// The events the transaction has numbered and inserted, in order, taken out of
-    /// it: for the decision index, which need not read them back.
-    pub fn take_inserted(&mut self) -> Vec<EventRow> {
-        self.taken |= !self.inserted.is_empty();
+    /// The events the transaction has inserted, in order, taken out of it: on SQLite,
+    /// numbered, for the decision index, which need not read them back.
+    pub(super) fn take_inserted(&mut self) -> Vec<EventRow> {
         std::mem::take(&mut self.inserted)
-    }
-
-    /// Whether the transaction has appended anything to the ledger.
-    pub fn appended(&self) -> bool {
-        self.taken || !self.inserted.is_empty() || !self.pending.is_empty()
     }
 
     /// Runs `work` in a savepoint: when it fails, its changes — and the events it
@@ -135,7 +135,6 @@ impl<'c> Tx<'c> {
                 inserted: std::mem::take(inserted),
                 held: std::mem::take(held),
                 holding: std::mem::take(holding),
-                taken: false,
                 operator: operator.clone(),
             };
             let out = work(&mut inner);

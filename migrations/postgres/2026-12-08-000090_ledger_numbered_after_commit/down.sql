@@ -1,0 +1,1 @@
+DROP SEQUENCE events_provisional;
