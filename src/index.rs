@@ -527,14 +527,7 @@ impl Index {
     pub fn apply_committed(&self, recorded: Recorded, db: &mut Db) {
         let numbered = match recorded {
             Recorded::Numbered(numbered) => numbered,
-            Recorded::Unnumbered(e) => {
-                self.owed.fetch_add(1, Ordering::SeqCst);
-                tracing::warn!(
-                    error = %e,
-                    "a committed write could not be numbered in the ledger; checks answer 503 until it is"
-                );
-                return;
-            }
+            Recorded::Unnumbered(e) => return self.owe(&e),
         };
         if !self.is_loaded() {
             // The load reads everything once it runs.
@@ -559,6 +552,16 @@ impl Index {
                 "the index could not apply a committed write; checks answer 503 until it has"
             );
         }
+    }
+
+    /// Records that committed, acknowledged writes could not be numbered in the ledger
+    /// (`why`): checks answer 503 until the tailer has numbered and applied them.
+    pub fn owe(&self, why: &Error) {
+        self.owed.fetch_add(1, Ordering::SeqCst);
+        tracing::warn!(
+            error = %why,
+            "a committed write could not be numbered in the ledger; checks answer 503 until it is"
+        );
     }
 
     /// One round of the ledger tailer: numbers what waits for a number (PostgreSQL)

@@ -156,7 +156,7 @@ pub fn sample_waits(server: &str, stop: Arc<AtomicBool>) -> Result<Waits, String
     while !stop.load(Ordering::SeqCst) {
         let rows: Vec<Activity> = diesel::sql_query(
             "SELECT coalesce(state, '') AS state, coalesce(wait_event_type, '') || ':' || coalesce(wait_event, '') AS wait, \
-             coalesce(query LIKE 'UPDATE \"ledger_head\"%', false) AS numbering \
+             coalesce(query LIKE '%ledger_head%', false) AS numbering \
              FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() \
              AND backend_type = 'client backend'",
         )

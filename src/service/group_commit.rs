@@ -4,11 +4,12 @@
 //! in the ledger (in the transaction on SQLite, right after it on PostgreSQL; see
 //! `store::tx`). Rather than making each request pay for those of its own, one writer
 //! thread per process takes every write that is waiting, runs each in its own
-//! savepoint of one transaction, inserts all their events at once, commits once,
-//! numbers them once, brings the decision index up to date, and only then answers them
-//! all: each answer still comes after its write is durable and numbered, and a write
-//! that fails rolls back alone. With nothing else waiting, a write is a transaction of
-//! its own, as before.
+//! savepoint of one transaction, inserts all their events at once and commits once; a
+//! numbering thread beside it then numbers the events of every transaction committed
+//! meanwhile at once, brings the decision index up to date, and only then answers
+//! their writes. Each answer still comes after its write is durable and numbered, and
+//! a write that fails rolls back alone. With nothing else waiting, a write is a
+//! transaction of its own, as before.
 
 use std::any::{Any, TypeId};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,7 +21,7 @@ use tokio::sync::oneshot;
 
 use crate::error::Error;
 use crate::index::Index;
-use crate::store::{self, Pool, Tx};
+use crate::store::{self, EventRow, Pool, Tx};
 
 /// The most writes one transaction takes: enough to amortise a commit, few enough
 /// that the first of them does not wait long for the last.
@@ -346,24 +347,35 @@ impl CommitMetrics {
 }
 
 impl Writer {
-    /// Starts the writer thread; it ends when the `Writer` is dropped.
+    /// Starts the writer thread and its numbering thread; they end when the `Writer`
+    /// is dropped.
     pub fn start(pool: Pool, index: Arc<Index>) -> std::io::Result<Self> {
         let timeout = pool.connection_timeout();
         let (jobs, waiting) = mpsc::channel::<Box<dyn Job>>();
+        let (to_record, committed) = mpsc::channel::<Committed>();
         let metrics = CommitMetrics::new();
         let observed = metrics.clone();
         let health = Arc::new(Health::default());
         let recorded = health.clone();
+        let writer_pool = pool.clone();
         std::thread::Builder::new().name("prefcenter-writer".into()).spawn(move || {
             while let Ok(first) = waiting.recv() {
                 let mut batch = vec![first];
                 batch.extend(waiting.try_iter().take(MOST_PER_COMMIT - 1));
                 observed.writes.observe(batch.len() as f64);
                 let timer = observed.seconds.start_timer();
-                commit(&pool, &index, &recorded, batch);
+                let done = commit(&writer_pool, &recorded, batch);
                 timer.observe_duration();
+                if let Some(done) = done {
+                    if let Err(mpsc::SendError(done)) = to_record.send(done) {
+                        done.finish(None);
+                    }
+                }
             }
         })?;
+        std::thread::Builder::new()
+            .name("prefcenter-numberer".into())
+            .spawn(move || record(&pool, &index, committed))?;
         Ok(Self { jobs, health, timeout, metrics })
     }
 
@@ -432,22 +444,37 @@ impl Writer {
     }
 }
 
-/// Runs and commits `batch`, records in `health` whether a fault of the server's made
-/// it fail, and answers each write. Health is recorded first: a caller that has its
-/// answer and then asks `/readyz` must see this transaction's outcome, not the last.
-fn commit(pool: &Pool, index: &Index, health: &Health, mut batch: Vec<Box<dyn Job>>) {
+/// A committed transaction's writes, waiting for their events to be brought into the
+/// ledger and the decision index before they are answered.
+struct Committed {
+    batch: Vec<Box<dyn Job>>,
+    /// Its events: numbered on SQLite, provisionally on PostgreSQL.
+    own: Vec<EventRow>,
+}
+
+impl Committed {
+    fn finish(self, uncommitted: Option<&Uncommitted>) {
+        self.batch.into_iter().for_each(|job| job.finish(uncommitted));
+    }
+}
+
+/// Runs and commits `batch` and records in `health` whether a fault of the server's
+/// made it fail. Health is recorded first: a caller that has its answer and then asks
+/// `/readyz` must see this transaction's outcome, not the last. Answers each write at
+/// once when the transaction failed; returns them when it committed.
+fn commit(pool: &Pool, health: &Health, mut batch: Vec<Box<dyn Job>>) -> Option<Committed> {
     let mut db = match pool.get() {
         Ok(db) => db,
         Err(e) => {
             let failure = Uncommitted { why: format!("no database connection: {e}"), internal: false };
             health.record(Some(failure.why.clone()));
             batch.into_iter().for_each(|job| job.finish(Some(&failure)));
-            return;
+            return None;
         }
     };
     // A write that panics must not take the writer (and every later write) with it.
     let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        store::write_recorded(&mut db, |tx| {
+        store::write_unrecorded(&mut db, |tx| {
             run(tx, &mut batch);
             match batch.as_slice() {
                 // A lone write that failed rolls its transaction back, as it would alone.
@@ -456,19 +483,18 @@ fn commit(pool: &Pool, index: &Index, health: &Health, mut batch: Vec<Box<dyn Jo
             }
         })
     }));
+    drop(db);
     let lone_failure = matches!(batch.as_slice(), [job] if job.failed());
-    let uncommitted = match committed {
-        Ok(Ok(((), recorded))) => {
-            index.apply_committed(recorded, &mut db);
-            None
+    let (uncommitted, own) = match committed {
+        Ok(Ok(((), own))) => (None, own),
+        Ok(Err(e)) => {
+            (Some(Uncommitted { why: e.to_string(), internal: matches!(e, Error::Internal(_)) }), Vec::new())
         }
-        Ok(Err(e)) => Some(Uncommitted { why: e.to_string(), internal: matches!(e, Error::Internal(_)) }),
         Err(_) => {
             tracing::error!("a write panicked; its transaction was abandoned");
-            Some(Uncommitted { why: "a write failed unexpectedly".to_owned(), internal: true })
+            (Some(Uncommitted { why: "a write failed unexpectedly".to_owned(), internal: true }), Vec::new())
         }
     };
-    drop(db);
     let fault = match &uncommitted {
         // A lone write refused for its own reasons (a conflict, a bad value) says
         // nothing about whether this process can write.
@@ -477,7 +503,35 @@ fn commit(pool: &Pool, index: &Index, health: &Health, mut batch: Vec<Box<dyn Jo
         None => batch.iter().any(|job| job.fault()).then(|| "a write failed in the database".to_owned()),
     };
     health.record(fault);
-    batch.into_iter().for_each(|job| job.finish(uncommitted.as_ref()));
+    match uncommitted {
+        Some(failure) => {
+            batch.into_iter().for_each(|job| job.finish(Some(&failure)));
+            None
+        }
+        None => Some(Committed { batch, own }),
+    }
+}
+
+/// The numbering thread: takes every committed transaction waiting, brings their
+/// events into the ledger at once (`store::record`: one numbering on PostgreSQL,
+/// however many transactions), applies them to the decision index, and only then
+/// answers their writes. It runs beside the writer thread, so that a transaction's
+/// numbering and the next transaction's statements overlap.
+fn record(pool: &Pool, index: &Index, committed: mpsc::Receiver<Committed>) {
+    while let Ok(first) = committed.recv() {
+        let mut done = vec![first];
+        done.extend(committed.try_iter());
+        let own: Vec<EventRow> = done.iter_mut().flat_map(|c| std::mem::take(&mut c.own)).collect();
+        match pool.get() {
+            Ok(mut db) => {
+                let recorded = store::record(&mut db, own);
+                index.apply_committed(recorded, &mut db);
+            }
+            Err(e) if own.is_empty() => drop(e),
+            Err(e) => index.owe(&Error::Unavailable(format!("no database connection: {e}"))),
+        }
+        done.into_iter().for_each(|c| c.finish(None));
+    }
 }
 
 /// Runs each write of `batch` in order, except that the writes of a [`Bulk`] kind run

@@ -11,7 +11,6 @@
 //!   committed events of every process at once.
 
 use chrono::NaiveDateTime;
-use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 use super::schema::{events, ledger_head};
@@ -114,7 +113,13 @@ pub(super) fn provisional(db: &mut Db, n: i64) -> QueryResult<Vec<i64>> {
         value: i64,
     }
     let taken: Vec<Taken> =
-        diesel::sql_query("SELECT -nextval('events_provisional') AS value FROM generate_series(1, $1)")
+        // The transaction's id is assigned (the WHERE runs before the numbers are
+        // taken) before its first provisional number: what lets `number` tell when
+        // every transaction that may hold a number below some value has ended.
+        diesel::sql_query(
+            "SELECT -nextval('events_provisional') AS value FROM generate_series(1, $1) \
+             WHERE pg_current_xact_id() IS NOT NULL",
+        )
             .bind::<diesel::sql_types::BigInt, _>(n)
             .load(db)?;
     Ok(taken.into_iter().map(|t| t.value).collect())
@@ -131,47 +136,114 @@ pub struct Numbered {
 /// Numbers every committed event that has a provisional number (PostgreSQL; nothing to
 /// do on SQLite, where a write numbers its own), in the order they were taken, in a
 /// transaction of its own that holds the ledger's head row only for its three
-/// statements and its commit. Run by each writer right after its commit, and by the
-/// ledger tailer for a process that died between the two. Two processes numbering at
-/// once wait for each other here, and the second finds the first numbered its events.
+/// statements and its commit. Run after each write's commit (by the group commit's
+/// numbering thread, while its writer runs the next transaction), and by the ledger
+/// tailer for a process that died between the two. Two processes numbering at once
+/// wait for each other here, and the second often finds the first numbered its events.
 pub fn number(db: &mut Db) -> QueryResult<Numbered> {
+    use diesel::sql_types::{BigInt, Nullable};
+    #[derive(QueryableByName)]
+    struct Head {
+        #[diesel(sql_type = BigInt)]
+        seq: i64,
+        /// Every provisional number taken up to this value of the sequence is numbered
+        /// (or was never committed): the scan starts below it.
+        #[diesel(sql_type = BigInt)]
+        numbered_through: i64,
+        /// `numbered_through` to be, once every transaction that was in flight when it
+        /// was noted has ended: `Some` when that is so now.
+        #[diesel(sql_type = Nullable<BigInt>)]
+        ready_floor: Option<i64>,
+        /// Whether a floor to be is noted at all.
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        noted: bool,
+        /// The sequence's last value handed out.
+        #[diesel(sql_type = BigInt)]
+        taken: i64,
+    }
     let Db::Pg(conn) = db else { return Ok(Numbered::default()) };
-    conn.transaction(|conn| {
+    // Set when another numbering took every event there was: then this one rolls back
+    // rather than commit (and wait for an fsync) for nothing.
+    let mut nothing_after = None;
+    let numbered = conn.transaction(|conn| {
         // The lock first, in a statement of its own: the next statement's snapshot is
-        // taken once the lock is held, so it sees what a numbering before it did.
-        let head: i64 = diesel::update(ledger_head::table.find(1))
-            .set(ledger_head::seq.eq(ledger_head::seq))
-            .returning(ledger_head::seq)
-            .get_result(conn)?;
-        let mut numbered: Vec<EventRow> = diesel::sql_query(
-            "UPDATE events SET seq = $1 + waiting.rank \
-             FROM (SELECT seq AS provisional, row_number() OVER (ORDER BY seq DESC) AS rank \
-                   FROM events WHERE seq < 0) AS waiting \
-             WHERE events.seq = waiting.provisional RETURNING events.*",
-        )
-        .bind::<diesel::sql_types::BigInt, _>(head)
-        .load(conn)?;
-        if numbered.is_empty() {
-            return Ok(Numbered { events: numbered, head });
+        // taken once the lock is held, so it sees what a numbering before it did. The
+        // `NOTIFY` wakes the ledger tailers of other processes at commit.
+        let head: Head = diesel::sql_query(format!(
+            "SELECT seq, numbered_through, floor_candidate IS NOT NULL AS noted, \
+               CASE WHEN pg_snapshot_xmin(pg_current_snapshot())::text::bigint >= floor_xmax \
+                    THEN floor_candidate END AS ready_floor, \
+               (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM events_provisional) AS taken, \
+               pg_notify('{}', '') \
+             FROM ledger_head WHERE id = 1 FOR UPDATE",
+            super::LEDGER_CHANNEL
+        ))
+        .get_result(conn)?;
+        // The events waiting, found through the partial index from the floor down:
+        // the entries of events numbered since the last VACUUM, above the floor, are
+        // never walked again. A literal bound, so that the plan uses that index.
+        let provisional: Vec<i64> = events::table
+            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!("seq < {}", -head.numbered_through)))
+            .order(events::seq.desc())
+            .select(events::seq)
+            .load(conn)?;
+        if provisional.is_empty() {
+            nothing_after = Some(head.seq);
+            return Err(diesel::result::Error::RollbackTransaction);
         }
+        let numbers: Vec<i64> = (head.seq + 1..).take(provisional.len()).collect();
+        let last = head.seq + provisional.len() as i64;
+        // The floor moves to the value noted before, once every transaction in flight
+        // then has ended (a transaction has its id before it takes provisional numbers,
+        // see `provisional`): all it could have left is visible to this numbering. A
+        // new value is noted, with the transactions in flight now, when the last one
+        // was used; always renewing it would let a busy server never reach one.
+        let floor = head.ready_floor.unwrap_or(head.numbered_through);
+        let renew = head.ready_floor.is_some() || !head.noted;
+        let mut numbered: Vec<EventRow> = diesel::sql_query(
+            "WITH head AS (UPDATE ledger_head SET seq = $3, numbered_through = $4, \
+               floor_candidate = CASE WHEN $6 THEN $5 ELSE floor_candidate END, \
+               floor_xmax = CASE WHEN $6 THEN pg_snapshot_xmax(pg_current_snapshot())::text::bigint \
+                            ELSE floor_xmax END \
+               WHERE id = 1) \
+             UPDATE events SET seq = given.number \
+             FROM unnest($1::bigint[], $2::bigint[]) AS given(provisional, number) \
+             WHERE events.seq = given.provisional RETURNING events.*",
+        )
+        .bind::<diesel::sql_types::Array<BigInt>, _>(&provisional)
+        .bind::<diesel::sql_types::Array<BigInt>, _>(&numbers)
+        .bind::<BigInt, _>(last)
+        .bind::<BigInt, _>(floor)
+        .bind::<BigInt, _>(head.taken)
+        .bind::<diesel::sql_types::Bool, _>(renew)
+        .load(conn)?;
         numbered.sort_unstable_by_key(|e| e.seq);
-        let head = head + numbered.len() as i64;
-        diesel::update(ledger_head::table.find(1)).set(ledger_head::seq.eq(head)).execute(conn)?;
-        // Wakes the ledger tailers of other processes at commit (SQLite's poll).
-        conn.batch_execute(&format!("NOTIFY {}", super::LEDGER_CHANNEL))?;
-        Ok(Numbered { events: numbered, head })
-    })
+        Ok(Numbered { events: numbered, head: last })
+    });
+    match (numbered, nothing_after) {
+        (Err(diesel::result::Error::RollbackTransaction), Some(head)) => {
+            Ok(Numbered { events: Vec::new(), head })
+        }
+        (numbered, _) => numbered,
+    }
 }
 
 /// Whether some committed event still waits for its number (PostgreSQL): its writer
 /// died, or lost its connection, between its commit and [`number`].
 pub fn unnumbered(db: &mut Db) -> QueryResult<bool> {
-    match db {
-        Db::Pg(_) => {
-            diesel::select(diesel::dsl::exists(events::table.filter(events::seq.lt(0)))).get_result(db)
-        }
-        Db::Sqlite(_) => Ok(false),
+    #[derive(QueryableByName)]
+    struct Floor {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        numbered_through: i64,
     }
+    let Db::Pg(conn) = db else { return Ok(false) };
+    let floor: Floor =
+        diesel::sql_query("SELECT numbered_through FROM ledger_head WHERE id = 1").get_result(conn)?;
+    let below = format!("seq < {}", -floor.numbered_through);
+    diesel::select(diesel::dsl::exists(
+        events::table.filter(diesel::dsl::sql::<diesel::sql_types::Bool>(&below)),
+    ))
+    .get_result(conn)
 }
 
 /// Inserts events whose numbers [`reserve`] or [`provisional`] gave.

@@ -22,6 +22,7 @@ pub mod topics;
 mod tx;
 pub mod webhooks;
 
+pub use events::EventRow;
 pub use tx::Tx;
 
 use std::time::Duration;
@@ -313,7 +314,12 @@ pub fn write<T, F>(db: &mut Db, work: F) -> Result<T, Error>
 where
     F: FnOnce(&mut Tx) -> Result<T, Error>,
 {
-    write_recorded(db, work).map(|(out, _)| out)
+    let (out, own) = write_unrecorded(db, work)?;
+    if let Recorded::Unnumbered(e) = record(db, own) {
+        // Committed: the ledger tailer numbers its events.
+        tracing::warn!(error = %e, "a committed write's events could not be numbered yet");
+    }
+    Ok(out)
 }
 
 /// What a committed write transaction left in the ledger.
@@ -326,22 +332,29 @@ pub enum Recorded {
     Unnumbered(Error),
 }
 
-/// [`write`], saying also what the transaction left in the ledger: for the decision
-/// index, which then need not read it back.
-pub fn write_recorded<T, F>(db: &mut Db, work: F) -> Result<(T, Recorded), Error>
+/// [`write`] without the numbering after the commit: returns also the events the
+/// transaction inserted (numbered on SQLite, provisionally on PostgreSQL), for
+/// [`record`]. The group commit's writer runs the next transaction meanwhile.
+pub fn write_unrecorded<T, F>(db: &mut Db, work: F) -> Result<(T, Vec<EventRow>), Error>
 where
     F: FnOnce(&mut Tx) -> Result<T, Error>,
 {
-    let (out, own) = db.transaction(|db| {
+    db.transaction(|db| {
         if let Db::Sqlite(_) = db {
             events::lock_ledger(db)?;
         }
         let mut tx = Tx::new(db);
         let out = work(&mut tx)?;
         tx.flush()?;
-        Ok::<_, Error>((out, tx.take_inserted()))
-    })?;
-    let recorded = match db {
+        Ok((out, tx.take_inserted()))
+    })
+}
+
+/// Brings the committed events `own` (of one or several transactions, in commit
+/// order) into the ledger: on PostgreSQL numbers them, with whatever else waits for a
+/// number; on SQLite they are numbered already.
+pub fn record(db: &mut Db, own: Vec<EventRow>) -> Recorded {
+    match db {
         Db::Sqlite(_) => {
             Recorded::Numbered(events::Numbered { head: own.last().map_or(0, |e| e.seq), events: own })
         }
@@ -350,8 +363,7 @@ where
             Ok(numbered) => Recorded::Numbered(numbered),
             Err(e) => Recorded::Unnumbered(e.into()),
         },
-    };
-    Ok((out, recorded))
+    }
 }
 
 /// After an erasure on SQLite, copies the WAL back into the database file and
