@@ -358,3 +358,52 @@ fn events_a_dead_process_left_unnumbered_are_numbered_on_postgres() {
     let last = &app.get(&format!("/v1/changes?after={head}")).send().json()["events"][0];
     assert_eq!((last["seq"].as_i64(), last["type"].as_str()), (Some(head + 1), Some("subscription_changed")));
 }
+
+/// The numbering's scan starts below a floor under which every provisional number is
+/// numbered; the floor must never pass a transaction still in flight. Here one takes
+/// its provisional number, then waits while the server writes and numbers many times;
+/// once it commits, its event is still numbered.
+#[test]
+#[cfg_attr(not(postgres_tests), ignore = "PREFCENTER_TEST_DATABASE_URL was not set at build time")]
+fn a_slow_transaction_is_numbered_however_many_numberings_pass_it_on_postgres() {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let app = TestApp::start(TestDb::postgres());
+    app.topic("news").create();
+    app.contact("slow@example.com", json!({"subscriptions": {"news": "subscribed"}}));
+    let mut slow = diesel::PgConnection::establish(app.db.url()).unwrap();
+    let mut looker = diesel::PgConnection::establish(app.db.url()).unwrap();
+    // As a write transaction does: its id first, then its number, then its event.
+    slow.batch_execute(
+        "BEGIN;
+         INSERT INTO events (seq, occurred_at, kind, contact_id, address_hash, topic_key, old_status, new_status, source)
+           SELECT -nextval('events_provisional'), now(), 'subscription_changed', c.id, c.address_hash,
+                  'news', 'subscribed', 'unsubscribed', 'api'
+           FROM contacts c WHERE pg_current_xact_id() IS NOT NULL;",
+    )
+    .unwrap();
+    for i in 0..12 {
+        app.contact(&format!("busy{i}@example.com"), json!({"subscriptions": {"news": "subscribed"}}));
+    }
+    let floor_before = pg_count(&mut looker, "SELECT numbered_through AS n FROM ledger_head");
+    let taken = pg_count(&mut slow, "SELECT -max(seq) AS n FROM events WHERE seq < 0");
+    assert!(floor_before < taken, "the floor ({floor_before}) passed a number ({taken}) still in flight");
+    slow.batch_execute("UPDATE subscriptions SET status = 'unsubscribed' WHERE contact_id = (SELECT contact_id FROM events WHERE seq < 0); COMMIT;").unwrap();
+    for i in 0..12 {
+        app.contact(&format!("after{i}@example.com"), json!({}));
+    }
+    until_count(&mut looker, "SELECT count(*) AS n FROM events WHERE seq < 0", 0);
+    let floor_after = pg_count(&mut looker, "SELECT numbered_through AS n FROM ledger_head");
+    assert!(
+        floor_after > floor_before,
+        "the floor moved on once the slow transaction ended ({floor_before} → {floor_after})"
+    );
+    let seqs: Vec<i64> = app.get("/v1/changes?limit=10000").send().json()["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "no gaps");
+    assert_eq!(app.reason("slow@example.com", "news"), "unsubscribed_topic");
+}
