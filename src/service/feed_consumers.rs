@@ -89,7 +89,7 @@ pub async fn acknowledge(
     }
     let bound = late_bound(cx);
     store::run(&cx.pool, move |db| {
-        let last = store::feed_consumers::last_seq(db)?;
+        let last = store::events::head(db)?;
         if after > last {
             return Err(Error::invalid("after", format!("must be at most the last sequence number, {last}")));
         }

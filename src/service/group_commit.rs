@@ -358,6 +358,7 @@ impl Writer {
         let health = Arc::new(Health::default());
         let recorded = health.clone();
         let writer_pool = pool.clone();
+        let writer_index = index.clone();
         std::thread::Builder::new().name("prefcenter-writer".into()).spawn(move || {
             while let Ok(first) = waiting.recv() {
                 let mut batch = vec![first];
@@ -368,6 +369,9 @@ impl Writer {
                 timer.observe_duration();
                 if let Some(done) = done {
                     if let Err(mpsc::SendError(done)) = to_record.send(done) {
+                        // The numbering thread is gone: committed, these are answered
+                        // as such, and the ledger tailer numbers their events.
+                        writer_index.owe(&Error::bug("the numbering thread has stopped"));
                         done.finish(None);
                     }
                 }
@@ -522,13 +526,19 @@ fn record(pool: &Pool, index: &Index, committed: mpsc::Receiver<Committed>) {
         let mut done = vec![first];
         done.extend(committed.try_iter());
         let own: Vec<EventRow> = done.iter_mut().flat_map(|c| std::mem::take(&mut c.own)).collect();
-        match pool.get() {
+        let unowed = own.is_empty();
+        // Whatever happens here, the writes are committed and are answered so; a
+        // panic must not end the thread (and leave every later write unnumbered).
+        let recorded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match pool.get() {
             Ok(mut db) => {
                 let recorded = store::record(&mut db, own);
                 index.apply_committed(recorded, &mut db);
             }
-            Err(e) if own.is_empty() => drop(e),
+            Err(_) if unowed => {}
             Err(e) => index.owe(&Error::Unavailable(format!("no database connection: {e}"))),
+        }));
+        if recorded.is_err() && !unowed {
+            index.owe(&Error::bug("the numbering panicked"));
         }
         done.into_iter().for_each(|c| c.finish(None));
     }

@@ -317,7 +317,7 @@ pub async fn create(cx: &Context, input: NewWebhook) -> Result<CreatedWebhook, E
             secret: stored_secret,
             previous_secret: None,
             previous_secret_expires_at: None,
-            delivered_seq: store::feed_consumers::last_seq(tx)?,
+            delivered_seq: store::events::head(tx)?,
             failures: 0,
             failing_since: None,
             next_attempt_at: None,
@@ -451,7 +451,7 @@ pub async fn replay(cx: &Context, id: String, replay: Replay) -> Result<WebhookV
     }
     super::write(cx, move |tx| {
         found(tx, &id)?;
-        let last = store::feed_consumers::last_seq(tx)?;
+        let last = store::events::head(tx)?;
         if replay.after > last {
             return Err(Error::invalid("after", format!("must be at most the last sequence number, {last}")));
         }

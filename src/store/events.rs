@@ -157,6 +157,9 @@ pub fn number(db: &mut Db) -> QueryResult<Numbered> {
         /// Whether a floor to be is noted at all.
         #[diesel(sql_type = diesel::sql_types::Bool)]
         noted: bool,
+    }
+    #[derive(QueryableByName)]
+    struct Taken {
         /// The sequence's last value handed out.
         #[diesel(sql_type = BigInt)]
         taken: i64,
@@ -166,14 +169,20 @@ pub fn number(db: &mut Db) -> QueryResult<Numbered> {
     // rather than commit (and wait for an fsync) for nothing.
     let mut nothing_after = None;
     let numbered = conn.transaction(|conn| {
-        // The lock first, in a statement of its own: the next statement's snapshot is
-        // taken once the lock is held, so it sees what a numbering before it did. The
+        // The highest provisional number handed out, read before this transaction has
+        // an id (its lock, next, gives it one): every transaction that took a number up
+        // to it had its id before, a smaller one than this transaction's.
+        let Taken { taken } = diesel::sql_query(
+            "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END AS taken FROM events_provisional",
+        )
+        .get_result(conn)?;
+        // The lock, in a statement of its own: the next statement's snapshot is taken
+        // once the lock is held, so it sees what a numbering before it did. The
         // `NOTIFY` wakes the ledger tailers of other processes at commit.
         let head: Head = diesel::sql_query(format!(
             "SELECT seq, numbered_through, floor_candidate IS NOT NULL AS noted, \
-               CASE WHEN pg_snapshot_xmin(pg_current_snapshot())::text::bigint >= floor_xmax \
+               CASE WHEN pg_snapshot_xmin(pg_current_snapshot())::text::bigint > floor_xmax \
                     THEN floor_candidate END AS ready_floor, \
-               (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM events_provisional) AS taken, \
                pg_notify('{}', '') \
              FROM ledger_head WHERE id = 1 FOR UPDATE",
             super::LEDGER_CHANNEL
@@ -183,7 +192,7 @@ pub fn number(db: &mut Db) -> QueryResult<Numbered> {
         // the entries of events numbered since the last VACUUM, above the floor, are
         // never walked again. A literal bound, so that the plan uses that index.
         let provisional: Vec<i64> = events::table
-            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!("seq < {}", -head.numbered_through)))
+            .filter(below_floor(head.numbered_through))
             .order(events::seq.desc())
             .select(events::seq)
             .load(conn)?;
@@ -193,18 +202,18 @@ pub fn number(db: &mut Db) -> QueryResult<Numbered> {
         }
         let numbers: Vec<i64> = (head.seq + 1..).take(provisional.len()).collect();
         let last = head.seq + provisional.len() as i64;
-        // The floor moves to the value noted before, once every transaction in flight
-        // then has ended (a transaction has its id before it takes provisional numbers,
-        // see `provisional`): all it could have left is visible to this numbering. A
-        // new value is noted, with the transactions in flight now, when the last one
-        // was used; always renewing it would let a busy server never reach one.
+        // The floor moves to the value noted by an earlier numbering once every
+        // transaction older than that numbering has ended (the oldest still running is
+        // younger than it): each that took a number up to the value has committed, and
+        // this numbering sees what it left, or rolled back. A new value is noted, with
+        // this transaction's id, when the last one was used; always renewing it would
+        // let a busy server never reach one.
         let floor = head.ready_floor.unwrap_or(head.numbered_through);
         let renew = head.ready_floor.is_some() || !head.noted;
         let mut numbered: Vec<EventRow> = diesel::sql_query(
             "WITH head AS (UPDATE ledger_head SET seq = $3, numbered_through = $4, \
                floor_candidate = CASE WHEN $6 THEN $5 ELSE floor_candidate END, \
-               floor_xmax = CASE WHEN $6 THEN pg_snapshot_xmax(pg_current_snapshot())::text::bigint \
-                            ELSE floor_xmax END \
+               floor_xmax = CASE WHEN $6 THEN pg_current_xact_id()::text::bigint ELSE floor_xmax END \
                WHERE id = 1) \
              UPDATE events SET seq = given.number \
              FROM unnest($1::bigint[], $2::bigint[]) AS given(provisional, number) \
@@ -214,9 +223,15 @@ pub fn number(db: &mut Db) -> QueryResult<Numbered> {
         .bind::<diesel::sql_types::Array<BigInt>, _>(&numbers)
         .bind::<BigInt, _>(last)
         .bind::<BigInt, _>(floor)
-        .bind::<BigInt, _>(head.taken)
+        .bind::<BigInt, _>(taken)
         .bind::<diesel::sql_types::Bool, _>(renew)
         .load(conn)?;
+        if numbered.len() != provisional.len() {
+            // Nothing deletes events; should something, a gap must not follow.
+            return Err(diesel::result::Error::QueryBuilderError(
+                "an event waiting for its number disappeared while numbering".into(),
+            ));
+        }
         numbered.sort_unstable_by_key(|e| e.seq);
         Ok(Numbered { events: numbered, head: last })
     });
@@ -239,11 +254,15 @@ pub fn unnumbered(db: &mut Db) -> QueryResult<bool> {
     let Db::Pg(conn) = db else { return Ok(false) };
     let floor: Floor =
         diesel::sql_query("SELECT numbered_through FROM ledger_head WHERE id = 1").get_result(conn)?;
-    let below = format!("seq < {}", -floor.numbered_through);
-    diesel::select(diesel::dsl::exists(
-        events::table.filter(diesel::dsl::sql::<diesel::sql_types::Bool>(&below)),
-    ))
-    .get_result(conn)
+    diesel::select(diesel::dsl::exists(events::table.filter(below_floor(floor.numbered_through))))
+        .get_result(conn)
+}
+
+/// The events under provisional numbers above which all are numbered, the floor
+/// `numbered_through`: written as a literal, so that the plan uses the partial index
+/// `events_unnumbered` (a bound parameter cannot be known to be negative).
+fn below_floor(numbered_through: i64) -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql::<diesel::sql_types::Bool>(&format!("seq < {}", -numbered_through))
 }
 
 /// Inserts events whose numbers [`reserve`] or [`provisional`] gave.
@@ -260,7 +279,7 @@ pub fn for_contact(
 ) -> QueryResult<Vec<EventRow>> {
     events::table
         .filter(events::contact_id.eq(contact_id))
-        .filter(events::seq.gt(after))
+        .filter(events::seq.gt(after.max(0)))
         .order(events::seq)
         .limit(limit)
         .select(EventRow::as_select())
@@ -282,14 +301,14 @@ pub fn after(db: &mut Db, after: i64, limit: i64) -> QueryResult<Vec<EventRow>> 
         .load(db)
 }
 
-/// Every numbered event of a contact, oldest first (for an export).
+/// Every event of a contact, oldest first (for an export, and for a write that
+/// reads its history): the numbered ones, then those committed and still waiting for
+/// their number (PostgreSQL), in the order they will get it.
 pub fn all_for_contact(db: &mut Db, contact_id: &ContactId) -> QueryResult<Vec<EventRow>> {
-    events::table
-        .filter(events::contact_id.eq(contact_id))
-        .filter(events::seq.gt(0))
-        .order(events::seq)
-        .select(EventRow::as_select())
-        .load(db)
+    let mut rows: Vec<EventRow> =
+        events::table.filter(events::contact_id.eq(contact_id)).select(EventRow::as_select()).load(db)?;
+    rows.sort_unstable_by_key(|e| (e.seq < 0, e.seq.abs()));
+    Ok(rows)
 }
 
 /// Forgets the client pseudonym and user agent of events older than `before`.

@@ -39,14 +39,6 @@ pub fn delete(db: &mut Db, name: &str) -> QueryResult<bool> {
     diesel::delete(feed_consumers::table.find(name)).execute(db).map(|n| n == 1)
 }
 
-/// The sequence number of the last event in the ledger (0 when it is empty).
-pub fn last_seq(db: &mut Db) -> QueryResult<i64> {
-    events::table
-        .select(diesel::dsl::max(events::seq))
-        .first::<Option<i64>>(db)
-        .map(Option::unwrap_or_default)
-}
-
 /// How many events come after `after`.
 pub fn events_after(db: &mut Db, after: i64) -> QueryResult<i64> {
     events::table.filter(events::seq.gt(after)).count().get_result(db)

@@ -407,3 +407,46 @@ fn a_slow_transaction_is_numbered_however_many_numberings_pass_it_on_postgres() 
     assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "no gaps");
     assert_eq!(app.reason("slow@example.com", "news"), "unsubscribed_topic");
 }
+
+/// The scenario a reviewer found: a transaction takes its provisional number and is
+/// still in flight while the ledger tailer numbers other processes' events around it,
+/// with no write of this process's finishing in between. The floor must stay below its
+/// number, so that once it commits its event is numbered.
+#[test]
+#[cfg_attr(not(postgres_tests), ignore = "PREFCENTER_TEST_DATABASE_URL was not set at build time")]
+fn the_floor_never_passes_a_transaction_in_flight_between_strays_on_postgres() {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    const STRAY: &str = "INSERT INTO events (seq, occurred_at, kind, contact_id, address_hash, topic_key, old_status, new_status, source)
+           SELECT -nextval('events_provisional'), now(), 'subscription_changed', c.id, c.address_hash,
+                  'news', 'subscribed', 'subscribed', 'api'
+           FROM contacts c WHERE pg_current_xact_id() IS NOT NULL;";
+    let app = TestApp::start(TestDb::postgres());
+    app.topic("news").create();
+    app.contact("slow@example.com", json!({"subscriptions": {"news": "subscribed"}}));
+    let mut slow = diesel::PgConnection::establish(app.db.url()).unwrap();
+    let mut other = diesel::PgConnection::establish(app.db.url()).unwrap();
+    other.batch_execute(&format!("BEGIN; {STRAY} COMMIT;")).unwrap();
+    slow.batch_execute(&format!("BEGIN; {STRAY}")).unwrap();
+    let taken = pg_count(&mut slow, "SELECT -max(seq) AS n FROM events WHERE seq < 0");
+    // Committed events of "another process" (the one before the slow transaction
+    // took its number, then three after), each numbered by the tailer's poll.
+    let waiting = "SELECT count(*) AS n FROM events WHERE seq < 0";
+    until_count(&mut other, waiting, 0);
+    for _ in 0..3 {
+        other.batch_execute(&format!("BEGIN; {STRAY} COMMIT;")).unwrap();
+        until_count(&mut other, waiting, 0);
+    }
+    let floor = pg_count(&mut other, "SELECT numbered_through AS n FROM ledger_head");
+    assert!(floor < taken, "the floor ({floor}) passed a number ({taken}) still in flight");
+    slow.batch_execute("COMMIT").unwrap();
+    until_count(&mut other, waiting, 0);
+    let seqs: Vec<i64> = app.get("/v1/changes?limit=10000").send().json()["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "no gaps");
+    assert_eq!(pg_count(&mut other, "SELECT count(*) AS n FROM events"), seqs.len() as i64);
+}
