@@ -527,7 +527,7 @@ impl Index {
     pub fn apply_committed(&self, recorded: Recorded, db: &mut Db) {
         let numbered = match recorded {
             Recorded::Numbered(numbered) => numbered,
-            Recorded::Unnumbered(e) => return self.owe(&e),
+            Recorded::Unnumbered(e) => return self.owe(&e, &[]),
         };
         if !self.is_loaded() {
             // The load reads everything once it runs.
@@ -554,10 +554,19 @@ impl Index {
         }
     }
 
-    /// Records that committed, acknowledged writes could not be numbered in the ledger
-    /// (`why`): checks answer 503 until the tailer has numbered and applied them.
-    pub fn owe(&self, why: &Error) {
-        self.owed.fetch_add(1, Ordering::SeqCst);
+    /// Records that committed, acknowledged writes, whose events are `own`, could not
+    /// be numbered or applied (`why`): checks answer 503 until the tailer has numbered
+    /// (PostgreSQL) and applied them.
+    pub fn owe(&self, why: &Error, own: &[EventRow]) {
+        match own.last().map(|e| e.seq) {
+            // Numbered already (SQLite): the tailer applies them as any others.
+            Some(seq) if seq > 0 => {
+                self.required.fetch_max(seq, Ordering::SeqCst);
+            }
+            _ => {
+                self.owed.fetch_add(1, Ordering::SeqCst);
+            }
+        }
         tracing::warn!(
             error = %why,
             "a committed write could not be numbered in the ledger; checks answer 503 until it is"

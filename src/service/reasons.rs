@@ -83,6 +83,9 @@ pub async fn record(cx: &Context, link: Link, answer: Answer, evidence: Evidence
             return Ok(false);
         }
         // Once per unsubscribe: nothing answered since the last event that unsubscribed.
+        // Flushed first, so that the history holds the events of the writes before
+        // this one in the same transaction (an answer sent twice at once).
+        db.flush()?;
         let history = store::events::all_for_contact(db, &contact.id)?;
         let last_unsubscribe = history.iter().rposition(|e| unsubscribes(e, topic));
         let answered = history

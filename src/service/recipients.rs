@@ -260,20 +260,21 @@ pub(crate) fn mask(email: &str) -> String {
 /// the first of `languages` (the browser's).
 fn preferences_on(
     db: &mut Db,
-    hasher: &crate::domain::AddressHasher,
     link: &Link,
     languages: &[String],
     held: Option<&Catalog>,
 ) -> Result<Preferences, Error> {
     refuse_if_erased(db, link)?;
-    let contact = contact_of(db, hasher, link)?;
-    let statuses: BTreeMap<String, Status> = match &contact {
-        Some(c) => store::subscriptions::for_contact(db, &c.id)?
-            .into_iter()
-            .map(|s| (s.topic_key, s.status))
-            .collect(),
-        None => BTreeMap::new(),
+    let lookup = match &link.recipient {
+        Recipient::Address(hash) => store::contacts::Lookup::Hash(&hash.0),
+        Recipient::Contact(id) => store::contacts::Lookup::Id(id),
     };
+    let (contact, statuses): (Option<ContactRow>, BTreeMap<String, Status>) =
+        match store::contacts::with_statuses(db, lookup)? {
+            Some((contact, statuses)) => (Some(contact), statuses.into_iter().collect()),
+            None if matches!(link.recipient, Recipient::Contact(_)) => return Err(gone()),
+            None => (None, BTreeMap::new()),
+        };
     let locale = contact.as_ref().and_then(|c| c.locale.clone());
     let display = locale.clone().or_else(|| languages.first().cloned());
     let mut topics = Vec::new();
@@ -322,9 +323,8 @@ fn preferences_on(
 }
 
 pub async fn preferences(cx: &Context, link: Link, languages: Vec<String>) -> Result<Preferences, Error> {
-    let hasher = cx.hasher.clone();
     let held = cx.index.catalog();
-    store::run(&cx.pool, move |db| preferences_on(db, &hasher, &link, &languages, held.as_deref())).await
+    store::run(&cx.pool, move |db| preferences_on(db, &link, &languages, held.as_deref())).await
 }
 
 /// What of `choices` differs from what the recipient has now. A page sends its whole
@@ -358,7 +358,7 @@ pub async fn update_preferences(
     super::write(cx, move |db| {
         // Locked before it is read: what changed is worked out from what is held.
         contacts::lock(db, &hasher, &ContactRef::from(link.recipient), &[])?;
-        let before = preferences_on(db, &hasher, &link, &languages, None)?;
+        let before = preferences_on(db, &link, &languages, None)?;
         let choices = changes_only(choices, &before);
         let mut write = ContactWrite {
             source: Some(Source::Page),
@@ -386,7 +386,7 @@ pub async fn update_preferences(
             write.subscriptions.insert(key, if wanted { Status::Subscribed } else { Status::Unsubscribed });
         }
         contacts::upsert_on(db, &hasher, &ContactRef::from(link.recipient), &write)?;
-        preferences_on(db, &hasher, &link, &languages, None)
+        preferences_on(db, &link, &languages, None)
     })
     .await
 }

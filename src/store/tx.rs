@@ -75,9 +75,9 @@ impl<'c> Tx<'c> {
     }
 
     /// Numbers the events appended so far (on SQLite; provisionally on PostgreSQL, see
-    /// the module's comment) and inserts them, so that what follows can change them:
-    /// done before the commit, and by anything in the transaction that changes stored
-    /// events.
+    /// the module's comment) and inserts them, so that what follows can read or change
+    /// them: done before the commit, and by anything in the transaction that reads or
+    /// changes stored events.
     pub fn flush(&mut self) -> Result<(), Error> {
         if self.pending.is_empty() {
             return Ok(());

@@ -112,6 +112,20 @@ impl TestApp {
         }
     }
 
+    /// One number that `query` (a `SELECT … AS n`) reads from the test database.
+    pub fn count(&self, query: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let url = prefcenter::store::DatabaseUrl::parse(self.db.url()).unwrap();
+        let pool = prefcenter::store::connect(&url, 1, Duration::from_secs(5)).expect("a connection");
+        let rows: Vec<Count> = diesel::RunQueryDsl::load(diesel::sql_query(query), &mut *pool.get().unwrap())
+            .expect("the query runs");
+        rows[0].n
+    }
+
     /// Runs one SQL statement on the test database, for tests that break it on purpose.
     pub fn sql(&self, statement: &str) {
         use diesel::connection::SimpleConnection;
