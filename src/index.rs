@@ -5,8 +5,8 @@
 //! the last sequence number it applied — tailed, not invalidated, because the ledger
 //! is the one ordered record of every change made by every process. A write made
 //! through this process is applied before its answer is sent (`apply_committed`, after
-//! its commit and, on PostgreSQL, its numbering); writes of other processes arrive within one poll (250 ms, sooner on PostgreSQL where a
-//! `NOTIFY` wakes the tailer). A process that cannot read the ledger for longer than
+//! its commit and, on PostgreSQL, its numbering); writes of other processes arrive
+//! within one poll (250 ms, sooner on PostgreSQL where a `NOTIFY` wakes the tailer). A process that cannot read the ledger for longer than
 //! the stale bound refuses to decide (503) rather than answer from old state.
 //!
 //! Layout, for memory: an address is keyed by the first 16 bytes of its keyed hash;
@@ -527,7 +527,7 @@ impl Index {
     pub fn apply_committed(&self, recorded: Recorded, db: &mut Db) {
         let numbered = match recorded {
             Recorded::Numbered(numbered) => numbered,
-            Recorded::Unnumbered(e) => return self.owe(&e, &[]),
+            Recorded::Unnumbered(e) => return self.owe(&e, None),
         };
         if !self.is_loaded() {
             // The load reads everything once it runs.
@@ -554,11 +554,11 @@ impl Index {
         }
     }
 
-    /// Records that committed, acknowledged writes, whose events are `own`, could not
-    /// be numbered or applied (`why`): checks answer 503 until the tailer has numbered
-    /// (PostgreSQL) and applied them.
-    pub fn owe(&self, why: &Error, own: &[EventRow]) {
-        match own.last().map(|e| e.seq) {
+    /// Records that committed, acknowledged writes could not be numbered or applied
+    /// (`why`): checks answer 503 until the tailer has numbered (PostgreSQL) and applied
+    /// them. `last` is their last event's `seq`, a provisional one on PostgreSQL.
+    pub fn owe(&self, why: &Error, last: Option<i64>) {
+        match last {
             // Numbered already (SQLite): the tailer applies them as any others.
             Some(seq) if seq > 0 => {
                 self.required.fetch_max(seq, Ordering::SeqCst);

@@ -371,7 +371,8 @@ impl Writer {
                     if let Err(mpsc::SendError(done)) = to_record.send(done) {
                         // The numbering thread is gone: committed, these are answered
                         // as such, and the ledger tailer numbers their events.
-                        writer_index.owe(&Error::bug("the numbering thread has stopped"), &done.own);
+                        let last = done.own.last().map(|e| e.seq);
+                        writer_index.owe(&Error::bug("the numbering thread has stopped"), last);
                         done.finish(None);
                     }
                 }
@@ -526,7 +527,7 @@ fn record(pool: &Pool, index: &Index, committed: mpsc::Receiver<Committed>) {
         let mut done = vec![first];
         done.extend(committed.try_iter());
         let own: Vec<EventRow> = done.iter_mut().flat_map(|c| std::mem::take(&mut c.own)).collect();
-        let last: Vec<EventRow> = own.last().cloned().into_iter().collect();
+        let last = own.last().map(|e| e.seq);
         // Whatever happens here, the writes are committed and are answered so; a
         // panic must not end the thread (and leave every later write unnumbered).
         let recorded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match pool.get() {
@@ -534,11 +535,11 @@ fn record(pool: &Pool, index: &Index, committed: mpsc::Receiver<Committed>) {
                 let recorded = store::record(&mut db, own);
                 index.apply_committed(recorded, &mut db);
             }
-            Err(_) if last.is_empty() => {}
-            Err(e) => index.owe(&Error::Unavailable(format!("no database connection: {e}")), &last),
+            Err(_) if last.is_none() => {}
+            Err(e) => index.owe(&Error::Unavailable(format!("no database connection: {e}")), last),
         }));
-        if recorded.is_err() && !last.is_empty() {
-            index.owe(&Error::bug("the numbering panicked"), &last);
+        if recorded.is_err() && last.is_some() {
+            index.owe(&Error::bug("the numbering panicked"), last);
         }
         done.into_iter().for_each(|c| c.finish(None));
     }
