@@ -18,8 +18,8 @@ use super::{Db, Tx};
 use crate::domain::{ContactId, EventType, Reason, Scope, Status, UnsubscribeReason};
 
 /// One entry of the ledger, as written and as read back. `seq` is given when its
-/// transaction flushes; the writer fills in what the change concerns over
-/// [`EventRow::new`].
+/// transaction flushes (on PostgreSQL a provisional, negative one, until [`number`]);
+/// the writer fills in what the change concerns over [`EventRow::new`].
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = events, treat_none_as_default_value = false)]
 pub struct EventRow {
@@ -112,16 +112,15 @@ pub(super) fn provisional(db: &mut Db, n: i64) -> QueryResult<Vec<i64>> {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         value: i64,
     }
-    let taken: Vec<Taken> =
-        // The transaction's id is assigned (the WHERE runs before the numbers are
-        // taken) before its first provisional number: what lets `number` tell when
-        // every transaction that may hold a number below some value has ended.
-        diesel::sql_query(
-            "SELECT -nextval('events_provisional') AS value FROM generate_series(1, $1) \
-             WHERE pg_current_xact_id() IS NOT NULL",
-        )
-            .bind::<diesel::sql_types::BigInt, _>(n)
-            .load(db)?;
+    // The transaction's id is assigned (the WHERE runs before the numbers are taken)
+    // before its first provisional number: what lets `number` tell when every
+    // transaction that may hold a number below some value has ended.
+    let taken: Vec<Taken> = diesel::sql_query(
+        "SELECT -nextval('events_provisional') AS value FROM generate_series(1, $1) \
+         WHERE pg_current_xact_id() IS NOT NULL",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(n)
+    .load(db)?;
     Ok(taken.into_iter().map(|t| t.value).collect())
 }
 
