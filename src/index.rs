@@ -579,16 +579,24 @@ impl Index {
     /// it up.
     fn tail(&self, db: &mut Db, strays: bool) -> Result<(), Error> {
         let owed = self.owed.load(Ordering::SeqCst);
-        if owed > self.settled.load(Ordering::SeqCst) || (strays && store::events::unnumbered(db)?) {
-            let numbered = store::events::number(db)?;
-            self.required.fetch_max(numbered.head, Ordering::SeqCst);
-            self.settled.fetch_max(owed, Ordering::SeqCst);
-        }
-        if self.is_loaded() {
-            self.catch_up(db)
+        let owing = owed > self.settled.load(Ordering::SeqCst);
+        let numbered = if owing || (strays && store::events::unnumbered(db)?) {
+            Some(store::events::number(db)?.head)
         } else {
-            self.load(db)
+            None
+        };
+        if self.is_loaded() {
+            self.catch_up(db)?;
+        } else {
+            self.load(db)?;
         }
+        // What was owed is settled once numbered and applied: checks answer again.
+        if let (true, Some(head)) = (owing, numbered) {
+            if self.applied.load(Ordering::SeqCst) >= head {
+                self.settled.fetch_max(owed, Ordering::SeqCst);
+            }
+        }
+        Ok(())
     }
 
     fn update_gauges(&self) {

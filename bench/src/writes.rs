@@ -132,7 +132,8 @@ pub struct Waits {
     pub active: u64,
     /// Of those, waiting for a heavyweight lock, by what kind (`advisory`,
     /// `transactionid`, `tuple`, …) and whether the statement waiting was the
-    /// ledger's numbering (which takes the head row) or a write's own.
+    /// ledger's numbering (which takes the head row; its statements name the ledger)
+    /// or another, named by its first words.
     pub on_locks: Vec<(String, u64)>,
     /// Of those, waiting for the WAL to reach the disk (a commit's fsync).
     pub on_wal_flush: u64,
@@ -146,6 +147,9 @@ struct Activity {
     wait: String,
     #[diesel(sql_type = diesel::sql_types::Bool)]
     numbering: bool,
+    /// The statement's first words, to name what a write waiting on a lock ran.
+    #[diesel(sql_type = Text)]
+    statement: String,
 }
 
 /// Samples `pg_stat_activity` until `stop` is set.
@@ -156,7 +160,7 @@ pub fn sample_waits(server: &str, stop: Arc<AtomicBool>) -> Result<Waits, String
     while !stop.load(Ordering::SeqCst) {
         let rows: Vec<Activity> = diesel::sql_query(
             "SELECT coalesce(state, '') AS state, coalesce(wait_event_type, '') || ':' || coalesce(wait_event, '') AS wait, \
-             coalesce(query LIKE '%ledger_head%', false) AS numbering \
+             coalesce(query LIKE '%ledger%', false) AS numbering, left(coalesce(query, ''), 40) AS statement \
              FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() \
              AND backend_type = 'client backend'",
         )
@@ -167,7 +171,11 @@ pub fn sample_waits(server: &str, stop: Arc<AtomicBool>) -> Result<Waits, String
             waits.active += 1;
             match row.wait.split_once(':') {
                 Some(("Lock", kind)) => {
-                    let by = if row.numbering { "numbering" } else { "write" };
+                    let by = if row.numbering {
+                        "numbering".to_owned()
+                    } else {
+                        format!("other: {}", row.statement)
+                    };
                     *locks.entry(format!("{kind} ({by})")).or_default() += 1
                 }
                 Some(("IO", "WalSync" | "WalWrite")) | Some(("LWLock", "WALWrite")) => {

@@ -20,7 +20,7 @@ use crate::domain::{ContactId, EventType, Reason, Scope, Status, UnsubscribeReas
 /// One entry of the ledger, as written and as read back. `seq` is given when its
 /// transaction flushes (on PostgreSQL a provisional, negative one, until [`number`]);
 /// the writer fills in what the change concerns over [`EventRow::new`].
-#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = events, treat_none_as_default_value = false)]
 pub struct EventRow {
     pub seq: i64,
@@ -134,112 +134,22 @@ pub struct Numbered {
 
 /// Numbers every committed event that has a provisional number (PostgreSQL; nothing to
 /// do on SQLite, where a write numbers its own), in the order they were taken, in a
-/// transaction of its own that holds the ledger's head row only for its three
-/// statements and its commit. Run after each write's commit (by the group commit's
-/// numbering thread, while its writer runs the next transaction), and by the ledger
-/// tailer for a process that died between the two. Two processes numbering at once
-/// wait for each other here, and the second often finds the first numbered its events.
+/// transaction of its own that holds the ledger's head row only for one call of the
+/// function `prefcenter_number_ledger` (its migration says how) and its commit. Run
+/// after each write's commit (by the group commit's numbering thread, while its writer
+/// runs the next transaction), and by the ledger tailer for a process that died
+/// between the two. Two processes numbering at once wait for each other here, and the
+/// second often finds the first numbered its events. Returns no events: the index
+/// reads what it lacks up to the head.
 pub fn number(db: &mut Db) -> QueryResult<Numbered> {
-    use diesel::sql_types::{BigInt, Nullable};
     #[derive(QueryableByName)]
     struct Head {
-        #[diesel(sql_type = BigInt)]
-        seq: i64,
-        /// Every provisional number taken up to this value of the sequence is numbered
-        /// (or was never committed): the scan starts below it.
-        #[diesel(sql_type = BigInt)]
-        numbered_through: i64,
-        /// `numbered_through` to be, once every transaction that was in flight when it
-        /// was noted has ended: `Some` when that is so now.
-        #[diesel(sql_type = Nullable<BigInt>)]
-        ready_floor: Option<i64>,
-        /// Whether a floor to be is noted at all.
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        noted: bool,
-    }
-    #[derive(QueryableByName)]
-    struct Taken {
-        /// The sequence's last value handed out.
-        #[diesel(sql_type = BigInt)]
-        taken: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        head: i64,
     }
     let Db::Pg(conn) = db else { return Ok(Numbered::default()) };
-    // Set when another numbering took every event there was: then this one rolls back
-    // rather than commit (and wait for an fsync) for nothing.
-    let mut nothing_after = None;
-    let numbered = conn.transaction(|conn| {
-        // The highest provisional number handed out, read before this transaction has
-        // an id (its lock, next, gives it one): every transaction that took a number up
-        // to it had its id before, a smaller one than this transaction's.
-        let Taken { taken } = diesel::sql_query(
-            "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END AS taken FROM events_provisional",
-        )
-        .get_result(conn)?;
-        // The lock, in a statement of its own: the next statement's snapshot is taken
-        // once the lock is held, so it sees what a numbering before it did. The
-        // `NOTIFY` wakes the ledger tailers of other processes at commit.
-        let head: Head = diesel::sql_query(format!(
-            "SELECT seq, numbered_through, floor_candidate IS NOT NULL AS noted, \
-               CASE WHEN pg_snapshot_xmin(pg_current_snapshot())::text::bigint > floor_xmax \
-                    THEN floor_candidate END AS ready_floor, \
-               pg_notify('{}', '') \
-             FROM ledger_head WHERE id = 1 FOR UPDATE",
-            super::LEDGER_CHANNEL
-        ))
-        .get_result(conn)?;
-        // The events waiting, found through the partial index from the floor down:
-        // the entries of events numbered since the last VACUUM, above the floor, are
-        // never walked again. A literal bound, so that the plan uses that index.
-        let provisional: Vec<i64> = events::table
-            .filter(below_floor(head.numbered_through))
-            .order(events::seq.desc())
-            .select(events::seq)
-            .load(conn)?;
-        if provisional.is_empty() {
-            nothing_after = Some(head.seq);
-            return Err(diesel::result::Error::RollbackTransaction);
-        }
-        let numbers: Vec<i64> = (head.seq + 1..).take(provisional.len()).collect();
-        let last = head.seq + provisional.len() as i64;
-        // The floor moves to the value noted by an earlier numbering once every
-        // transaction older than that numbering has ended (the oldest still running is
-        // younger than it): each that took a number up to the value has committed, and
-        // this numbering sees what it left, or rolled back. A new value is noted, with
-        // this transaction's id, when the last one was used; always renewing it would
-        // let a busy server never reach one.
-        let floor = head.ready_floor.unwrap_or(head.numbered_through);
-        let renew = head.ready_floor.is_some() || !head.noted;
-        let mut numbered: Vec<EventRow> = diesel::sql_query(
-            "WITH head AS (UPDATE ledger_head SET seq = $3, numbered_through = $4, \
-               floor_candidate = CASE WHEN $6 THEN $5 ELSE floor_candidate END, \
-               floor_xmax = CASE WHEN $6 THEN pg_current_xact_id()::text::bigint ELSE floor_xmax END \
-               WHERE id = 1) \
-             UPDATE events SET seq = given.number \
-             FROM unnest($1::bigint[], $2::bigint[]) AS given(provisional, number) \
-             WHERE events.seq = given.provisional RETURNING events.*",
-        )
-        .bind::<diesel::sql_types::Array<BigInt>, _>(&provisional)
-        .bind::<diesel::sql_types::Array<BigInt>, _>(&numbers)
-        .bind::<BigInt, _>(last)
-        .bind::<BigInt, _>(floor)
-        .bind::<BigInt, _>(taken)
-        .bind::<diesel::sql_types::Bool, _>(renew)
-        .load(conn)?;
-        if numbered.len() != provisional.len() {
-            // Nothing deletes events; should something, a gap must not follow.
-            return Err(diesel::result::Error::QueryBuilderError(
-                "an event waiting for its number disappeared while numbering".into(),
-            ));
-        }
-        numbered.sort_unstable_by_key(|e| e.seq);
-        Ok(Numbered { events: numbered, head: last })
-    });
-    match (numbered, nothing_after) {
-        (Err(diesel::result::Error::RollbackTransaction), Some(head)) => {
-            Ok(Numbered { events: Vec::new(), head })
-        }
-        (numbered, _) => numbered,
-    }
+    let Head { head } = diesel::sql_query("SELECT prefcenter_number_ledger() AS head").get_result(conn)?;
+    Ok(Numbered { events: Vec::new(), head })
 }
 
 /// Whether some committed event still waits for its number (PostgreSQL): its writer
