@@ -105,9 +105,12 @@ pub enum Lookup<'a> {
     Hash(&'a [u8]),
 }
 
+/// A contact's statuses: topic key and status.
+pub type Statuses = Vec<(String, Status)>;
+
 /// The contact `by` names, with its statuses by topic: one query rather than two, for
 /// the preference page, which is read far more often than written.
-pub fn with_statuses(db: &mut Db, by: Lookup) -> QueryResult<Option<(ContactRow, Vec<(String, Status)>)>> {
+pub fn with_statuses(db: &mut Db, by: Lookup) -> QueryResult<Option<(ContactRow, Statuses)>> {
     let query = contacts::table
         .left_join(subscriptions::table)
         .select((ContactRow::as_select(), (subscriptions::topic_key, subscriptions::status).nullable()))
