@@ -5,8 +5,8 @@
 //! acknowledged unsubscribe could be overwritten by a write that never saw it.
 //!
 //! On PostgreSQL transactions of several processes (and nothing else, since each
-//! process writes through one writer thread) run side by side until they number their
-//! events; there, a write takes
+//! process writes through one writer thread) run side by side to their commits (their
+//! events are numbered after, see `events::number`); there, a write takes
 //! - the **address lock** (a transaction-level advisory lock on the keyed address
 //!   hash) before it reads or writes what is held for an address that may have no
 //!   contact: its suppression, its soft bounces, a contact it may create;
@@ -14,7 +14,8 @@
 //!   it will change.
 //!
 //! Changes of topics take one lock of their own ([`topics`]). All are held until the
-//! transaction ends. A write that takes both takes the address
+//! transaction ends, and a write takes its provisional event numbers after them: so
+//! two writes for the same person are numbered in the order they committed. A write that takes both takes the address
 //! lock first, so two writes never wait for each other in opposite orders over one
 //! person. On SQLite a write transaction holds the whole database from its first
 //! statement: there is nothing to keep apart, and these only read.
