@@ -51,8 +51,9 @@ BEGIN
         PERFORM set_config('synchronous_commit', 'off', true);
         RETURN head.seq;
     END IF;
-    UPDATE events SET seq = given.number
-        FROM unnest(waiting, ARRAY(SELECT generate_series(head.seq + 1, head.seq + n))) AS given(provisional, number)
+    -- The k-th taken (WITH ORDINALITY keeps the array's order) becomes head + k.
+    UPDATE events SET seq = head.seq + given.k
+        FROM unnest(waiting) WITH ORDINALITY AS given(provisional, k)
         WHERE events.seq = given.provisional;
     GET DIAGNOSTICS changed = ROW_COUNT;
     IF changed <> n THEN
