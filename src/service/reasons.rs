@@ -65,15 +65,11 @@ fn unsubscribes(event: &EventRow, topic: Option<&str>) -> bool {
 pub async fn record(cx: &Context, link: Link, answer: Answer, evidence: Evidence) -> Result<bool, Error> {
     let hasher = cx.hasher.clone();
     super::write(cx, move |db| {
-        let found = contacts::find(db, &hasher, &ContactRef::from(link.recipient))?;
-        // Read again under the contact's lock, as every write that changes a contact:
-        // its statuses and history then cannot change meanwhile, and its events are
-        // numbered in the order the writes committed.
-        let contact = match found {
-            Some(found) => store::locks::contact_by_id(db, &found.id)?,
-            None => None,
-        }
-        .ok_or_else(|| Error::not_found("there is no unsubscribe to explain"))?;
+        // Under the contact's lock, as every write that changes a contact: its
+        // statuses and history cannot change meanwhile, and its events are numbered in
+        // the order the writes committed.
+        let contact = contacts::lock(db, &hasher, &ContactRef::from(link.recipient), &[])?
+            .ok_or_else(|| Error::not_found("there is no unsubscribe to explain"))?;
         let topic = link.topic.as_ref().map(|t| t.as_str());
         let unsubscribed = contact.unsubscribed_all
             || store::subscriptions::for_contact(db, &contact.id)?

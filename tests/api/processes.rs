@@ -281,6 +281,28 @@ fn until_count(conn: &mut diesel::PgConnection, query: &str, expected: i64) {
     }
 }
 
+/// Counts the events committed but still waiting for their ledger number.
+const WAITING: &str = "SELECT count(*) AS n FROM events WHERE seq < 0";
+
+/// An event written as a write transaction writes it on PostgreSQL (its id first, then
+/// a provisional number), for every contact: moving `news` to `status`.
+fn provisional_event(status: &str) -> String {
+    format!(
+        "INSERT INTO events (seq, occurred_at, kind, contact_id, address_hash, topic_key, old_status, new_status, source)
+           SELECT -nextval('events_provisional'), now(), 'subscription_changed', c.id, c.address_hash,
+                  'news', 'subscribed', '{status}', 'api'
+           FROM contacts c WHERE pg_current_xact_id() IS NOT NULL;"
+    )
+}
+
+/// The sequence numbers of the whole feed, read through `app` as a consumer would.
+fn ledger_seqs(app: &TestApp) -> Vec<i64> {
+    whole_feed(&reqwest::blocking::Client::new(), app.base(), &app.admin)
+        .iter()
+        .map(|e| e["seq"].as_i64().unwrap())
+        .collect()
+}
+
 /// On PostgreSQL a write transaction never takes the ledger's head row (the lock that
 /// made the writers of several processes wait for each other's commits): it commits
 /// under provisional numbers, and only its answer waits for the numbering after it.
@@ -303,7 +325,7 @@ fn a_write_commits_while_another_holds_the_ledgers_head_on_postgres() {
     };
     // Committed while the head row is held elsewhere: the contact and its events are
     // there, under provisional numbers, not yet in the ledger.
-    until_count(&mut looker, "SELECT count(*) AS n FROM events WHERE seq < 0", 2);
+    until_count(&mut looker, WAITING, 2);
     assert_eq!(pg_count(&mut looker, "SELECT count(*) AS n FROM contacts"), 1);
     assert!(!write.is_finished(), "the write is not answered before its events are numbered");
     let feed_now = app.get(&format!("/v1/changes?after={head}")).send().json();
@@ -312,14 +334,12 @@ fn a_write_commits_while_another_holds_the_ledgers_head_on_postgres() {
     let contact = write.join().unwrap();
     assert_eq!(contact["subscriptions"]["news"], "unsubscribed");
     assert_eq!(app.reason("held@example.com", "news"), "unsubscribed_topic");
-    assert_eq!(pg_count(&mut looker, "SELECT count(*) AS n FROM events WHERE seq < 0"), 0);
-    let seqs: Vec<i64> = app.get("/v1/changes").send().json()["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["seq"].as_i64().unwrap())
-        .collect();
-    assert_eq!(seqs, (1..=head + 2).collect::<Vec<_>>(), "numbered after the others, without a gap");
+    assert_eq!(pg_count(&mut looker, WAITING), 0);
+    assert_eq!(
+        ledger_seqs(&app),
+        (1..=head + 2).collect::<Vec<_>>(),
+        "numbered after the others, without a gap"
+    );
 }
 
 /// A process that dies between its commit and the numbering after it leaves events
@@ -336,17 +356,10 @@ fn events_a_dead_process_left_unnumbered_are_numbered_on_postgres() {
     let mut conn = diesel::PgConnection::establish(app.db.url()).unwrap();
     let head = pg_count(&mut conn, "SELECT seq AS n FROM ledger_head");
     // What the dead process committed: the status and its event, but no number.
-    conn.batch_execute(
-        "BEGIN;
-         UPDATE subscriptions SET status = 'unsubscribed';
-         INSERT INTO events (seq, occurred_at, kind, contact_id, address_hash, topic_key, old_status, new_status, source)
-           SELECT -nextval('events_provisional'), now(), 'subscription_changed', c.id, c.address_hash,
-                  'news', 'subscribed', 'unsubscribed', 'api'
-           FROM contacts c;
-         COMMIT;",
-    )
-    .unwrap();
-    until_count(&mut conn, "SELECT count(*) AS n FROM events WHERE seq < 0", 0);
+    let event = provisional_event("unsubscribed");
+    conn.batch_execute(&format!("BEGIN; UPDATE subscriptions SET status = 'unsubscribed'; {event} COMMIT;"))
+        .unwrap();
+    until_count(&mut conn, WAITING, 0);
     assert_eq!(pg_count(&mut conn, "SELECT seq AS n FROM ledger_head"), head + 1);
     assert_eq!(pg_count(&mut conn, "SELECT max(seq) AS n FROM events"), head + 1);
     // The index learns it from the ledger, as any other process's write.
@@ -374,14 +387,7 @@ fn a_slow_transaction_is_numbered_however_many_numberings_pass_it_on_postgres() 
     let mut slow = diesel::PgConnection::establish(app.db.url()).unwrap();
     let mut looker = diesel::PgConnection::establish(app.db.url()).unwrap();
     // As a write transaction does: its id first, then its number, then its event.
-    slow.batch_execute(
-        "BEGIN;
-         INSERT INTO events (seq, occurred_at, kind, contact_id, address_hash, topic_key, old_status, new_status, source)
-           SELECT -nextval('events_provisional'), now(), 'subscription_changed', c.id, c.address_hash,
-                  'news', 'subscribed', 'unsubscribed', 'api'
-           FROM contacts c WHERE pg_current_xact_id() IS NOT NULL;",
-    )
-    .unwrap();
+    slow.batch_execute(&format!("BEGIN; {}", provisional_event("unsubscribed"))).unwrap();
     for i in 0..12 {
         app.contact(&format!("busy{i}@example.com"), json!({"subscriptions": {"news": "subscribed"}}));
     }
@@ -392,18 +398,13 @@ fn a_slow_transaction_is_numbered_however_many_numberings_pass_it_on_postgres() 
     for i in 0..12 {
         app.contact(&format!("after{i}@example.com"), json!({}));
     }
-    until_count(&mut looker, "SELECT count(*) AS n FROM events WHERE seq < 0", 0);
+    until_count(&mut looker, WAITING, 0);
     let floor_after = pg_count(&mut looker, "SELECT numbered_through AS n FROM ledger_head");
     assert!(
         floor_after > floor_before,
         "the floor moved on once the slow transaction ended ({floor_before} → {floor_after})"
     );
-    let seqs: Vec<i64> = app.get("/v1/changes?limit=10000").send().json()["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["seq"].as_i64().unwrap())
-        .collect();
+    let seqs = ledger_seqs(&app);
     assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "no gaps");
     assert_eq!(app.reason("slow@example.com", "news"), "unsubscribed_topic");
 }
@@ -417,36 +418,27 @@ fn a_slow_transaction_is_numbered_however_many_numberings_pass_it_on_postgres() 
 fn the_floor_never_passes_a_transaction_in_flight_between_strays_on_postgres() {
     use diesel::connection::SimpleConnection;
     use diesel::Connection;
-    const STRAY: &str = "INSERT INTO events (seq, occurred_at, kind, contact_id, address_hash, topic_key, old_status, new_status, source)
-           SELECT -nextval('events_provisional'), now(), 'subscription_changed', c.id, c.address_hash,
-                  'news', 'subscribed', 'subscribed', 'api'
-           FROM contacts c WHERE pg_current_xact_id() IS NOT NULL;";
+    let stray = provisional_event("subscribed");
     let app = TestApp::start(TestDb::postgres());
     app.topic("news").create();
     app.contact("slow@example.com", json!({"subscriptions": {"news": "subscribed"}}));
     let mut slow = diesel::PgConnection::establish(app.db.url()).unwrap();
     let mut other = diesel::PgConnection::establish(app.db.url()).unwrap();
-    other.batch_execute(&format!("BEGIN; {STRAY} COMMIT;")).unwrap();
-    slow.batch_execute(&format!("BEGIN; {STRAY}")).unwrap();
+    other.batch_execute(&format!("BEGIN; {stray} COMMIT;")).unwrap();
+    slow.batch_execute(&format!("BEGIN; {stray}")).unwrap();
     let taken = pg_count(&mut slow, "SELECT -max(seq) AS n FROM events WHERE seq < 0");
     // Committed events of "another process" (the one before the slow transaction
     // took its number, then three after), each numbered by the tailer's poll.
-    let waiting = "SELECT count(*) AS n FROM events WHERE seq < 0";
-    until_count(&mut other, waiting, 0);
+    until_count(&mut other, WAITING, 0);
     for _ in 0..3 {
-        other.batch_execute(&format!("BEGIN; {STRAY} COMMIT;")).unwrap();
-        until_count(&mut other, waiting, 0);
+        other.batch_execute(&format!("BEGIN; {stray} COMMIT;")).unwrap();
+        until_count(&mut other, WAITING, 0);
     }
     let floor = pg_count(&mut other, "SELECT numbered_through AS n FROM ledger_head");
     assert!(floor < taken, "the floor ({floor}) passed a number ({taken}) still in flight");
     slow.batch_execute("COMMIT").unwrap();
-    until_count(&mut other, waiting, 0);
-    let seqs: Vec<i64> = app.get("/v1/changes?limit=10000").send().json()["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["seq"].as_i64().unwrap())
-        .collect();
+    until_count(&mut other, WAITING, 0);
+    let seqs = ledger_seqs(&app);
     assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "no gaps");
     assert_eq!(pg_count(&mut other, "SELECT count(*) AS n FROM events"), seqs.len() as i64);
 }
