@@ -103,25 +103,27 @@ pub(super) fn reserve(db: &mut Db, n: i64) -> QueryResult<i64> {
     Ok(last - n + 1)
 }
 
+/// One number read by a statement of the ledger's own (`… AS n`).
+#[derive(QueryableByName)]
+struct Number {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
 /// `n` provisional numbers (PostgreSQL): negative, unique across processes, and more
 /// negative the later they were taken, for events that [`number`] numbers once their
 /// transaction has committed.
 pub(super) fn provisional(db: &mut Db, n: i64) -> QueryResult<Vec<i64>> {
-    #[derive(QueryableByName)]
-    struct Taken {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        value: i64,
-    }
     // The transaction's id is assigned (the WHERE runs before the numbers are taken)
     // before its first provisional number: what lets `number` tell when every
     // transaction that may hold a number below some value has ended.
-    let taken: Vec<Taken> = diesel::sql_query(
-        "SELECT -nextval('events_provisional') AS value FROM generate_series(1, $1) \
+    let taken: Vec<Number> = diesel::sql_query(
+        "SELECT -nextval('events_provisional') AS n FROM generate_series(1, $1) \
          WHERE pg_current_xact_id() IS NOT NULL",
     )
     .bind::<diesel::sql_types::BigInt, _>(n)
     .load(db)?;
-    Ok(taken.into_iter().map(|t| t.value).collect())
+    Ok(taken.into_iter().map(|t| t.n).collect())
 }
 
 /// What a numbering gave: the events it numbered, in order, and the ledger's head
@@ -142,29 +144,18 @@ pub struct Numbered {
 /// second often finds the first numbered its events. Returns no events: the index
 /// reads what it lacks up to the head.
 pub fn number(db: &mut Db) -> QueryResult<Numbered> {
-    #[derive(QueryableByName)]
-    struct Head {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        head: i64,
-    }
     let Db::Pg(conn) = db else { return Ok(Numbered::default()) };
-    let Head { head } = diesel::sql_query("SELECT prefcenter_number_ledger() AS head").get_result(conn)?;
+    let Number { n: head } = diesel::sql_query("SELECT prefcenter_number_ledger() AS n").get_result(conn)?;
     Ok(Numbered { events: Vec::new(), head })
 }
 
 /// Whether some committed event still waits for its number (PostgreSQL): its writer
 /// died, or lost its connection, between its commit and [`number`].
 pub fn unnumbered(db: &mut Db) -> QueryResult<bool> {
-    #[derive(QueryableByName)]
-    struct Floor {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        numbered_through: i64,
-    }
     let Db::Pg(conn) = db else { return Ok(false) };
-    let floor: Floor =
-        diesel::sql_query("SELECT numbered_through FROM ledger_head WHERE id = 1").get_result(conn)?;
-    diesel::select(diesel::dsl::exists(events::table.filter(below_floor(floor.numbered_through))))
-        .get_result(conn)
+    let floor: Number =
+        diesel::sql_query("SELECT numbered_through AS n FROM ledger_head WHERE id = 1").get_result(conn)?;
+    diesel::select(diesel::dsl::exists(events::table.filter(below_floor(floor.n)))).get_result(conn)
 }
 
 /// The events under provisional numbers above which all are numbered, the floor
